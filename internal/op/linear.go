@@ -10,11 +10,11 @@ import (
 // Linear returns x·wᵀ + b for row-stacked tokens x (n×in), a weight w (out×in) as stored by
 // spago's linear.Model and a bias b of out elements added to every row.
 func Linear(x, w, b mat.Tensor) mat.Tensor {
-	n, in := dims(x)
-	out, win := dims(w)
-	mustShape(in == win, "Linear: x is %d×%d, w is %d×%d", n, in, out, win)
-	mustShape(b.Value().Size() == out, "Linear: bias has %d elements, w has %d rows", b.Value().Size(), out)
-	return run(x,
+	n, in := Dims(x)
+	out, win := Dims(w)
+	MustShape(in == win, "Linear: x is %d×%d, w is %d×%d", n, in, out, win)
+	MustShape(b.Value().Size() == out, "Linear: bias has %d elements, w has %d rows", b.Value().Size(), out)
+	return Build(x,
 		func() ag.AutoGradFunction { return &linear[float32]{x: x, w: w, b: b} },
 		func() ag.AutoGradFunction { return &linear[float64]{x: x, w: w, b: b} })
 }
@@ -26,30 +26,30 @@ type linear[T float.DType] struct {
 func (f *linear[T]) Operands() []mat.Tensor { return []mat.Tensor{f.x, f.w, f.b} }
 
 func (f *linear[T]) Forward() (mat.Tensor, error) {
-	n, in := dims(f.x)
-	out, _ := dims(f.w)
+	n, in := Dims(f.x)
+	out, _ := Dims(f.w)
 	y := make([]T, n*out)
-	bias := values[T](f.b)
+	bias := Values[T](f.b)
 	for i := 0; i < n; i++ {
 		copy(y[i*out:(i+1)*out], bias)
 	}
-	gemm.Gemm(false, true, n, out, in, 1, values[T](f.x), in, values[T](f.w), in, 1, y, out)
-	return dense(n, out, y), nil
+	gemm.Gemm(false, true, n, out, in, 1, Values[T](f.x), in, Values[T](f.w), in, 1, y, out)
+	return NewDense(n, out, y), nil
 }
 
 func (f *linear[T]) Backward(gy mat.Tensor) error {
-	n, in := dims(f.x)
-	out, _ := dims(f.w)
-	g := values[T](gy)
+	n, in := Dims(f.x)
+	out, _ := Dims(f.w)
+	g := Values[T](gy)
 	if f.x.RequiresGrad() {
 		gx := make([]T, n*in)
-		gemm.Gemm(false, false, n, in, out, 1, g, out, values[T](f.w), in, 0, gx, in)
-		f.x.AccGrad(dense(n, in, gx))
+		gemm.Gemm(false, false, n, in, out, 1, g, out, Values[T](f.w), in, 0, gx, in)
+		f.x.AccGrad(NewDense(n, in, gx))
 	}
 	if f.w.RequiresGrad() {
 		gw := make([]T, out*in)
-		gemm.Gemm(true, false, out, in, n, 1, g, out, values[T](f.x), in, 0, gw, in)
-		f.w.AccGrad(dense(out, in, gw))
+		gemm.Gemm(true, false, out, in, n, 1, g, out, Values[T](f.x), in, 0, gw, in)
+		f.w.AccGrad(NewDense(out, in, gw))
 	}
 	if f.b.RequiresGrad() {
 		gb := make([]T, out)
@@ -59,7 +59,7 @@ func (f *linear[T]) Backward(gy mat.Tensor) error {
 			}
 		}
 		bs := f.b.Value().Shape()
-		f.b.AccGrad(dense(bs[0], bs[1], gb))
+		f.b.AccGrad(NewDense(bs[0], bs[1], gb))
 	}
 	return nil
 }

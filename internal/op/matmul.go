@@ -9,14 +9,14 @@ import (
 
 // MatMul returns a·b, or a·bᵀ when transB is set.
 func MatMul(a, b mat.Tensor, transB bool) mat.Tensor {
-	ar, ac := dims(a)
-	br, bc := dims(b)
+	ar, ac := Dims(a)
+	br, bc := Dims(b)
 	if transB {
-		mustShape(ac == bc, "MatMul: a is %d×%d, bᵀ is %d×%d", ar, ac, bc, br)
+		MustShape(ac == bc, "MatMul: a is %d×%d, bᵀ is %d×%d", ar, ac, bc, br)
 	} else {
-		mustShape(ac == br, "MatMul: a is %d×%d, b is %d×%d", ar, ac, br, bc)
+		MustShape(ac == br, "MatMul: a is %d×%d, b is %d×%d", ar, ac, br, bc)
 	}
-	return run(a,
+	return Build(a,
 		func() ag.AutoGradFunction { return &matMul[float32]{a: a, b: b, transB: transB} },
 		func() ag.AutoGradFunction { return &matMul[float64]{a: a, b: b, transB: transB} })
 }
@@ -30,8 +30,8 @@ func (f *matMul[T]) Operands() []mat.Tensor { return []mat.Tensor{f.a, f.b} }
 
 // shape returns m, n, k of the product a (m×k) · op(b) (k×n).
 func (f *matMul[T]) shape() (m, n, k int) {
-	m, k = dims(f.a)
-	br, bc := dims(f.b)
+	m, k = Dims(f.a)
+	br, bc := Dims(f.b)
 	if f.transB {
 		return m, br, k
 	}
@@ -41,31 +41,31 @@ func (f *matMul[T]) shape() (m, n, k int) {
 func (f *matMul[T]) Forward() (mat.Tensor, error) {
 	m, n, k := f.shape()
 	y := make([]T, m*n)
-	_, ldb := dims(f.b)
-	gemm.Gemm(false, f.transB, m, n, k, 1, values[T](f.a), k, values[T](f.b), ldb, 0, y, n)
-	return dense(m, n, y), nil
+	_, ldb := Dims(f.b)
+	gemm.Gemm(false, f.transB, m, n, k, 1, Values[T](f.a), k, Values[T](f.b), ldb, 0, y, n)
+	return NewDense(m, n, y), nil
 }
 
 func (f *matMul[T]) Backward(gy mat.Tensor) error {
 	m, n, k := f.shape()
-	g := values[T](gy)
-	_, ldb := dims(f.b)
+	g := Values[T](gy)
+	_, ldb := Dims(f.b)
 	if f.a.RequiresGrad() {
 		// dA = G·op(B)ᵀ
 		ga := make([]T, m*k)
-		gemm.Gemm(false, !f.transB, m, k, n, 1, g, n, values[T](f.b), ldb, 0, ga, k)
-		f.a.AccGrad(dense(m, k, ga))
+		gemm.Gemm(false, !f.transB, m, k, n, 1, g, n, Values[T](f.b), ldb, 0, ga, k)
+		f.a.AccGrad(NewDense(m, k, ga))
 	}
 	if f.b.RequiresGrad() {
 		if f.transB {
 			// d(Bᵀ) = Aᵀ·G, so dB = Gᵀ·A (n×k).
 			gb := make([]T, n*k)
-			gemm.Gemm(true, false, n, k, m, 1, g, n, values[T](f.a), k, 0, gb, k)
-			f.b.AccGrad(dense(n, k, gb))
+			gemm.Gemm(true, false, n, k, m, 1, g, n, Values[T](f.a), k, 0, gb, k)
+			f.b.AccGrad(NewDense(n, k, gb))
 		} else {
 			gb := make([]T, k*n)
-			gemm.Gemm(true, false, k, n, m, 1, values[T](f.a), k, g, n, 0, gb, n)
-			f.b.AccGrad(dense(k, n, gb))
+			gemm.Gemm(true, false, k, n, m, 1, Values[T](f.a), k, g, n, 0, gb, n)
+			f.b.AccGrad(NewDense(k, n, gb))
 		}
 	}
 	return nil

@@ -5,30 +5,32 @@ package op
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
 
 	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
 )
 
-// values returns the elements of t's value as a []T, without copying.
-func values[T float.DType](t mat.Tensor) []T {
+// Values returns the elements of t's value as a []T, without copying.
+func Values[T float.DType](t mat.Tensor) []T {
 	return float.SliceValueOf[T](t.Value().Data())
 }
 
-// dense wraps data as a rows×cols matrix of t's element type.
-func dense[T float.DType](rows, cols int, data []T) *mat.Dense[T] {
+// NewDense wraps data, without copying, as a rows×cols matrix.
+func NewDense[T float.DType](rows, cols int, data []T) *mat.Dense[T] {
 	return mat.NewDense[T](mat.WithShape(rows, cols), mat.WithBacking(data))
 }
 
-// dims returns the rows and columns of t's value.
-func dims(t mat.Tensor) (int, int) {
+// Dims returns the rows and columns of t's value.
+func Dims(t mat.Tensor) (int, int) {
 	s := t.Value().Shape()
 	return s[0], s[1]
 }
 
-// run builds and runs the operator for the element type of x: mk32 for float32, mk64 for float64.
-func run(x mat.Tensor, mk32, mk64 func() ag.AutoGradFunction) mat.Tensor {
+// Build creates and runs the operator for the element type of x: mk32 for float32, mk64 for float64.
+func Build(x mat.Tensor, mk32, mk64 func() ag.AutoGradFunction) mat.Tensor {
 	switch x.Value().Data().BitSize() {
 	case 32:
 		return ag.NewOperator(mk32()).Run()
@@ -39,10 +41,31 @@ func run(x mat.Tensor, mk32, mk64 func() ag.AutoGradFunction) mat.Tensor {
 	}
 }
 
-// mustShape panics with a descriptive message when a condition on operand shapes fails: a shape
+// MustShape panics with a descriptive message when a condition on operand shapes fails: a shape
 // mismatch inside a graph is a programming error of the caller, as in spago's own operators.
-func mustShape(ok bool, format string, args ...any) {
+func MustShape(ok bool, format string, args ...any) {
 	if !ok {
 		panic(fmt.Sprintf("op: "+format, args...))
 	}
+}
+
+// Parallel splits [0, n) into contiguous chunks, one per available core, and runs body on each;
+// when n is under two chunks of minChunk it runs body(0, n) on the calling goroutine.
+func Parallel(n, minChunk int, body func(from, to int)) {
+	workers := runtime.GOMAXPROCS(0)
+	if workers == 1 || n < 2*minChunk {
+		body(0, n)
+		return
+	}
+	chunk := max(minChunk, (n+workers-1)/workers)
+	var wg sync.WaitGroup
+	for from := 0; from < n; from += chunk {
+		to := min(from+chunk, n)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body(from, to)
+		}()
+	}
+	wg.Wait()
 }

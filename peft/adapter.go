@@ -1,0 +1,77 @@
+// Package peft defines what every parameter-efficient adapter is: a trainable change wrapped around
+// one frozen spago linear layer. HRA (peft/hra), LoRA (peft/lora) and OFT (peft/oft) implement
+// the same Adapter interface and are built from a Config, so user code switches method by
+// changing one value.
+package peft
+
+import (
+	"errors"
+	"math/rand/v2"
+
+	"github.com/nlpodyssey/spago/mat"
+	"github.com/nlpodyssey/spago/nn"
+	"github.com/nlpodyssey/spago/nn/linear"
+)
+
+// Adapter is a parameter-efficient adapter around a frozen linear layer y = W·x + b, W out×in.
+type Adapter interface {
+	nn.StandardModel
+	// Forward maps each token, an in×1 column vector, to an out×1 vector through the adapted layer.
+	// Forward(xs ...mat.Tensor) []mat.Tensor comes from nn.StandardModel.
+
+	// ForwardRows maps row-stacked tokens X (n×in) to n×out; it is the fast path.
+	ForwardRows(x mat.Tensor) mat.Tensor
+	// BaseLayer returns the wrapped linear layer, whose W and B are frozen.
+	BaseLayer() *linear.Model
+	// TrainableParams returns the adapter's own parameters, in a fixed order.
+	TrainableParams() []*nn.Param
+	// Merge folds the adapter into the base weights, so the forward is the plain base forward.
+	Merge() error
+	// Unmerge restores the base weights that Merge changed.
+	Unmerge() error
+	// Merged reports whether the adapter is folded into the base weights.
+	Merged() bool
+	// Regularization returns the method's penalty to add to the training loss, as a scalar node,
+	// or nil when the method has none.
+	Regularization() mat.Tensor
+	// SetTraining switches training-only behaviour such as dropout on or off.
+	SetTraining(on bool)
+	// Validate reports parameters that make the adapter unusable, such as NaN values.
+	Validate() error
+}
+
+// Config describes one adapter method and its hyper-parameters; the same Config builds the adapter
+// of every targeted layer.
+type Config interface {
+	// PeftType is the method's name in PEFT's adapter_config.json: "HRA", "LORA" or "OFT".
+	PeftType() string
+	// Validate checks the configuration on its own, before any layer is known.
+	Validate() error
+	// New wraps base with a new adapter initialised from rng, freezing base's parameters.
+	New(base *linear.Model, rng *rand.Rand) (Adapter, error)
+}
+
+// Errors shared by every method; adapters wrap them with details.
+var (
+	// ErrInvalidConfig reports a configuration that cannot build an adapter.
+	ErrInvalidConfig = errors.New("peft: invalid adapter configuration")
+	// ErrInvalidParams reports adapter parameters that are NaN, infinite or degenerate.
+	ErrInvalidParams = errors.New("peft: invalid adapter parameters")
+	// ErrMerged reports a Merge of a merged adapter or an Unmerge of an unmerged one.
+	ErrMerged = errors.New("peft: merge state")
+)
+
+// CountParams returns the number of scalar values in params.
+func CountParams(params []*nn.Param) int {
+	n := 0
+	for _, p := range params {
+		n += p.Size()
+	}
+	return n
+}
+
+// Freeze stops W and B of base from receiving gradients, as every adapter's constructor does.
+func Freeze(base *linear.Model) {
+	base.W.SetRequiresGrad(false)
+	base.B.SetRequiresGrad(false)
+}

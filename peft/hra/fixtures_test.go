@@ -1,0 +1,62 @@
+package hra
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"testing"
+
+	"github.com/nlpodyssey/spago/ag"
+	"github.com/nlpodyssey/spago/mat"
+	"github.com/nlpodyssey/spago/nn/linear"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// torchCase is one case of testdata/hra_fixtures.json, written by testdata/make_fixtures.py.
+type torchCase struct {
+	Name          string
+	In, Out, Rank int
+	N             int
+	GS            bool `json:"apply_GS"`
+	Lambda        float64
+	W, B, U, X, P []float64 // P weighs the outputs in the loss Σ Y⊙P
+	Y             []float64
+	Loss          float64
+	GradU, GradX  []float64
+}
+
+func TestAgreesWithPyTorch(t *testing.T) {
+	raw, err := os.ReadFile("testdata/hra_fixtures.json")
+	require.NoError(t, err)
+	var fixtures struct {
+		Cases []json.RawMessage
+	}
+	require.NoError(t, json.Unmarshal(raw, &fixtures))
+	require.NotEmpty(t, fixtures.Cases)
+	for _, rawCase := range fixtures.Cases {
+		var c torchCase
+		require.NoError(t, json.Unmarshal(rawCase, &c))
+		t.Run(c.Name, func(t *testing.T) {
+			base := linear.New[float64](c.In, c.Out)
+			base.W.SetData(mat.NewDense[float64](mat.WithBacking(c.W)).Data())
+			base.B.SetData(mat.NewDense[float64](mat.WithBacking(c.B)).Data())
+			m, err := New(base, Config{R: c.Rank, Init: RandomInit, GS: c.GS, Lambda: c.Lambda}, rand.New(rand.NewPCG(0, 0)))
+			require.NoError(t, err)
+			m.U.SetData(mat.NewDense[float64](mat.WithBacking(c.U)).Data())
+			x := mat.NewDense[float64](mat.WithShape(c.N, c.In), mat.WithBacking(c.X), mat.WithGrad(true))
+			proj := mat.NewDense[float64](mat.WithShape(c.N, c.Out), mat.WithBacking(c.P))
+
+			y := m.ForwardRows(x)
+			loss := ag.Dot(y, proj)
+			if reg := m.Regularization(); reg != nil {
+				loss = ag.Add(loss, reg)
+			}
+			require.NoError(t, ag.Backward(loss))
+			assert.InDeltaSlice(t, c.Y, y.Value().Data().F64(), 1e-10)
+			assert.InDelta(t, c.Loss, loss.Value().Item().F64(), 1e-10)
+			assert.InDeltaSlice(t, c.GradU, m.U.Grad().Data().F64(), 1e-9)
+			assert.InDeltaSlice(t, c.GradX, x.Grad().Data().F64(), 1e-9)
+		})
+	}
+}
