@@ -1,0 +1,99 @@
+package bert
+
+import (
+	"github.com/nlpodyssey/spago/ag"
+	"github.com/nlpodyssey/spago/mat"
+	"github.com/nlpodyssey/spago/nn/linear"
+	"github.com/spago-peft/spago-peft/integration/checkpoint"
+	"github.com/spago-peft/spago-peft/internal/op"
+)
+
+// Encode returns the last hidden state of each sequence (length×hidden) and the pooled output
+// (one row per sequence), as nodes of spago's autograd graph.
+func (m *Model) Encode(b Batch) (hidden []mat.Tensor, pooled mat.Tensor, err error) {
+	p, err := m.pack(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	x := m.encode(p)
+	hidden = make([]mat.Tensor, len(p.lengths))
+	for s, start := range p.starts {
+		rows := make([]int, p.lengths[s])
+		for i := range rows {
+			rows[i] = start + i
+		}
+		hidden[s] = op.Gather(x, rows)
+	}
+	return hidden, m.pool(x, p), nil
+}
+
+// Logits returns the batch×labels classification logits, as a node of spago's autograd graph.
+func (m *Model) Logits(b Batch) (mat.Tensor, error) {
+	p, err := m.pack(b)
+	if err != nil {
+		return nil, err
+	}
+	pooled := m.dropoutIfTraining(m.pool(m.encode(p), p))
+	return op.Linear(pooled, m.Classifier.W, m.Classifier.B), nil
+}
+
+// encode returns the last hidden states of all tokens, row-stacked.
+func (m *Model) encode(p packed) mat.Tensor {
+	e := m.Embeddings
+	x := ag.Add(ag.Add(op.Gather(e.Word, p.ids), op.Gather(e.Position, p.positions)), op.Gather(e.TokenType, p.types))
+	x = m.dropoutIfTraining(m.norm(x, e.Norm))
+	for _, l := range m.Layers {
+		x = m.layer(l, x, p.lengths)
+	}
+	return x
+}
+
+// layer runs one encoder layer: self-attention and feed-forward, each followed by dropout, the
+// residual connection and LayerNorm (post-LN, as BERT).
+func (m *Model) layer(l *Layer, x mat.Tensor, lengths []int) mat.Tensor {
+	q := m.project(l.prefix+"attention.self.query", l.Query, x)
+	k := m.project(l.prefix+"attention.self.key", l.Key, x)
+	v := m.project(l.prefix+"attention.self.value", l.Value, x)
+	ctx := op.Attention(q, k, v, m.config.NumAttentionHeads, lengths)
+	a := m.dropoutIfTraining(m.project(l.prefix+"attention.output.dense", l.AttentionOutput, ctx))
+	x = m.norm(ag.Add(a, x), l.AttentionNorm)
+	h := m.activate(m.project(l.prefix+"intermediate.dense", l.Intermediate, x))
+	o := m.dropoutIfTraining(m.project(l.prefix+"output.dense", l.Output, h))
+	return m.norm(ag.Add(o, x), l.OutputNorm)
+}
+
+// project applies the linear layer named name, through its adapter if it has one.
+func (m *Model) project(name string, base *linear.Model, x mat.Tensor) mat.Tensor {
+	if a, ok := m.adapters[name]; ok {
+		return a.ForwardRows(x)
+	}
+	return op.Linear(x, base.W, base.B)
+}
+
+// pool returns tanh(pooler(first token)) for each sequence.
+func (m *Model) pool(x mat.Tensor, p packed) mat.Tensor {
+	return op.Tanh(op.Linear(op.Gather(x, p.starts), m.Pooler.W, m.Pooler.B))
+}
+
+func (m *Model) norm(x mat.Tensor, n LayerNorm) mat.Tensor {
+	return op.LayerNorm(x, n.Weight, n.Bias, m.config.LayerNormEps)
+}
+
+// activate applies the config's hidden_act (checkpoint.Config.Validate admits no other).
+func (m *Model) activate(x mat.Tensor) mat.Tensor {
+	switch m.config.HiddenAct {
+	case checkpoint.ActivationGELUNew, checkpoint.ActivationGELUTanh:
+		return op.GELUTanh(x)
+	case checkpoint.ActivationReLU:
+		return op.ReLU(x)
+	default:
+		return op.GELU(x)
+	}
+}
+
+func (m *Model) dropoutIfTraining(x mat.Tensor) mat.Tensor {
+	if !m.training || m.dropout == 0 {
+		return x
+	}
+	return op.Dropout(x, m.dropout, m.dropRNG)
+}
