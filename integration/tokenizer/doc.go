@@ -13,16 +13,17 @@
 //     private use, unassigned) except \t \n \r are removed; white space becomes a space.
 //  4. CJK ideographs are padded with spaces (TokenizeChineseChars).
 //  5. NFC normalisation, then split on white space.
-//  6. Per word: NeverSplit words are kept as they are; otherwise accents are stripped (NFD, then
-//     marks of category Mn removed) and the word is split around every punctuation character
-//     (ASCII 33-47, 58-64, 91-96, 123-126 and category P*).
+//  6. Per word: NeverSplit words are kept as they are; otherwise accents are stripped if
+//     StripAccents is in effect (NFD, then marks of category Mn removed) and the word is split
+//     around every punctuation character (ASCII 33-47, 58-64, 91-96, 123-126 and category P*).
 //  7. WordPiece: greedy longest-match-first with "##" continuations; a word longer than
 //     MaxInputCharsPerWord code points, or with a piece that matches nothing, becomes one [UNK].
 //
 // Known differences from HF's fast (Rust) tokenizer, which this package does not follow: the
 // fast one keeps unassigned code points (they turn a word into [UNK]), applies no NFC, lower-cases
-// a final capital sigma to ς, and in 'longest_first' pair truncation gives the odd token left
-// over to the longer sequence where the slow one gives it to the first (see EncodePair).
+// a final capital sigma to ς (as does transformers v5, which lower-cases whole words), and in
+// 'longest_first' pair truncation gives an odd token left over to the longer sequence (the
+// second if both are equal) where the slow one always gives it to the first (see EncodePair).
 // Character categories come from Go's Unicode tables, so code points assigned after the Unicode
 // version of the Python that HF ran on can be treated differently.
 package tokenizer
