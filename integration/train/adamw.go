@@ -1,0 +1,141 @@
+package train
+
+import (
+	"math"
+
+	"github.com/nlpodyssey/spago/mat/float"
+	"github.com/nlpodyssey/spago/nn"
+	"github.com/spago-peft/spago-peft/internal/op"
+)
+
+// AdamW's fixed hyper-parameters, PyTorch's and transformers' defaults.
+const (
+	adamBeta1 = 0.9
+	adamBeta2 = 0.999
+	adamEps   = 1e-8
+)
+
+// adamW is torch.optim.AdamW over a fixed list of parameters. Its moments live here, in float64
+// whatever the parameters' type, and each parameter counts its own steps for the bias correction,
+// as PyTorch does: a parameter without a gradient in a step is skipped entirely (no decay, no
+// moment update, no step counted). spago's own Adam needs IncExample() to advance its bias
+// correction, which optimizers.Optimize never calls; keeping the count here avoids that trap.
+type adamW struct {
+	params      []*nn.Param
+	weightDecay float64
+	states      []adamState // one per param, allocated on its first gradient
+}
+
+type adamState struct {
+	m, v []float64
+	step int
+}
+
+func newAdamW(params []*nn.Param, weightDecay float64) *adamW {
+	return &adamW{params: params, weightDecay: weightDecay, states: make([]adamState, len(params))}
+}
+
+// step updates every parameter that has a gradient with learning rate lr.
+func (o *adamW) step(lr float64) {
+	for i, p := range o.params {
+		if !p.HasGrad() {
+			continue
+		}
+		st := &o.states[i]
+		if st.m == nil {
+			st.m, st.v = make([]float64, p.Size()), make([]float64, p.Size())
+		}
+		st.step++
+		switch p.Value().Data().BitSize() {
+		case 32:
+			adamUpdate(op.Values[float32](p), op.Values[float32](p.Grad()), st, lr, o.weightDecay)
+		default:
+			adamUpdate(op.Values[float64](p), op.Values[float64](p.Grad()), st, lr, o.weightDecay)
+		}
+	}
+}
+
+// adamUpdate applies one AdamW step to w given its gradient g, in the order of torch.optim.AdamW:
+// w ← w·(1 − lr·λ); m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
+// w ← w − lr/(1−β1ᵗ) · m / (√v/√(1−β2ᵗ) + ε).
+func adamUpdate[T float.DType](w, g []T, st *adamState, lr, weightDecay float64) {
+	decay := 1 - lr*weightDecay
+	stepSize := lr / (1 - math.Pow(adamBeta1, float64(st.step)))
+	sqrtCorrection2 := math.Sqrt(1 - math.Pow(adamBeta2, float64(st.step)))
+	for j, gj := range g {
+		gf := float64(gj)
+		st.m[j] = adamBeta1*st.m[j] + (1-adamBeta1)*gf
+		st.v[j] = adamBeta2*st.v[j] + (1-adamBeta2)*gf*gf
+		denom := math.Sqrt(st.v[j])/sqrtCorrection2 + adamEps
+		w[j] = T(float64(w[j])*decay - stepSize*st.m[j]/denom)
+	}
+}
+
+// zeroGrads drops the gradients of params.
+func zeroGrads(params []*nn.Param) {
+	for _, p := range params {
+		p.ZeroGrad()
+	}
+}
+
+// gradNorm returns the Euclidean norm of all gradients of params taken together.
+func gradNorm(params []*nn.Param) float64 {
+	sum := 0.0
+	for _, p := range params {
+		if !p.HasGrad() {
+			continue
+		}
+		switch p.Value().Data().BitSize() {
+		case 32:
+			sum += sumSquares(op.Values[float32](p.Grad()))
+		default:
+			sum += sumSquares(op.Values[float64](p.Grad()))
+		}
+	}
+	return math.Sqrt(sum)
+}
+
+func sumSquares[T float.DType](xs []T) float64 {
+	s := 0.0
+	for _, x := range xs {
+		s += float64(x) * float64(x)
+	}
+	return s
+}
+
+// clipGradients scales the gradients of params by maxNorm/(norm + 1e-6) when that is below 1, as
+// torch.nn.utils.clip_grad_norm_ does, given their global norm.
+func clipGradients(params []*nn.Param, norm, maxNorm float64) {
+	coef := maxNorm / (norm + 1e-6)
+	if coef >= 1 {
+		return
+	}
+	for _, p := range params {
+		if !p.HasGrad() {
+			continue
+		}
+		switch p.Value().Data().BitSize() {
+		case 32:
+			scaleInPlace(op.Values[float32](p.Grad()), coef)
+		default:
+			scaleInPlace(op.Values[float64](p.Grad()), coef)
+		}
+	}
+}
+
+func scaleInPlace[T float.DType](xs []T, c float64) {
+	for i, x := range xs {
+		xs[i] = T(float64(x) * c)
+	}
+}
+
+// linearSchedule is transformers' get_linear_schedule_with_warmup: the factor of the peak learning
+// rate for the optimiser step that follows `done` completed steps, rising linearly from 0 over
+// warmup steps, then falling linearly to 0 at total. As there, the first step of a warm-up has
+// learning rate 0.
+func linearSchedule(done, warmup, total int) float64 {
+	if done < warmup {
+		return float64(done) / float64(max(1, warmup))
+	}
+	return max(0, float64(total-done)/float64(max(1, total-warmup)))
+}

@@ -1,0 +1,117 @@
+package train
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/nlpodyssey/spago/mat/float"
+	"github.com/spago-peft/spago-peft/integration/dataset"
+	"github.com/spago-peft/spago-peft/internal/op"
+)
+
+// Metrics summarise a model's predictions on a set of examples.
+type Metrics struct {
+	// Loss is the mean cross-entropy (without the model's Regularization).
+	Loss float64
+	// Accuracy is the fraction of examples whose highest logit is at their label.
+	Accuracy float64
+	// Examples is the number of examples measured.
+	Examples int
+}
+
+// Evaluate measures model on examples in batches of batchSize, spread over runtime.NumCPU()
+// goroutines, after switching it to evaluation mode (SetTraining(false)), in which it stays.
+func Evaluate(model Classifier, examples []Example, batchSize int) (Metrics, error) {
+	if batchSize < 1 {
+		return Metrics{}, fmt.Errorf("%w: batch size %d, want at least 1", ErrInvalidOptions, batchSize)
+	}
+	if len(examples) == 0 {
+		return Metrics{}, fmt.Errorf("%w: no examples to evaluate", ErrInvalidExample)
+	}
+	if err := checkExamples("evaluation", examples); err != nil {
+		return Metrics{}, err
+	}
+	return evaluate(model, examples, batchSize, runtime.NumCPU())
+}
+
+// evaluate is Evaluate on checked arguments with a given number of goroutines. The per-batch sums
+// are added in batch order, so the result does not depend on the number of goroutines.
+func evaluate(model Classifier, examples []Example, batchSize, workers int) (Metrics, error) {
+	model.SetTraining(false)
+	order := make([]int, len(examples))
+	for i := range order {
+		order[i] = i
+	}
+	batches := dataset.Batches(order, batchSize)
+	losses := make([]float64, len(batches))
+	correct := make([]int, len(batches))
+	errs := make([]error, len(batches))
+	var wg sync.WaitGroup
+	for k := range min(workers, len(batches)) {
+		wg.Go(func() {
+			for i := k; i < len(batches); i += workers {
+				losses[i], correct[i], errs[i] = evaluateBatch(model, examples, batches[i])
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return Metrics{}, err
+		}
+	}
+	m := Metrics{Examples: len(examples)}
+	hits := 0
+	for i := range batches {
+		m.Loss += losses[i]
+		hits += correct[i]
+	}
+	m.Loss /= float64(len(examples))
+	m.Accuracy = float64(hits) / float64(len(examples))
+	return m, nil
+}
+
+// evaluateBatch returns the summed cross-entropy of the examples at idx and how many the model
+// classifies correctly.
+func evaluateBatch(model Classifier, examples []Example, idx []int) (float64, int, error) {
+	b, labels := batchOf(examples, idx)
+	logits, err := model.Logits(b)
+	if err != nil {
+		return 0, 0, modelError("evaluation", idx, err)
+	}
+	numLabels, err := logitsShape(logits, len(idx))
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := checkBatchLabels("evaluation", idx, labels, numLabels); err != nil {
+		return 0, 0, err
+	}
+	if logits.Value().Data().BitSize() == 32 {
+		l, c := scoreRows(op.Values[float32](logits), labels, numLabels)
+		return l, c, nil
+	}
+	l, c := scoreRows(op.Values[float64](logits), labels, numLabels)
+	return l, c, nil
+}
+
+// scoreRows returns the summed cross-entropy of the rows of x (one per label) and the number of
+// rows whose first maximum is at the label.
+func scoreRows[T float.DType](x []T, labels []int, cols int) (float64, int) {
+	probs := make([]float64, cols)
+	loss, correct := 0.0, 0
+	for i, label := range labels {
+		row := x[i*cols : (i+1)*cols]
+		loss += rowCrossEntropy(row, label, probs)
+		best := 0
+		for j, v := range row {
+			if v > row[best] {
+				best = j
+			}
+		}
+		if best == label {
+			correct++
+		}
+	}
+	return loss, correct
+}

@@ -1,0 +1,274 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nlpodyssey/spago/ag"
+	"github.com/nlpodyssey/spago/mat"
+	"github.com/nlpodyssey/spago/nn"
+	"github.com/spago-peft/spago-peft/integration/dataset"
+)
+
+// Fit trains model on trainSet with mini-batch AdamW and returns the record of every step and
+// evaluation. The loss of a step is the mean cross-entropy over its batch plus the model's
+// Regularization. Each step: the batch is split into Workers contiguous sub-batches, each goroutine
+// builds its own graph and backpropagates its share of the mean (its losses scaled by 1/batch
+// size, so the summed gradients are those of one graph over the whole batch); the regularisation is
+// backpropagated after them; the gradients are clipped to MaxGradNorm; AdamW updates the
+// parameters that received gradients; gradients are zeroed; Check runs.
+//
+// Fit stops with an error naming the step when the loss or the gradient norm is NaN or infinite
+// (ErrNonFinite, before the update), when Check fails, or when ctx is done (the error wraps
+// ctx.Err(); steps already taken are kept). The History returned holds every step completed.
+//
+// Reproducibility: the same seed, options and model give the same loss curve bit for bit when
+// every parameter's gradient is summed in a fixed order. spago backpropagates the operators of a
+// graph in parallel goroutines, so a parameter that feeds three or more operators (counting each
+// worker's graph and the regularisation) has its gradient terms summed in an order that varies
+// from run to run, and the curves then agree to rounding only. Two terms commute exactly, so
+// with a model that uses each parameter once per graph, Workers 1 and 2 are exact.
+//
+// Fit leaves the model in training mode.
+func Fit(ctx context.Context, model Classifier, trainSet []Example, opts Options) (History, error) {
+	var h History
+	o, err := opts.withDefaults()
+	if err != nil {
+		return h, err
+	}
+	if len(trainSet) == 0 {
+		return h, fmt.Errorf("%w: no training examples", ErrInvalidExample)
+	}
+	if err := checkExamples("training", trainSet); err != nil {
+		return h, err
+	}
+	if err := checkExamples("evaluation", o.EvalSet); err != nil {
+		return h, err
+	}
+	params := model.TrainableParams()
+	if len(params) == 0 {
+		return h, fmt.Errorf("%w: no trainable parameters", ErrModel)
+	}
+	t := &trainer{model: model, opts: o, params: params, opt: newAdamW(params, o.WeightDecay)}
+	stepsPerEpoch := (len(trainSet) + o.BatchSize - 1) / o.BatchSize
+	total := o.Epochs * stepsPerEpoch
+	if o.Steps > 0 {
+		total = o.Steps
+	}
+	warmup := int(math.Ceil(o.WarmupRatio * float64(total)))
+
+	zeroGrads(params)
+	model.SetTraining(true)
+	start := time.Now()
+	step := 0
+	for epoch := 1; step < total; epoch++ {
+		batches := dataset.Batches(dataset.Order(len(trainSet), o.Seed, epoch-1), o.BatchSize)
+		for i, idx := range batches {
+			if err := ctx.Err(); err != nil {
+				return h, fmt.Errorf("train: stopped before step %d: %w", step+1, err)
+			}
+			stepStart := time.Now()
+			info, err := t.step(trainSet, idx, o.LR*linearSchedule(step, warmup, total))
+			step++
+			if err != nil {
+				return h, &stepError{step, err}
+			}
+			info.Step, info.Epoch = step, epoch
+			info.ExamplesPerSec = float64(len(idx)) / time.Since(stepStart).Seconds()
+			info.Elapsed = time.Since(start)
+			h.Steps = append(h.Steps, info)
+			if o.OnStep != nil {
+				o.OnStep(info)
+			}
+			endOfEpoch := i == len(batches)-1
+			if len(o.EvalSet) > 0 && (step == total || (o.EvalEvery > 0 && step%o.EvalEvery == 0) || (o.EvalEvery == 0 && endOfEpoch)) {
+				m, err := evaluate(model, o.EvalSet, o.BatchSize, o.Workers)
+				model.SetTraining(true)
+				if err != nil {
+					return h, &stepError{step, fmt.Errorf("evaluation: %w", err)}
+				}
+				e := EvalInfo{Step: step, Epoch: epoch, Metrics: m}
+				h.Evals = append(h.Evals, e)
+				if o.OnEval != nil {
+					o.OnEval(e)
+				}
+			}
+			if step == total {
+				break
+			}
+		}
+	}
+	return h, nil
+}
+
+// stepError is an error in a step of Fit. Its message starts "train: step 17: " and drops the
+// "train: " of the package's own sentinel errors that it wraps.
+type stepError struct {
+	step int
+	err  error
+}
+
+func (e *stepError) Error() string {
+	return fmt.Sprintf("train: step %d: %s", e.step, strings.TrimPrefix(e.err.Error(), "train: "))
+}
+
+func (e *stepError) Unwrap() error { return e.err }
+
+// trainer holds what the steps of one Fit share.
+type trainer struct {
+	model     Classifier
+	opts      Options
+	params    []*nn.Param
+	opt       *adamW
+	numLabels int // learnt from the first logits, 0 before
+}
+
+// step takes one optimiser step on the examples at idx with learning rate lr. It zeroes the
+// gradients in any case; on an error other than a failed Check the parameters are unchanged.
+func (t *trainer) step(examples []Example, idx []int, lr float64) (StepInfo, error) {
+	defer zeroGrads(t.params)
+	info := StepInfo{LR: lr, Examples: len(idx)}
+	loss, numLabels, err := t.backward(examples, idx)
+	if err != nil {
+		return info, err
+	}
+	if t.numLabels == 0 {
+		// Check every label once, now that the model has shown its number of labels, instead of
+		// failing at some later batch.
+		t.numLabels = numLabels
+		if err := checkLabels("training", examples, t.numLabels); err != nil {
+			return info, err
+		}
+		if err := checkLabels("evaluation", t.opts.EvalSet, t.numLabels); err != nil {
+			return info, err
+		}
+	}
+	if reg := t.model.Regularization(); reg != nil {
+		if err := ag.Backward(reg); err != nil {
+			return info, fmt.Errorf("%w: backward of the regularisation: %w", ErrModel, err)
+		}
+		info.Penalty = reg.Value().Item().F64()
+	}
+	info.Loss = loss + info.Penalty
+	if math.IsNaN(info.Loss) || math.IsInf(info.Loss, 0) {
+		return info, fmt.Errorf("%w: loss is %v", ErrNonFinite, info.Loss)
+	}
+	info.GradNorm = gradNorm(t.params)
+	if math.IsNaN(info.GradNorm) || math.IsInf(info.GradNorm, 0) {
+		return info, fmt.Errorf("%w: gradient norm is %v", ErrNonFinite, info.GradNorm)
+	}
+	if t.opts.MaxGradNorm > 0 {
+		clipGradients(t.params, info.GradNorm, t.opts.MaxGradNorm)
+	}
+	t.opt.step(lr)
+	if t.opts.Check != nil {
+		if err := t.opts.Check(); err != nil {
+			return info, fmt.Errorf("check after the update: %w", err)
+		}
+	}
+	return info, nil
+}
+
+// backward backpropagates the mean cross-entropy of the examples at idx, split across the workers,
+// and returns the loss and the number of labels of the logits.
+func (t *trainer) backward(examples []Example, idx []int) (float64, int, error) {
+	workers := min(t.opts.Workers, len(idx))
+	scale := 1 / float64(len(idx))
+	losses := make([]float64, workers)
+	labels := make([]int, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for k := range workers {
+		part := idx[k*len(idx)/workers : (k+1)*len(idx)/workers]
+		wg.Go(func() { losses[k], labels[k], errs[k] = t.subBatch(examples, part, scale) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+	loss := 0.0
+	for _, l := range losses {
+		loss += l
+	}
+	return loss, labels[0], nil
+}
+
+// subBatch backpropagates scale·Σ cross-entropy over the examples at idx through one graph.
+func (t *trainer) subBatch(examples []Example, idx []int, scale float64) (float64, int, error) {
+	b, labels := batchOf(examples, idx)
+	logits, err := t.model.Logits(b)
+	if err != nil {
+		return 0, 0, modelError("training", idx, err)
+	}
+	numLabels, err := logitsShape(logits, len(idx))
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := checkBatchLabels("training", idx, labels, numLabels); err != nil {
+		return 0, 0, err
+	}
+	loss := softmaxCrossEntropy(logits, labels, scale)
+	if err := ag.Backward(loss); err != nil {
+		return 0, 0, fmt.Errorf("%w: backward: %w", ErrModel, err)
+	}
+	return loss.Value().Item().F64(), numLabels, nil
+}
+
+// logitsShape checks that logits has one row per example and at least one column, and returns
+// the number of columns.
+func logitsShape(logits mat.Tensor, examples int) (int, error) {
+	if logits == nil {
+		return 0, fmt.Errorf("%w: nil logits", ErrModel)
+	}
+	s := logits.Value().Shape()
+	if len(s) != 2 || s[0] != examples || s[1] < 1 {
+		return 0, fmt.Errorf("%w: logits of shape %v for %d examples, want %d×labels", ErrModel, s, examples, examples)
+	}
+	return s[1], nil
+}
+
+// checkExamples reports the first example of the named set that no model can take.
+func checkExamples(set string, examples []Example) error {
+	for i, e := range examples {
+		switch {
+		case len(e.IDs) == 0:
+			return fmt.Errorf("%w: %s example %d: no token IDs", ErrInvalidExample, set, i)
+		case e.TypeIDs != nil && len(e.TypeIDs) != len(e.IDs):
+			return fmt.Errorf("%w: %s example %d: %d type IDs for %d tokens", ErrInvalidExample, set, i, len(e.TypeIDs), len(e.IDs))
+		case e.Label < 0:
+			return fmt.Errorf("%w: %s example %d: label %d is negative", ErrInvalidExample, set, i, e.Label)
+		}
+	}
+	return nil
+}
+
+// checkLabels reports the first example of the named set whose label is numLabels or more.
+func checkLabels(set string, examples []Example, numLabels int) error {
+	for i, e := range examples {
+		if e.Label >= numLabels {
+			return labelError(set, i, e.Label, numLabels)
+		}
+	}
+	return nil
+}
+
+// checkBatchLabels reports the first of labels, those of the examples at idx of the named set,
+// that is numLabels or more.
+func checkBatchLabels(set string, idx, labels []int, numLabels int) error {
+	for i, j := range idx {
+		if labels[i] >= numLabels {
+			return labelError(set, j, labels[i], numLabels)
+		}
+	}
+	return nil
+}
+
+func labelError(set string, i, label, numLabels int) error {
+	return fmt.Errorf("%w: %s example %d: label %d but the model has %d labels", dataset.ErrLabelRange, set, i, label, numLabels)
+}
