@@ -13,6 +13,8 @@ import (
 	"github.com/spago-peft/spago-peft/internal/op"
 	"github.com/spago-peft/spago-peft/peft"
 	"github.com/spago-peft/spago-peft/peft/hra"
+	"github.com/spago-peft/spago-peft/peft/lora"
+	"github.com/spago-peft/spago-peft/peft/oft"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -33,6 +35,13 @@ var kinds = []adapterKind{
 	{"hra", hra.Config{R: 4}, true, func(in, _ int) int { return 4 * in }},
 	{"hra-random", hra.Config{R: 3, Init: hra.RandomInit, Lambda: 0.1}, false, func(in, _ int) int { return 3 * in }},
 	{"hra-gs", hra.Config{R: 4, Init: hra.RandomInit, GS: true}, false, func(in, _ int) int { return 4 * in }},
+	{"lora", lora.Config{R: 4, Alpha: 8}, true, func(in, out int) int { return 4 * (in + out) }},
+	{"lora-rs-gaussian", lora.Config{R: 3, Alpha: 8, UseRSLoRA: true, Init: lora.GaussianInit, Dropout: 0.1}, true, func(in, out int) int { return 3 * (in + out) }},
+	{"oft", oft.Config{BlockSize: 6}, true, func(in, _ int) int { return in / 6 * (6 * 5 / 2) }},
+	{"oft-blocks-neumann", oft.Config{R: 3, UseCayleyNeumann: true, NumCayleyNeumannTerms: 5}, true, func(in, _ int) int { return 3 * (8 * 7 / 2) }},
+	// COFT projects the parameters into a ball before each forward, as PEFT does, so the loss is
+	// differentiable only inside it: a radius of 100 keeps the gradient check meaningful.
+	{"oft-shared-coft", oft.Config{BlockSize: 8, BlockShare: true, COFT: true, Eps: 100}, true, func(int, int) int { return 8 * 7 / 2 }},
 }
 
 const layerIn, layerOut = 24, 10
