@@ -40,6 +40,12 @@ var DefaultBertTargets = Targets{
 // the order of modules. It fails with ErrUnknownTarget if a target or a layer index matches none
 // of them, naming it and listing the valid names.
 func (t Targets) Select(modules []string) ([]string, error) {
+	for _, layer := range t.LayersToTransform {
+		if !slices.ContainsFunc(modules, func(m string) bool { i, ok := layerIndex(m); return ok && i == layer }) {
+			return nil, fmt.Errorf("%w: layers_to_transform has layer %d, which no module has; modules are %s",
+				ErrUnknownTarget, layer, describe(modules))
+		}
+	}
 	for _, target := range t.Modules {
 		if !slices.ContainsFunc(modules, func(m string) bool { return t.adapts(m, target) }) {
 			where := ""
@@ -48,12 +54,6 @@ func (t Targets) Select(modules []string) ([]string, error) {
 			}
 			return nil, fmt.Errorf("%w: target module %q matches no module%s; valid names are %s",
 				ErrUnknownTarget, target, where, describe(modules))
-		}
-	}
-	for _, layer := range t.LayersToTransform {
-		if !slices.ContainsFunc(modules, func(m string) bool { i, ok := layerIndex(m); return ok && i == layer }) {
-			return nil, fmt.Errorf("%w: layers_to_transform has layer %d, which no module has; modules are %s",
-				ErrUnknownTarget, layer, describe(modules))
 		}
 	}
 	var selected []string

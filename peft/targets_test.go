@@ -62,7 +62,7 @@ func TestTargetsSelectErrors(t *testing.T) {
 		{"unknown", Targets{Modules: []string{"q_proj"}}, `"q_proj"`},
 		{"part of a name", Targets{Modules: []string{"uery"}}, `"uery"`},
 		{"layer norm is not linear", Targets{Modules: []string{"LayerNorm"}}, "encoder.layer.N.attention.self.query"},
-		{"layer out of range", Targets{Modules: []string{"query"}, LayersToTransform: []int{5}}, "layers [5]"},
+		{"layer out of range", Targets{Modules: []string{"query"}, LayersToTransform: []int{5}}, "layer 5"},
 		{"one of two targets", Targets{Modules: []string{"query", "values"}}, `"values"`},
 	}
 	for _, tt := range tests {
