@@ -155,14 +155,8 @@ func (d downloader) fetch(ctx context.Context, name string) error {
 		return fmt.Errorf("%w: GET %s: %w", ErrDownload, u, err)
 	}
 	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusNotFound:
-		return fmt.Errorf("%w: GET %s: 404: no such repository, revision or file", ErrNotFound, u)
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return fmt.Errorf("%w: GET %s: %s: the repository is private or gated (set DownloadOptions.Token or HF_TOKEN), or does not exist",
-			ErrUnauthorized, u, resp.Status)
-	case resp.StatusCode != http.StatusOK:
-		return fmt.Errorf("%w: GET %s: %s", ErrDownload, u, resp.Status)
+	if err := statusError(resp, u); err != nil {
+		return err
 	}
 
 	tmp, err := os.CreateTemp(d.dir, "."+name+".*.part")
@@ -191,6 +185,31 @@ func (d downloader) fetch(ctx context.Context, name string) error {
 		return fmt.Errorf("%w: %v", ErrDownload, err)
 	}
 	return nil
+}
+
+// statusError maps a non-200 answer to an error, using the X-Error-Code
+// header the hub sets (RepoNotFound, RevisionNotFound, EntryNotFound,
+// GatedRepo) to say what is missing. The hub answers 401 both for private
+// repositories and for ones that do not exist.
+func statusError(resp *http.Response, u string) error {
+	const tokenHint = "set DownloadOptions.Token or HF_TOKEN"
+	code := resp.Header.Get("X-Error-Code")
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		return nil
+	case code == "GatedRepo":
+		return fmt.Errorf("%w: GET %s: %s: gated repository: accept its terms on the hub and %s", ErrUnauthorized, u, resp.Status, tokenHint)
+	case code == "RepoNotFound":
+		return fmt.Errorf("%w: GET %s: %s: repository not found (if it is private, %s)", ErrNotFound, u, resp.Status, tokenHint)
+	case code == "RevisionNotFound":
+		return fmt.Errorf("%w: GET %s: %s: revision not found", ErrNotFound, u, resp.Status)
+	case resp.StatusCode == http.StatusNotFound:
+		return fmt.Errorf("%w: GET %s: %s: no such repository, revision or file", ErrNotFound, u, resp.Status)
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return fmt.Errorf("%w: GET %s: %s: the repository is private or gated (%s), or does not exist", ErrUnauthorized, u, resp.Status, tokenHint)
+	default:
+		return fmt.Errorf("%w: GET %s: %s", ErrDownload, u, resp.Status)
+	}
 }
 
 // progressWriter forwards writes and reports progress.

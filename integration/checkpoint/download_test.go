@@ -21,7 +21,9 @@ type fakeHub struct {
 	// private repositories answer 401 (the hub also does so for unknown
 	// repositories when the request has no token).
 	private   bool
+	errorCode string // X-Error-Code of the 401 a private repository answers
 	truncated string // file whose body is cut short
+	status    int    // if set, the status of every answer
 
 	mu       sync.Mutex
 	requests []string
@@ -44,7 +46,14 @@ func (h *fakeHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	h.requests = append(h.requests, r.URL.Path)
 	h.mu.Unlock()
+	if h.status != 0 {
+		http.Error(w, "unavailable", h.status)
+		return
+	}
 	if h.private && r.Header.Get("Authorization") != "Bearer secret" {
+		if h.errorCode != "" {
+			w.Header().Set("X-Error-Code", h.errorCode)
+		}
 		http.Error(w, "Repository not found", http.StatusUnauthorized)
 		return
 	}
@@ -171,6 +180,15 @@ func TestDownloadErrors(t *testing.T) {
 		{name: "private", repo: "tiny/bert", files: all,
 			setup:    func(h *fakeHub, _ *DownloadOptions) { h.private = true },
 			sentinel: ErrUnauthorized, mentions: "HF_TOKEN"},
+		{name: "repository not found (hub error code)", repo: "tiny/bert", files: all,
+			setup:    func(h *fakeHub, _ *DownloadOptions) { h.private, h.errorCode = true, "RepoNotFound" },
+			sentinel: ErrNotFound, mentions: "repository not found"},
+		{name: "gated", repo: "tiny/bert", files: all,
+			setup:    func(h *fakeHub, _ *DownloadOptions) { h.private, h.errorCode = true, "GatedRepo" },
+			sentinel: ErrUnauthorized, mentions: "gated"},
+		{name: "server error", repo: "tiny/bert", files: all,
+			setup:    func(h *fakeHub, _ *DownloadOptions) { h.status = http.StatusServiceUnavailable },
+			sentinel: ErrDownload, mentions: "503"},
 		{name: "unknown revision", repo: "tiny/bert", files: all,
 			setup:    func(_ *fakeHub, o *DownloadOptions) { o.Revision = "v2" },
 			sentinel: ErrNotFound, mentions: "/resolve/v2/"},
