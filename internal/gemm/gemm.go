@@ -2,11 +2,15 @@
 //
 // It is the one matrix-product kernel of the module: the ag operators in internal/op and the
 // adapters call it instead of spago's Dense.Mul, which is several times slower.
+//
+// The product is cache-blocked: panels of op(A) and op(B) are packed into contiguous buffers
+// (packing also resolves the transposes) and a register-tile micro-kernel multiplies them. On
+// amd64 with AVX2 and FMA the float32 micro-kernel is hand-written assembly; elsewhere, and for
+// float64, it is plain Go. Large products are split across GOMAXPROCS goroutines.
 package gemm
 
 import (
-	"runtime"
-	"sync"
+	"fmt"
 
 	"github.com/nlpodyssey/spago/mat/float"
 )
@@ -14,88 +18,69 @@ import (
 // Gemm computes C ← alpha·op(A)·op(B) + beta·C for row-major matrices, where op(A) is m×k and
 // op(B) is k×n; op(X) is Xᵀ when the matching trans flag is set. lda, ldb and ldc are the row
 // strides of A, B and C as stored. When beta is 0, C is overwritten without being read.
+//
+// Gemm panics if a dimension is negative, a stride is shorter than its row, or a slice is too
+// short for the dimensions and strides: these are programming errors, as in BLAS.
 func Gemm[T float.DType](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	checkArgs(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 	if m == 0 || n == 0 {
 		return
 	}
-	rows := func(from, to int) {
-		gemmRows(transA, transB, from, to, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-	}
-	workers := runtime.GOMAXPROCS(0)
-	// Below a few hundred thousand multiply-adds the goroutine hand-off costs more than it saves.
-	if workers == 1 || m < 2 || m*n*k < 1<<17 {
-		rows(0, m)
+	if k == 0 || alpha == 0 {
+		scale(m, n, beta, c, ldc)
 		return
 	}
-	if workers > m {
-		workers = m
+	switch c := any(c).(type) {
+	case []float32:
+		gemmFloat32(transA, transB, m, n, k, float32(alpha), any(a).([]float32), lda, any(b).([]float32), ldb, float32(beta), c, ldc)
+	case []float64:
+		gemmFloat64(transA, transB, m, n, k, float64(alpha), any(a).([]float64), lda, any(b).([]float64), ldb, float64(beta), c, ldc)
 	}
-	var wg sync.WaitGroup
-	chunk := (m + workers - 1) / workers
-	for from := 0; from < m; from += chunk {
-		to := min(from+chunk, m)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rows(from, to)
-		}()
-	}
-	wg.Wait()
 }
 
-// gemmRows computes rows [from, to) of C.
-func gemmRows[T float.DType](transA, transB bool, from, to, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+// checkArgs panics unless every element that Gemm addresses lies inside its slice; the
+// assembly micro-kernel relies on it.
+func checkArgs(transA, transB bool, m, n, k, lenA, lda, lenB, ldb, lenC, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("gemm: negative dimension m=%d n=%d k=%d", m, n, k))
+	}
+	rowsA, colsA := m, k
+	if transA {
+		rowsA, colsA = k, m
+	}
+	rowsB, colsB := k, n
 	if transB {
-		// Multiplying by Bᵀ reads B along rows, so each output element is a dot product.
-		for i := from; i < to; i++ {
-			ci := c[i*ldc : i*ldc+n]
-			for j := range ci {
-				bj := b[j*ldb : j*ldb+k]
-				var s T
-				if transA {
-					for p, bv := range bj {
-						s += a[p*lda+i] * bv
-					}
-				} else {
-					ai := a[i*lda : i*lda+k]
-					for p, bv := range bj {
-						s += ai[p] * bv
-					}
-				}
-				if beta == 0 {
-					ci[j] = alpha * s
-				} else {
-					ci[j] = alpha*s + beta*ci[j]
-				}
-			}
-		}
+		rowsB, colsB = n, k
+	}
+	checkMatrix("A", rowsA, colsA, lenA, lda)
+	checkMatrix("B", rowsB, colsB, lenB, ldb)
+	checkMatrix("C", m, n, lenC, ldc)
+}
+
+// checkMatrix panics unless a rows×cols matrix with row stride ld fits in length elements.
+func checkMatrix(name string, rows, cols, length, ld int) {
+	if ld < cols {
+		panic(fmt.Sprintf("gemm: stride of %s is %d, shorter than its %d columns", name, ld, cols))
+	}
+	if rows == 0 || cols == 0 {
 		return
 	}
-	for i := from; i < to; i++ {
-		ci := c[i*ldc : i*ldc+n]
+	if need := (rows-1)*ld + cols; length < need {
+		panic(fmt.Sprintf("gemm: %s has %d elements, %d×%d with stride %d needs %d", name, length, rows, cols, ld, need))
+	}
+}
+
+// scale computes C ← beta·C, without reading C when beta is 0.
+func scale[T float.DType](m, n int, beta T, c []T, ldc int) {
+	for i := range m {
+		row := c[i*ldc : i*ldc+n]
 		switch beta {
 		case 0:
-			clear(ci)
+			clear(row)
 		case 1:
 		default:
-			for j := range ci {
-				ci[j] *= beta
-			}
-		}
-		for p := 0; p < k; p++ {
-			var av T
-			if transA {
-				av = a[p*lda+i]
-			} else {
-				av = a[i*lda+p]
-			}
-			if av == 0 {
-				continue
-			}
-			av *= alpha
-			bp := b[p*ldb : p*ldb+n]
-			for j, bv := range bp {
-				ci[j] += av * bv
+			for j := range row {
+				row[j] *= beta
 			}
 		}
 	}
