@@ -42,6 +42,7 @@ type activationFn[T float.DType] struct {
 	x    mat.Tensor
 	kind activation
 	y    []T
+	dydx []T // GELU's derivative, kept by Forward when x requires gradients
 }
 
 func (f *activationFn[T]) Operands() []mat.Tensor { return []mat.Tensor{f.x} }
@@ -51,7 +52,6 @@ func (f *activationFn[T]) Operands() []mat.Tensor { return []mat.Tensor{f.x} }
 const elementWork = 1 << 14
 
 const (
-	sqrt2        = math.Sqrt2
 	invSqrt2Pi   = 0.3989422804014327 // 1/√(2π)
 	sqrt2OverPi  = 0.7978845608028654 // √(2/π)
 	geluTanhCube = 0.044715
@@ -60,13 +60,24 @@ const (
 func (f *activationFn[T]) Forward() (mat.Tensor, error) {
 	x := Values[T](f.x)
 	f.y = make([]T, len(x))
+	normal := exactNormal
+	if _, single := any(x).([]float32); single {
+		normal = fastNormal
+	}
+	if f.kind == gelu && f.x.RequiresGrad() {
+		f.dydx = make([]T, len(x))
+	}
 	Parallel(len(x), elementWork, func(from, to int) {
 		y := f.y[from:to]
 		switch f.kind {
 		case gelu:
 			for i, v := range x[from:to] {
 				u := float64(v)
-				y[i] = T(0.5 * u * (1 + math.Erf(u/sqrt2)))
+				cdf, pdf := normal(u)
+				y[i] = T(u * cdf)
+				if f.dydx != nil {
+					f.dydx[from+i] = T(cdf + u*pdf)
+				}
 			}
 		case geluTanh:
 			for i, v := range x[from:to] {
@@ -100,10 +111,8 @@ func (f *activationFn[T]) Backward(gy mat.Tensor) error {
 		out := gx[from:to]
 		switch f.kind {
 		case gelu:
-			for i, v := range x[from:to] {
-				u := float64(v)
-				d := 0.5*(1+math.Erf(u/sqrt2)) + u*invSqrt2Pi*math.Exp(-0.5*u*u)
-				out[i] = g[from+i] * T(d)
+			for i, d := range f.dydx[from:to] {
+				out[i] = g[from+i] * d
 			}
 		case geluTanh:
 			for i, v := range x[from:to] {

@@ -70,3 +70,24 @@ func TestActivationFloat32Parallel(t *testing.T) {
 		}
 	}
 }
+
+func TestFastNormal(t *testing.T) {
+	var worstCDF, worstPDF float64
+	for x := -12.0; x <= 12; x += 1e-3 {
+		cdf, pdf := fastNormal(x)
+		wantCDF, wantPDF := exactNormal(x)
+		worstCDF = math.Max(worstCDF, math.Abs(cdf-wantCDF))
+		worstPDF = math.Max(worstPDF, math.Abs(pdf-wantPDF))
+	}
+	assert.Less(t, worstCDF, 1e-10)
+	assert.Less(t, worstPDF, 1e-10)
+	for _, x := range []float64{-1e3, -8, math.Inf(-1)} {
+		cdf, pdf := fastNormal(x)
+		assert.Equal(t, 0.0, cdf, x)
+		assert.Equal(t, 0.0, pdf, x)
+	}
+	cdf, _ := fastNormal(math.Inf(1))
+	assert.Equal(t, 1.0, cdf)
+	cdf, pdf := fastNormal(math.NaN())
+	assert.True(t, math.IsNaN(cdf) && math.IsNaN(pdf))
+}
