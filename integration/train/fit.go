@@ -26,12 +26,14 @@ import (
 // (ErrNonFinite, before the update), when Check fails, or when ctx is done (the error wraps
 // ctx.Err(); steps already taken are kept). The History returned holds every step completed.
 //
-// Reproducibility: the same seed, options and model give the same loss curve bit for bit when
-// every parameter's gradient is summed in a fixed order. spago backpropagates the operators of a
-// graph in parallel goroutines, so a parameter that feeds three or more operators (counting each
-// worker's graph and the regularisation) has its gradient terms summed in an order that varies
-// from run to run, and the curves then agree to rounding only. Two terms commute exactly, so
-// with a model that uses each parameter once per graph, Workers 1 and 2 are exact.
+// Reproducibility: the example order depends only on Seed, so runs with the same seed, options
+// and model follow the same path, and their loss curves are bit-identical when every gradient is
+// summed in a fixed order. spago runs the backward passes of a graph's operators in parallel
+// goroutines, so a node that feeds n operators adds its n gradient terms in the order they
+// arrive. Two terms commute exactly; three or more may round differently from run to run. Curves
+// are therefore bit-identical when no node of the model's graph feeds more than two operators and
+// Workers ≤ 2 (each worker's graph adds one term to each parameter); otherwise they agree to
+// rounding.
 //
 // Fit leaves the model in training mode.
 func Fit(ctx context.Context, model Classifier, trainSet []Example, opts Options) (History, error) {
