@@ -60,7 +60,7 @@ func TestShuffle(t *testing.T) {
 }
 
 func TestLabels(t *testing.T) {
-	examples := []Example{{"a", 0}, {"b", 2}, {"c", 1}}
+	examples := []Example{{Text: "a", Label: 0}, {Text: "b", Label: 2}, {Text: "c", Label: 1}}
 	if n := NumLabels(examples); n != 3 {
 		t.Errorf("NumLabels = %d, want 3", n)
 	}
@@ -76,5 +76,9 @@ func TestLabels(t *testing.T) {
 	}
 	if want := "dataset: label out of range: example 1: label 2 but the model has 2 labels"; err.Error() != want {
 		t.Errorf("error %q, want %q", err, want)
+	}
+	examples[1].File, examples[1].Line = "train.tsv", 17
+	if want := "dataset: label out of range: train.tsv:17: label 2 but the model has 2 labels"; CheckLabels(examples, 2).Error() != want {
+		t.Errorf("error %q, want %q", CheckLabels(examples, 2), want)
 	}
 }

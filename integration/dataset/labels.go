@@ -18,13 +18,19 @@ func NumLabels(examples []Example) int {
 	return n
 }
 
-// CheckLabels reports the first example whose label is not in [0, numLabels), naming its
-// 0-based index, for callers that build a model with numLabels outputs.
+// CheckLabels reports the first example whose label is not in [0, numLabels), for callers that
+// build a model with numLabels outputs. The error names the example's file and line, or its
+// 0-based index when it was not read from a file.
 func CheckLabels(examples []Example, numLabels int) error {
 	for i, e := range examples {
-		if e.Label < 0 || e.Label >= numLabels {
-			return fmt.Errorf("%w: example %d: label %d but the model has %d labels", ErrLabelRange, i, e.Label, numLabels)
+		if e.Label >= 0 && e.Label < numLabels {
+			continue
 		}
+		where := fmt.Sprintf("example %d", i)
+		if e.File != "" {
+			where = fmt.Sprintf("%s:%d", e.File, e.Line)
+		}
+		return fmt.Errorf("%w: %s: label %d but the model has %d labels", ErrLabelRange, where, e.Label, numLabels)
 	}
 	return nil
 }

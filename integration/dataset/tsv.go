@@ -16,6 +16,10 @@ type Example struct {
 	Text string
 	// Label is the class index, 0 ≤ Label < number of classes.
 	Label int
+	// File and Line locate the example's row (Line counts from 1) when it was read by ReadTSV;
+	// errors about the example name them.
+	File string
+	Line int
 }
 
 // ErrMalformed reports a TSV file that is missing, empty or has a row that is not a labelled
@@ -46,6 +50,9 @@ func ReadTSV(path string) ([]Example, error) {
 	examples, perr := parseTSV(string(bytes.TrimPrefix(data, []byte("\uFEFF"))))
 	switch {
 	case perr == nil:
+		for i := range examples {
+			examples[i].File = path
+		}
 		return examples, nil
 	case perr.line == 0:
 		return nil, fmt.Errorf("%w: %s: %s", ErrMalformed, path, perr.msg)
@@ -124,7 +131,7 @@ func parseTSV(s string) ([]Example, *parseError) {
 		if label < 0 {
 			return nil, &parseError{lineNo, fmt.Sprintf("label %d is negative", label)}
 		}
-		examples = append(examples, Example{Text: text, Label: label})
+		examples = append(examples, Example{Text: text, Label: label, Line: lineNo})
 	}
 	if len(examples) == 0 {
 		return nil, &parseError{0, "no examples after the header row"}

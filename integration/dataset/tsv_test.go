@@ -26,17 +26,17 @@ func TestReadTSV(t *testing.T) {
 		want    []Example
 	}{
 		{"plain", "sentence\tlabel\na fine film\t1\ndull\t0\n",
-			[]Example{{"a fine film", 1}, {"dull", 0}}},
+			[]Example{{Text: "a fine film", Label: 1, Line: 2}, {Text: "dull", Label: 0, Line: 3}}},
 		{"no final newline", "sentence\tlabel\ngood\t1",
-			[]Example{{"good", 1}}},
+			[]Example{{Text: "good", Label: 1, Line: 2}}},
 		{"crlf and bom", "\uFEFFsentence\tlabel\r\ngood\t1\r\nbad\t0\r\n",
-			[]Example{{"good", 1}, {"bad", 0}}},
+			[]Example{{Text: "good", Label: 1, Line: 2}, {Text: "bad", Label: 0, Line: 3}}},
 		{"empty lines skipped", "\nsentence\tlabel\n\ngood\t2\n\n\n",
-			[]Example{{"good", 2}}},
+			[]Example{{Text: "good", Label: 2, Line: 4}}},
 		{"extra columns by name", "index\tlabel\tsentence\n0\t1\tgood\n1\t0\tbad\n",
-			[]Example{{"good", 1}, {"bad", 0}}},
+			[]Example{{Text: "good", Label: 1, Line: 2}, {Text: "bad", Label: 0, Line: 3}}},
 		{"spaces kept in text", "sentence\tlabel\n a , b \t 1 \n",
-			[]Example{{" a , b ", 1}}},
+			[]Example{{Text: " a , b ", Label: 1, Line: 2}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,6 +44,9 @@ func TestReadTSV(t *testing.T) {
 			got, err := ReadTSV(path)
 			if err != nil {
 				t.Fatal(err)
+			}
+			for i := range tt.want {
+				tt.want[i].File = path
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %+v, want %+v", got, tt.want)
@@ -107,7 +110,7 @@ func TestReadDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(train) != 2 || len(dev) != 1 || dev[0] != (Example{"fine", 1}) {
+	if len(train) != 2 || len(dev) != 1 || dev[0] != (Example{Text: "fine", Label: 1, File: filepath.Join(dir, DevFile), Line: 2}) {
 		t.Errorf("train %+v, dev %+v", train, dev)
 	}
 }
@@ -129,7 +132,7 @@ func TestReadDirSST2(t *testing.T) {
 	if NumLabels(train) != 2 || NumLabels(dev) != 2 {
 		t.Errorf("NumLabels: train %d, dev %d, want 2", NumLabels(train), NumLabels(dev))
 	}
-	if want := (Example{"hide new secretions from the parental units", 0}); train[0] != want {
+	if want := (Example{Text: "hide new secretions from the parental units", Label: 0, File: filepath.Join(sst2Dir, TrainFile), Line: 2}); train[0] != want {
 		t.Errorf("first example %+v, want %+v", train[0], want)
 	}
 }
