@@ -1,0 +1,186 @@
+package finetune
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/spago-peft/spago-peft/integration/checkpoint"
+	"github.com/spago-peft/spago-peft/integration/dataset"
+	"github.com/spago-peft/spago-peft/integration/tokenizer"
+	"github.com/spago-peft/spago-peft/integration/train"
+)
+
+// Setup is what training runs on: a loaded base checkpoint with its tokenizer, and tokenised
+// training and dev sets.
+type Setup struct {
+	// Checkpoint is the base; Setup.Train copies its weights into each new model.
+	Checkpoint *checkpoint.Checkpoint
+	// Tokenizer is the base's tokenizer.
+	Tokenizer *tokenizer.Tokenizer
+	// BaseDescription says which base this is (see Result.BaseDescription); RandomBase reports
+	// the offline default.
+	BaseDescription string
+	RandomBase      bool
+	// TrainSet and DevSet are the tokenised examples; TrainSource and DevSource say where they came
+	// from (file names, or the embedded sample).
+	TrainSet, DevSet       []train.Example
+	TrainSource, DevSource string
+	// NumLabels is the number of classes of the classification head.
+	NumLabels int
+	// MaxLen is the length sequences were truncated to.
+	MaxLen int
+}
+
+// Prepare loads the base model and the data of job and tokenises the data. Errors name what
+// failed: the model directory or repository (wrapping the checkpoint package's errors), or the
+// data file and line (wrapping dataset.ErrMalformed, or dataset.ErrLabelRange for a label the
+// head cannot predict).
+func Prepare(ctx context.Context, job Job) (*Setup, error) {
+	if err := job.validateData(); err != nil {
+		return nil, err
+	}
+	note := func(format string, args ...any) {
+		if job.OnLoad != nil {
+			job.OnLoad(fmt.Sprintf(format, args...))
+		}
+	}
+	s := &Setup{}
+	var err error
+	if job.Model == "" {
+		note("base: %s", DefaultBaseDescription)
+		s.Checkpoint, s.Tokenizer, err = DefaultBase()
+		s.BaseDescription, s.RandomBase = DefaultBaseDescription, true
+	} else {
+		note("base: loading %s", job.Model)
+		s.Checkpoint, s.Tokenizer, err = LoadBase(ctx, job.Model, job.Download)
+		if err == nil {
+			c := s.Checkpoint.Config
+			s.BaseDescription = fmt.Sprintf("%s (%d layers, hidden %d, vocabulary %d)", job.Model, c.NumHiddenLayers, c.HiddenSize, c.VocabSize)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	s.MaxLen = job.MaxLen
+	maxPos := s.Checkpoint.Config.MaxPositionEmbeddings
+	if s.MaxLen == 0 {
+		s.MaxLen = min(128, maxPos)
+	} else if s.MaxLen > maxPos {
+		return nil, fmt.Errorf("%w: max length %d exceeds the model's %d position embeddings", ErrInvalidJob, s.MaxLen, maxPos)
+	}
+
+	start := time.Now()
+	d, err := readData(job)
+	if err != nil {
+		return nil, err
+	}
+	note("data: %d training rows from %s, %d dev rows from %s (%v)", len(d.train), d.trainSource, len(d.dev), d.devSource, time.Since(start).Round(time.Millisecond))
+	s.TrainSource, s.DevSource = d.trainSource, d.devSource
+
+	s.NumLabels = headLabels(s.Checkpoint, job.NumLabels)
+	if s.NumLabels == 0 {
+		s.NumLabels = max(2, dataset.NumLabels(d.train), dataset.NumLabels(d.dev))
+	}
+	if err := d.checkLabels(s.NumLabels); err != nil {
+		return nil, err
+	}
+
+	start = time.Now()
+	s.TrainSet = Encode(s.Tokenizer, d.train, s.MaxLen)
+	s.DevSet = Encode(s.Tokenizer, d.dev, s.MaxLen)
+	note("tokenised %d rows (max length %d) in %v", len(s.TrainSet)+len(s.DevSet), s.MaxLen, time.Since(start).Round(time.Millisecond))
+	return s, ctx.Err()
+}
+
+// LoadBase loads a checkpoint and its tokenizer from a local Hugging Face directory or, if no
+// such directory exists, from the hub (see checkpoint.Load).
+func LoadBase(ctx context.Context, nameOrDir string, opts checkpoint.DownloadOptions) (*checkpoint.Checkpoint, *tokenizer.Tokenizer, error) {
+	dir := nameOrDir
+	if info, err := os.Stat(nameOrDir); err != nil || !info.IsDir() {
+		if filepath.IsAbs(nameOrDir) || nameOrDir[0] == '.' {
+			return nil, nil, fmt.Errorf("%w: model directory %s", checkpoint.ErrNotFound, nameOrDir)
+		}
+		if dir, err = checkpoint.Download(ctx, nameOrDir, opts); err != nil {
+			return nil, nil, err
+		}
+	}
+	ck, err := checkpoint.LoadDir(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	tok, err := tokenizer.FromDir(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tokenizer of %s: %w", nameOrDir, err)
+	}
+	return ck, tok, nil
+}
+
+// headLabels returns the number of classes the model's head has or is told to have: want if
+// positive, else the checkpoint classifier's, else the number of labels its config names, else 0
+// (the data decides).
+func headLabels(ck *checkpoint.Checkpoint, want int) int {
+	switch {
+	case want > 0:
+		return want
+	case ck.HasClassifier():
+		return ck.Tensors["classifier.weight"].Shape[0]
+	case len(ck.Config.ID2Label) > 0:
+		return ck.Config.NumLabels()
+	}
+	return 0
+}
+
+// Encode tokenises labelled texts as train.Encode does, spread over all CPUs: tokenising is
+// otherwise the slow part of loading a large data set.
+func Encode(tok *tokenizer.Tokenizer, examples []dataset.Example, maxLen int) []train.Example {
+	out := make([]train.Example, len(examples))
+	const chunk = 512
+	workers := min(runtime.NumCPU(), (len(examples)+chunk-1)/chunk)
+	if workers <= 1 {
+		return train.Encode(tok, examples, maxLen)
+	}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range workers {
+		wg.Go(func() {
+			for lo := range next {
+				hi := min(lo+chunk, len(examples))
+				copy(out[lo:hi], train.Encode(tok, examples[lo:hi], maxLen))
+			}
+		})
+	}
+	for lo := 0; lo < len(examples); lo += chunk {
+		next <- lo
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
+
+// validateData checks the fields Prepare uses.
+func (job Job) validateData() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidJob}, args...)...)
+	}
+	switch {
+	case job.TrainLimit < 0:
+		return bad("train limit = %d, want ≥ 0", job.TrainLimit)
+	case job.DevLimit < 0:
+		return bad("dev limit = %d, want ≥ 0", job.DevLimit)
+	case !(job.DevFraction >= 0 && job.DevFraction < 1):
+		return bad("dev fraction = %v, want in (0, 1)", job.DevFraction)
+	case job.MaxLen < 0 || job.MaxLen == 1:
+		return bad("max length = %d, want ≥ 2 ([CLS] and [SEP])", job.MaxLen)
+	case job.NumLabels < 0:
+		return bad("labels = %d, want ≥ 2", job.NumLabels)
+	case job.DevData != "" && job.Data == "":
+		return bad("a dev file needs a training file")
+	}
+	return nil
+}
