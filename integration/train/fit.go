@@ -88,16 +88,11 @@ func Fit(ctx context.Context, model Classifier, trainSet []Example, opts Options
 			}
 			endOfEpoch := i == len(batches)-1
 			if len(o.EvalSet) > 0 && (step == total || (o.EvalEvery > 0 && step%o.EvalEvery == 0) || (o.EvalEvery == 0 && endOfEpoch)) {
-				m, err := evaluate(model, o.EvalSet, o.BatchSize, o.Workers)
-				model.SetTraining(true)
+				e, err := t.evaluate(step, epoch)
 				if err != nil {
 					return h, &stepError{step, fmt.Errorf("evaluation: %w", err)}
 				}
-				e := EvalInfo{Step: step, Epoch: epoch, Metrics: m}
 				h.Evals = append(h.Evals, e)
-				if o.OnEval != nil {
-					o.OnEval(e)
-				}
 			}
 			if step == total {
 				break
@@ -127,6 +122,20 @@ type trainer struct {
 	params    []*nn.Param
 	opt       *adamW
 	numLabels int // learnt from the first logits, 0 before
+}
+
+// evaluate measures the model on the evaluation set, in evaluation mode, and calls OnEval.
+func (t *trainer) evaluate(step, epoch int) (EvalInfo, error) {
+	m, err := evaluate(t.model, t.opts.EvalSet, t.opts.BatchSize, t.opts.Workers)
+	t.model.SetTraining(true)
+	if err != nil {
+		return EvalInfo{}, err
+	}
+	e := EvalInfo{Step: step, Epoch: epoch, Metrics: m}
+	if t.opts.OnEval != nil {
+		t.opts.OnEval(e)
+	}
+	return e, nil
 }
 
 // step takes one optimiser step on the examples at idx with learning rate lr. It zeroes the
