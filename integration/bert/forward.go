@@ -95,5 +95,7 @@ func (m *Model) dropoutIfTraining(x mat.Tensor) mat.Tensor {
 	if !m.training || m.dropout == 0 {
 		return x
 	}
+	m.dropMu.Lock() // the operator draws its mask from dropRNG as it runs
+	defer m.dropMu.Unlock()
 	return op.Dropout(x, m.dropout, m.dropRNG)
 }

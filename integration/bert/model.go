@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync"
 
 	"github.com/nlpodyssey/spago/mat/float"
 	"github.com/nlpodyssey/spago/nn"
@@ -40,7 +41,8 @@ type Options struct {
 const initializerRange = 0.02
 
 // Model is a BERT encoder with a sequence classification head and adapters on some of its
-// linear layers. Its parameters are float32, as the checkpoint's.
+// linear layers. Its parameters are float32, as the checkpoint's. Encode and Logits may run on
+// several goroutines at once; SetTraining, Merge and Unmerge may not run beside them.
 type Model struct {
 	nn.Module
 	// Embeddings are the word, position and token type tables and their LayerNorm.
@@ -58,6 +60,7 @@ type Model struct {
 	modules   []module
 	trainable []*nn.Param
 	dropout   float64
+	dropMu    sync.Mutex // guards dropRNG: Logits may run on several goroutines at once
 	dropRNG   *rand.Rand
 	training  bool
 	merged    bool

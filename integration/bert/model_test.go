@@ -376,3 +376,24 @@ func maxDiff(a, b []float64) float64 {
 	}
 	return d
 }
+
+// TestConcurrentLogits runs forward and backward passes on several goroutines at once, as the
+// trainer's workers do; run it with -race.
+func TestConcurrentLogits(t *testing.T) {
+	ck := loadTinyBERT(t)
+	m := must(New(ck, Options{Adapter: lora.Config{R: 2, Alpha: 2, Dropout: 0.1}, Targets: peft.DefaultBertTargets, HiddenDropout: 0.1}))
+	m.SetTraining(true)
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			y, err := m.Logits(tinyBatch)
+			if err == nil {
+				err = ag.Backward(projection(y, 1))
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		require.NoError(t, <-errs)
+	}
+}
