@@ -154,8 +154,8 @@ func TestIdentityAtInit(t *testing.T) {
 	}
 }
 
-// denseForward returns X·blockdiag(A)ᵀ… as the plain definition: each block of each token, a row
-// vector, times PEFT's matrix A of its block, then W and b.
+// denseForward returns the adapted layer's outputs by the plain definition: each block of each
+// token, a row vector, times PEFT's matrix A of its block, then W and b.
 func denseForward(m *Model, x []float64, n int) []float64 {
 	out, in := op.Dims(m.Base.W)
 	b := m.BlockSize()
