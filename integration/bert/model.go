@@ -18,9 +18,10 @@ type Options struct {
 	// Adapter builds the adapter of every targeted layer; nil trains the head alone.
 	Adapter peft.Config
 	// Targets chooses the adapted layers among the linear layers of the encoder (the pooler and
-	// the classifier are not adaptable) and the modules trained in full. The classifier is
-	// always trained, as PEFT does for sequence classification. peft.DefaultBertTargets adapts
-	// query and value and trains pooler and classifier.
+	// the classifier are not adaptable) and the modules trained in full. As in PEFT, no target
+	// modules means query and value, and the classifier is always trained (PEFT's sequence
+	// classification task adds it to modules_to_save). peft.DefaultBertTargets adapts query and
+	// value and trains pooler and classifier.
 	Targets peft.Targets
 	// NumLabels is the number of classes; 0 takes the checkpoint config's.
 	NumLabels int
@@ -213,8 +214,12 @@ func (m *Model) addAdapters(opts Options, rng *rand.Rand) error {
 	}
 	var targeted []string
 	if opts.Adapter != nil {
+		targets := opts.Targets
+		if len(targets.Modules) == 0 {
+			targets.Modules = peft.DefaultBertTargets.Modules
+		}
 		var err error
-		if targeted, err = opts.Targets.Select(linears); err != nil {
+		if targeted, err = targets.Select(linears); err != nil {
 			return fmt.Errorf("bert: %w", err)
 		}
 	}

@@ -147,6 +147,14 @@ func TestNumParams(t *testing.T) {
 		assert.Equal(t, base, trainable)
 		assert.Equal(t, base, total)
 	})
+	t.Run("default target modules", func(t *testing.T) {
+		m, err := New(ck, Options{Adapter: hra.Config{R: 2}})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"encoder.layer.0.attention.self.query", "encoder.layer.0.attention.self.value",
+			"encoder.layer.1.attention.self.query", "encoder.layer.1.attention.self.value"}, m.adapterNames())
+		trainable, _ := m.NumParams()
+		assert.Equal(t, layers*2*2*h+labels*h+labels, trainable)
+	})
 	t.Run("layers and modules to save", func(t *testing.T) {
 		targets := peft.Targets{Modules: []string{"dense"}, LayersToTransform: []int{1}, ModulesToSave: []string{"LayerNorm"}}
 		m, err := New(ck, Options{Adapter: hra.Config{R: 2}, Targets: targets})
