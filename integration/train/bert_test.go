@@ -204,3 +204,20 @@ func BenchmarkFitWorkers(b *testing.B) {
 		}
 	}
 }
+
+// TestFineTuneTinyBERTWithDropout trains with hidden dropout on two workers: their concurrent
+// Logits calls share the model's dropout generator (run with -race).
+func TestFineTuneTinyBERTWithDropout(t *testing.T) {
+	ck, err := checkpoint.LoadDir(tinyBERT)
+	require.NoError(t, err)
+	m, err := bert.New(ck, bert.Options{
+		Adapter: hra.Config{R: 4}, Targets: peft.DefaultBertTargets, NumLabels: 2, Seed: 1, HiddenDropout: 0.1,
+	})
+	require.NoError(t, err)
+	h, err := train.Fit(context.Background(), m, keywordTask(64, 1), train.Options{
+		Steps: 8, BatchSize: 16, LR: 1e-2, Workers: 2, EvalSet: keywordTask(16, 2),
+	})
+	require.NoError(t, err)
+	assert.Len(t, h.Steps, 8)
+	assert.Len(t, h.Evals, 2)
+}

@@ -33,7 +33,8 @@ import (
 // arrive. Two terms commute exactly; three or more may round differently from run to run. Curves
 // are therefore bit-identical when no node of the model's graph feeds more than two operators and
 // Workers ≤ 2 (each worker's graph adds one term to each parameter); otherwise they agree to
-// rounding.
+// rounding. With Workers > 1, a model that draws dropout masks from one shared generator (as
+// bert's does) hands out masks in the order the workers ask, so its curves differ beyond rounding.
 //
 // Fit leaves the model in training mode.
 func Fit(ctx context.Context, model Classifier, trainSet []Example, opts Options) (History, error) {
