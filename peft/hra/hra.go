@@ -132,8 +132,6 @@ func (m *Model) Unmerge() error {
 }
 
 // multiplyWeights sets W ← W·H, or W ← W·Hᵀ when inverse is set, on the weight values alone.
-// Row w of W becomes w·H, that is (Hᵀ·wᵀ)ᵀ: the reflections of Hᵀ = H_r⋯H_1 apply in the order
-// opposite to the forward's.
 func (m *Model) multiplyWeights(inverse bool) {
 	w := m.Base.W.Value().(mat.Matrix)
 	switch w.Data().BitSize() {
@@ -169,8 +167,8 @@ func multiplyWeights[T float.DType](m *Model, inverse bool) {
 		}
 		return
 	}
-	normals := transpose(op.Values[T](unitColumns(m.U)), in, m.Config.R)
-	reflectRows(w, in, normals, reflectionOrder(normals, m.Config.R, in, !inverse))
+	// Row w becomes w·H on merge and w·Hᵀ on unmerge.
+	newWY(op.Values[T](unitColumns(m.U)), in, m.Config.R, true).apply(w, out, inverse)
 }
 
 // Validate reports NaN or infinite values in U and columns too short to normalise.

@@ -2,12 +2,11 @@ package hra
 
 import (
 	"math"
-	"slices"
-	"sync"
 
 	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
+	"github.com/spago-peft/spago-peft/internal/gemm"
 	"github.com/spago-peft/spago-peft/internal/op"
 )
 
@@ -81,6 +80,10 @@ func columnNorms[T float.DType](u []T, d, r int) []T {
 
 // reflect returns the rows of x (n×d) each mapped to H·x = H_1(H_2(⋯H_r(x))), where
 // H_j = I − 2·û_j·û_jᵀ and û_j is column j of the unit-column matrix uHat (d×r).
+//
+// It uses the compact WY form of the product (Schreiber and Van Loan): H = I − Û·T·Ûᵀ with T the
+// r×r upper-triangular matrix whose inverse is ½·I + triu(ÛᵀÛ, 1). For row-stacked tokens that
+// is Y = X − (X·Û)·Tᵀ·Ûᵀ: two thin matrix products, never a d×d matrix.
 func reflect(x, uHat mat.Tensor) mat.Tensor {
 	_, d := op.Dims(x)
 	ud, _ := op.Dims(uHat)
@@ -92,102 +95,143 @@ func reflect(x, uHat mat.Tensor) mat.Tensor {
 
 type reflectFn[T float.DType] struct {
 	x, uHat mat.Tensor
-	y       []T // the output, from which backward recovers every intermediate
-	normals []T // Ûᵀ (r×d): row j is û_j, contiguous
 }
 
 func (f *reflectFn[T]) Operands() []mat.Tensor { return []mat.Tensor{f.x, f.uHat} }
 
-// rowWork is the number of rows below which reflecting runs on one goroutine.
-const rowWork = 16
-
 func (f *reflectFn[T]) Forward() (mat.Tensor, error) {
 	n, d := op.Dims(f.x)
 	_, r := op.Dims(f.uHat)
-	f.normals = transpose(op.Values[T](f.uHat), d, r)
-	f.y = make([]T, n*d)
-	copy(f.y, op.Values[T](f.x))
-	order := reflectionOrder(f.normals, r, d, false)
-	op.Parallel(n, rowWork, func(from, to int) {
-		reflectRows(f.y[from*d:to*d], d, f.normals, order)
-	})
-	return op.NewDense(n, d, f.y), nil
+	y := make([]T, n*d)
+	copy(y, op.Values[T](f.x))
+	w := newWY(op.Values[T](f.uHat), d, r, true)
+	w.apply(y, n, true)
+	return op.NewDense(n, d, y), nil
 }
 
-// Backward walks all reflections, cancelled pairs included, in the order opposite to Forward's.
-// Each reflection is its own inverse, so the input of reflection j is recovered from its output as
-// H_j·y instead of being kept from the forward pass. For y = x − 2⟨û,x⟩û and upstream gradient g:
-// ∂L/∂x = g − 2⟨û,g⟩û and ∂L/∂û = −2(⟨û,g⟩·x + ⟨û,x⟩·g).
+// Backward differentiates Y = X − A·Tᵀ·Ûᵀ with A = X·Û and T = (½·I + triu(ÛᵀÛ, 1))⁻¹, all
+// reflections included. With G = ∂L/∂Y, P = (G·Û)·T and C = A·Tᵀ:
+// ∂L/∂X = G − P·Ûᵀ; ∂L/∂Û = −Gᵀ·C − Xᵀ·P + Û·(E + Eᵀ), where ∂L/∂T = −(G·Û)ᵀ·A and
+// E = triu(−Tᵀ·(∂L/∂T)·Tᵀ, 1) is the gradient with respect to the strict upper triangle of ÛᵀÛ.
 func (f *reflectFn[T]) Backward(gy mat.Tensor) error {
 	n, d := op.Dims(f.x)
 	_, r := op.Dims(f.uHat)
-	gx := make([]T, n*d)
-	copy(gx, op.Values[T](gy))
-	needU := f.uHat.RequiresGrad()
-	var mu sync.Mutex
-	gn := make([]T, r*d) // row j: ∂L/∂û_j, summed over tokens
-	op.Parallel(n, rowWork, func(from, to int) {
-		part := make([]T, r*d)
-		y := make([]T, d)
-		for i := from; i < to; i++ {
-			copy(y, f.y[i*d:(i+1)*d])
-			g := gx[i*d : (i+1)*d]
-			for j := 0; j < r; j++ {
-				u := f.normals[j*d : (j+1)*d]
-				uy := dot(u, y)
-				axpy(-2*uy, u, y) // y is now the input x of reflection j, and ⟨û,x⟩ = −⟨û,y⟩
-				ug := dot(u, g)
-				if needU {
-					pj := part[j*d : (j+1)*d]
-					axpy(-2*ug, y, pj)
-					axpy(2*uy, g, pj)
-				}
-				axpy(-2*ug, u, g)
-			}
-		}
-		mu.Lock()
-		axpy(1, part, gn)
-		mu.Unlock()
-	})
+	g, x, u := op.Values[T](gy), op.Values[T](f.x), op.Values[T](f.uHat)
+	t := newWY(u, d, r, false).t
+	gu := make([]T, n*r) // G·Û
+	gemm.Gemm(false, false, n, r, d, 1, g, d, u, r, 0, gu, r)
+	p := make([]T, n*r) // (G·Û)·T
+	gemm.Gemm(false, false, n, r, r, 1, gu, r, t, r, 0, p, r)
 	if f.x.RequiresGrad() {
+		gx := make([]T, n*d)
+		copy(gx, g)
+		gemm.Gemm(false, true, n, d, r, -1, p, r, u, r, 1, gx, d)
 		f.x.AccGrad(op.NewDense(n, d, gx))
 	}
-	if needU {
-		f.uHat.AccGrad(op.NewDense(d, r, transpose(gn, r, d)))
+	if !f.uHat.RequiresGrad() {
+		return nil
 	}
+	a := make([]T, n*r) // X·Û
+	gemm.Gemm(false, false, n, r, d, 1, x, d, u, r, 0, a, r)
+	c := make([]T, n*r) // A·Tᵀ
+	gemm.Gemm(false, true, n, r, r, 1, a, r, t, r, 0, c, r)
+	gt := make([]T, r*r) // ∂L/∂T
+	gemm.Gemm(true, false, r, r, n, -1, gu, r, a, r, 0, gt, r)
+	tgt := make([]T, r*r) // Tᵀ·(∂L/∂T)
+	gemm.Gemm(true, false, r, r, r, 1, t, r, gt, r, 0, tgt, r)
+	e := make([]T, r*r) // −Tᵀ·(∂L/∂T)·Tᵀ, then its strict upper triangle, symmetrised
+	gemm.Gemm(false, true, r, r, r, -1, tgt, r, t, r, 0, e, r)
+	for i := 0; i < r; i++ {
+		e[i*r+i] = 0
+		for j := 0; j < i; j++ {
+			e[i*r+j] = e[j*r+i]
+		}
+	}
+	gu2 := make([]T, d*r)
+	gemm.Gemm(true, false, d, r, n, -1, g, d, c, r, 0, gu2, r)
+	gemm.Gemm(true, false, d, r, n, -1, x, d, p, r, 1, gu2, r)
+	gemm.Gemm(false, false, d, r, r, 1, u, r, e, r, 1, gu2, r)
+	f.uHat.AccGrad(op.NewDense(d, r, gu2))
 	return nil
 }
 
-// reflectionOrder returns the indices of the reflections whose unit normals are the rows of
-// normals (r×d) in the order they act on a token: r−1 down to 0 for x ← H·x, or 0 up to r−1 for
-// x ← Hᵀ·x when reverse is set. Adjacent reflections with bit-identical normals are left out:
-// H_j·H_j = I exactly, and skipping them keeps the paired init's H = I free of rounding.
-func reflectionOrder[T float.DType](normals []T, r, d int, reverse bool) []int {
-	order := make([]int, 0, r)
-	for k := 0; k < r; k++ {
-		j := r - 1 - k
-		if reverse {
-			j = k
-		}
-		if last := len(order) - 1; last >= 0 && slices.Equal(normals[j*d:(j+1)*d], normals[order[last]*d:(order[last]+1)*d]) {
-			order = order[:last]
-			continue
-		}
-		order = append(order, j)
-	}
-	return order
+// wy is the compact WY form H = I − V·T·Vᵀ of a product of reflections with unit normals V.
+type wy[T float.DType] struct {
+	v    []T // d×k, row-major: the unit normals
+	t    []T // k×k upper triangular
+	d, k int
 }
 
-// reflectRows applies the reflections listed in order, whose unit normals are rows of normals, to
-// each row of x (row-major, d columns).
-func reflectRows[T float.DType](x []T, d int, normals []T, order []int) {
-	for i := 0; i+d <= len(x); i += d {
-		row := x[i : i+d]
-		for _, j := range order {
-			u := normals[j*d : (j+1)*d]
-			axpy(-2*dot(u, row), u, row)
+// newWY builds the WY form of H_1⋯H_r from the unit normals u (d×r). With cancel set, adjacent
+// reflections with bit-identical normals are left out first, since H_j·H_j = I exactly: this
+// keeps the paired init's H = I free of rounding, so the adapter starts bit-identical to the base.
+func newWY[T float.DType](u []T, d, r int, cancel bool) wy[T] {
+	cols := make([]int, 0, r)
+	for j := 0; j < r; j++ {
+		if last := len(cols) - 1; cancel && last >= 0 && sameColumn(u, d, r, cols[last], j) {
+			cols = cols[:last]
+			continue
+		}
+		cols = append(cols, j)
+	}
+	k := len(cols)
+	v := u
+	if k != r {
+		v = make([]T, d*k)
+		for i := 0; i < d; i++ {
+			for c, j := range cols {
+				v[i*k+c] = u[i*r+j]
+			}
 		}
 	}
+	// T⁻¹ = ½·I + triu(VᵀV, 1), inverted by back substitution in float64.
+	s := make([]float64, k*k)
+	for i := 0; i < d; i++ {
+		row := v[i*k : (i+1)*k]
+		for a := 0; a < k; a++ {
+			for b := a + 1; b < k; b++ {
+				s[a*k+b] += float64(row[a]) * float64(row[b])
+			}
+		}
+	}
+	inv := make([]float64, k*k)
+	for j := k - 1; j >= 0; j-- { // column j of T solves T⁻¹·t_j = e_j
+		inv[j*k+j] = 2
+		for i := j - 1; i >= 0; i-- {
+			var acc float64
+			for l := i + 1; l <= j; l++ {
+				acc += s[i*k+l] * inv[l*k+j]
+			}
+			inv[i*k+j] = -2 * acc
+		}
+	}
+	t := make([]T, k*k)
+	for i, val := range inv {
+		t[i] = T(val)
+	}
+	return wy[T]{v: v, t: t, d: d, k: k}
+}
+
+func sameColumn[T float.DType](u []T, d, r, a, b int) bool {
+	for i := 0; i < d; i++ {
+		if u[i*r+a] != u[i*r+b] {
+			return false
+		}
+	}
+	return true
+}
+
+// apply maps the n rows of x (n×d, in place) to rows of x·Hᵀ = (H·xᵀ)ᵀ when transposed is set,
+// and of x·H otherwise: x ← x − (x·V)·Tᵀ·Vᵀ, or with T.
+func (w wy[T]) apply(x []T, n int, transposed bool) {
+	if w.k == 0 {
+		return
+	}
+	a := make([]T, n*w.k)
+	gemm.Gemm(false, false, n, w.k, w.d, 1, x, w.d, w.v, w.k, 0, a, w.k)
+	c := make([]T, n*w.k)
+	gemm.Gemm(false, transposed, n, w.k, w.k, 1, a, w.k, w.t, w.k, 0, c, w.k)
+	gemm.Gemm(false, true, n, w.d, w.k, -1, c, w.k, w.v, w.k, 1, x, w.d)
 }
 
 // orthoPenalty returns ‖I − ÛᵀÛ‖²_F for the unit-column matrix uHat, the paper's regulariser.
@@ -267,12 +311,4 @@ func dot[T float.DType](a, b []T) T {
 		s += v * b[i]
 	}
 	return s
-}
-
-// axpy sets y ← y + alpha·x.
-func axpy[T float.DType](alpha T, x, y []T) {
-	y = y[:len(x)]
-	for i, v := range x {
-		y[i] += alpha * v
-	}
 }
