@@ -58,7 +58,7 @@ func TensorKey(module, suffix string) string { return KeyPrefix + module + "." +
 func AdapterParams(adapters map[string]Adapter) (map[string]*nn.Param, error) {
 	params := map[string]*nn.Param{}
 	for module, a := range adapters {
-		s, err := stateOf(a)
+		s, err := StateOf(a)
 		if err != nil {
 			return nil, fmt.Errorf("module %s: %w", module, err)
 		}
@@ -87,7 +87,7 @@ func SaveAdapter(dir string, c Config, targets Targets, adapters map[string]Adap
 	}
 	modules := make([]string, 0, len(adapters))
 	for module, a := range adapters {
-		s, err := stateOf(a)
+		s, err := StateOf(a)
 		if err != nil {
 			return fmt.Errorf("module %s: %w", module, err)
 		}

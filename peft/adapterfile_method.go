@@ -73,8 +73,9 @@ func lookupMethod(peftType string) (Method, error) {
 		ErrUnsupported, peftType, strings.Join(known, ", "))
 }
 
-// stateOf returns the state of a through its registered method.
-func stateOf(a Adapter) (AdapterState, error) {
+// StateOf returns the configuration a was built with and its parameters by PEFT's suffix,
+// through a's registered Method; it fails with ErrUnsupported if no registered method knows a.
+func StateOf(a Adapter) (AdapterState, error) {
 	registry.RLock()
 	defer registry.RUnlock()
 	for _, m := range registry.methods {
@@ -104,14 +105,14 @@ func (f *ConfigFields) Decode(key string, v any) (bool, error) {
 		return false, nil
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
-		return false, fmt.Errorf("%w: adapter_config.json: %s %s = %s: %v", ErrCorrupt, f.peftType, key, raw, err)
+		return false, fmt.Errorf("%w: %s option %s = %s: %v", ErrCorrupt, f.peftType, key, raw, err)
 	}
 	return true, nil
 }
 
 // Unsupported returns an ErrUnsupported error for the value of key, with reason saying why.
 func (f *ConfigFields) Unsupported(key, reason string) error {
-	return fmt.Errorf("%w: adapter_config.json: %s option %s = %s: %s", ErrUnsupported, f.peftType, key, f.raw[key], reason)
+	return fmt.Errorf("%w: %s option %s = %s: %s", ErrUnsupported, f.peftType, key, f.raw[key], reason)
 }
 
 // checkUnused fails on the first unused key (in name order) whose value is not off.

@@ -186,7 +186,7 @@ func TestParseAdapterConfigErrors(t *testing.T) {
 		{"no targets", `{"peft_type":"LORA"}`, peft.ErrCorrupt, "no target_modules"},
 		{"empty targets", `{"peft_type":"LORA","target_modules":[]}`, peft.ErrCorrupt, "empty target_modules"},
 		{"targets of numbers", `{"peft_type":"LORA","target_modules":[1]}`, peft.ErrCorrupt, "target_modules"},
-		{"r as string", `{` + lora + `,"r":"8"}`, peft.ErrCorrupt, `LORA r = "8"`},
+		{"r as string", `{` + lora + `,"r":"8"}`, peft.ErrCorrupt, `LORA option r = "8"`},
 		{"negative r", `{` + lora + `,"r":-1}`, peft.ErrInvalidConfig, "r = -1"},
 		{"bias", `{` + lora + `,"bias":"all"}`, peft.ErrUnsupported, "bias"},
 		{"layers_pattern", `{` + lora + `,"layers_pattern":"layer","layers_to_transform":[0]}`, peft.ErrUnsupported, "layers_pattern"},

@@ -48,7 +48,7 @@ func decodeConfig(f *peft.ConfigFields) (peft.Config, error) {
 	if ok, err := f.Decode("oft_block_size", new(int)); err != nil {
 		return nil, err
 	} else if !ok {
-		return nil, fmt.Errorf("%w: adapter_config.json: OFT without oft_block_size was written by PEFT < 0.14 (OFT v1), whose weights OFT v2 cannot use",
+		return nil, fmt.Errorf("%w: OFT without oft_block_size was written by PEFT < 0.14 (OFT v1), whose weights OFT v2 cannot use",
 			peft.ErrUnsupported)
 	}
 	c := Config{Eps: 6e-5, UseCayleyNeumann: true, NumCayleyNeumannTerms: 5}

@@ -1,0 +1,80 @@
+package bert
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/nlpodyssey/spago/mat"
+	"github.com/nlpodyssey/spago/mat/float"
+	"github.com/spago-peft/spago-peft/integration/checkpoint"
+)
+
+// ExportMerged writes the model as a plain Hugging Face BertForSequenceClassification checkpoint
+// (checkpoint.WriteDir: config.json with the model's number of labels, and model.safetensors with
+// the adapters merged into the base weights), which checkpoint.LoadDir, New without adapters, and
+// transformers read. copyFiles, such as the base checkpoint's vocab.txt and
+// tokenizer_config.json, are copied in.
+//
+// An unmerged model is merged for the export and then restored bit for bit, so ExportMerged must
+// not run concurrently with forward passes; a merged model is exported as it is. Label names are
+// the checkpoint config's when the number of labels is unchanged, "LABEL_<i>" otherwise.
+func (m *Model) ExportMerged(dir string, copyFiles ...string) error {
+	var ck *checkpoint.Checkpoint
+	if m.merged {
+		ck = m.checkpoint()
+	} else {
+		var err error
+		if ck, err = m.mergedCheckpoint(); err != nil {
+			return err
+		}
+	}
+	if err := checkpoint.WriteDir(dir, ck, copyFiles...); err != nil {
+		return fmt.Errorf("bert: %w", err)
+	}
+	return nil
+}
+
+// mergedCheckpoint merges the adapters, copies the weights out and restores the base weights
+// exactly (unmerging alone would leave rounding errors).
+func (m *Model) mergedCheckpoint() (*checkpoint.Checkpoint, error) {
+	saved := map[string][]float32{}
+	for name, a := range m.adapters {
+		saved[name] = slices.Clone(a.BaseLayer().W.Value().Data().F32())
+	}
+	if err := m.Merge(); err != nil {
+		return nil, err
+	}
+	ck := m.checkpoint()
+	err := m.Unmerge()
+	for name, a := range m.adapters {
+		a.BaseLayer().W.Value().(mat.Matrix).SetData(float.Make(saved[name]...))
+	}
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("bert: restoring the weights after the export"), err)
+	}
+	return ck, nil
+}
+
+// checkpoint copies every module's current weights into a checkpoint under canonical names.
+func (m *Model) checkpoint() *checkpoint.Checkpoint {
+	cfg := m.config
+	if cfg.NumLabels() != m.NumLabels() {
+		cfg.ID2Label, cfg.Label2ID = map[int]string{}, map[string]int{}
+		for i := range m.NumLabels() {
+			cfg.ID2Label[i] = fmt.Sprintf("LABEL_%d", i)
+			cfg.Label2ID[cfg.ID2Label[i]] = i
+		}
+	}
+	ck := &checkpoint.Checkpoint{Config: cfg, Tensors: map[string]*checkpoint.Tensor{}}
+	for _, mod := range m.modules {
+		for hfName, p := range moduleTensors(mod) {
+			name := hfName
+			if mod.name != "classifier" {
+				name = hfName[len(hfPrefix):]
+			}
+			ck.Tensors[name] = &checkpoint.Tensor{Shape: hfShape(hfName, p), Data: slices.Clone(p.Value().Data().F32())}
+		}
+	}
+	return ck
+}
