@@ -51,12 +51,16 @@ func (m *Model) encode(p packed) mat.Tensor {
 // layer runs one encoder layer: self-attention and feed-forward, each followed by dropout, the
 // residual connection and LayerNorm (post-LN, as BERT).
 func (m *Model) layer(l *Layer, x mat.Tensor, lengths []int) mat.Tensor {
-	q := m.project(l.prefix+"attention.self.query", l.Query, x)
-	k := m.project(l.prefix+"attention.self.key", l.Key, x)
-	v := m.project(l.prefix+"attention.self.value", l.Value, x)
+	// spago runs each consumer's backward in its own goroutine, and a node's gradients are summed
+	// in the order they arrive: exact for two addends, order-dependent for three or more. Copies
+	// keep every node at two consumers, so training is bit-reproducible.
+	xqk, xv := ag.Copy(x), ag.Copy(x)
+	q := m.project(l.prefix+"attention.self.query", l.Query, xqk)
+	k := m.project(l.prefix+"attention.self.key", l.Key, xqk)
+	v := m.project(l.prefix+"attention.self.value", l.Value, xv)
 	ctx := op.Attention(q, k, v, m.config.NumAttentionHeads, lengths)
 	a := m.dropoutIfTraining(m.project(l.prefix+"attention.output.dense", l.AttentionOutput, ctx))
-	x = m.norm(ag.Add(a, x), l.AttentionNorm)
+	x = m.norm(ag.Add(a, xv), l.AttentionNorm)
 	h := m.activate(m.project(l.prefix+"intermediate.dense", l.Intermediate, x))
 	o := m.dropoutIfTraining(m.project(l.prefix+"output.dense", l.Output, h))
 	return m.norm(ag.Add(o, x), l.OutputNorm)
