@@ -7,9 +7,9 @@ package gemm
 var float64Blocking = newPortableBlocking[float64]()
 
 func gemmFloat32(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemmParallel(float32Blocking, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	float32Blocking.gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 func gemmFloat64(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
-	gemmParallel(float64Blocking, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	float64Blocking.gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }

@@ -27,7 +27,7 @@ var benchShapes = []shape{
 // openblas_bench_test.go adds under the openblas tag.
 var benchImpls = map[string]gemmFunc[float32]{
 	"go": func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-		gemmParallel(float32Blocking, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		float32Blocking.gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	},
 	"previous": previousGemm[float32],
 }

@@ -6,10 +6,11 @@ import (
 	"github.com/nlpodyssey/spago/mat/float"
 )
 
-// tileFunc computes one mr×nr tile: C ← alpha·Ap·Bp + beta·C, where Ap holds kc columns of mr
-// values (an A panel packed by packA) and Bp kc rows of nr values (packed by packB). C is the
-// tile's top-left element, rows ldc apart. When beta is 0, C is not read.
-type tileFunc[T float.DType] func(kc int, ap, bp, c []T, ldc int, alpha, beta T)
+// tileFunc computes the first rows rows (1 to mr) of an mr×nr tile: C ← alpha·Ap·Bp + beta·C,
+// where Ap holds kc columns of mr values (an A panel packed by packA) and Bp kc rows of nr
+// values (packed by packB). C is the tile's top-left element, rows ldc apart. When beta is 0,
+// C is not read.
+type tileFunc[T float.DType] func(rows, kc int, ap, bp, c []T, ldc int, alpha, beta T)
 
 // blocking is a micro-kernel with the cache blocks it works on, after Goto and van de Geijn's
 // layered GEMM: a kc×nc block of op(B) is packed once and reused by every mc×kc block of op(A);
@@ -21,69 +22,26 @@ type blocking[T float.DType] struct {
 	// fullPanelA and fullPanelB, when set, pack full panels faster than packPanelA and
 	// packPanelB: src is the panel's first element of op(A) or op(B) as stored, ld its stride.
 	fullPanelA, fullPanelB func(panel []T, trans bool, src []T, ld, kc int)
-	buffers                sync.Pool // of *packBuffers[T], reused across calls
+	buffers                sync.Pool // of *packBuffers[T], reused across products
 }
 
-// packBuffers holds the packed blocks of one goroutine.
-type packBuffers[T float.DType] struct {
-	a, b, edge []T
-}
-
-// gemm computes C ← alpha·op(A)·op(B) + beta·C on one goroutine, for k ≥ 1.
-func (bl *blocking[T]) gemm(transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
-	buf := bl.packBuffers()
-	defer bl.buffers.Put(buf)
-	// Equal-sized blocks: with k = 384 and kc = 256, two blocks of 192 waste less than 256+128.
-	kcStep := ceilDiv(k, ceilDiv(k, bl.kc))
-	mcStep := roundUp(ceilDiv(m, ceilDiv(m, bl.mc)), bl.mr)
-	ncStep := roundUp(ceilDiv(n, ceilDiv(n, bl.nc)), bl.nr)
-	for jc := 0; jc < n; jc += ncStep {
-		nc := min(ncStep, n-jc)
-		for pc := 0; pc < k; pc += kcStep {
-			kc := min(kcStep, k-pc)
-			bl.packB(buf.b, transB, b, ldb, pc, jc, kc, nc)
-			// Later k blocks accumulate onto what the first one wrote.
-			betaBlock := beta
-			if pc > 0 {
-				betaBlock = 1
-			}
-			for ic := 0; ic < m; ic += mcStep {
-				mc := min(mcStep, m-ic)
-				bl.packA(buf.a, transA, a, lda, ic, pc, mc, kc)
-				bl.macroKernel(mc, nc, kc, alpha, buf.a, buf.b, betaBlock, c[ic*ldc+jc:], ldc, buf.edge)
-			}
-		}
-	}
-}
-
-// packBuffers returns buffers large enough for the largest blocks.
-func (bl *blocking[T]) packBuffers() *packBuffers[T] {
-	if buf, ok := bl.buffers.Get().(*packBuffers[T]); ok {
-		return buf
-	}
-	return &packBuffers[T]{
-		a:    make([]T, bl.mc*bl.kc),
-		b:    make([]T, bl.kc*bl.nc),
-		edge: make([]T, bl.mr*bl.nr),
-	}
-}
-
-// macroKernel multiplies a packed mc×kc block of op(A) by a packed kc×nc block of op(B) into
-// the mc×nc block of C at c. Tiles that stick out of C are computed into edge and copied.
-func (bl *blocking[T]) macroKernel(mc, nc, kc int, alpha T, ap, bp []T, beta T, c []T, ldc int, edge []T) {
+// macroKernel multiplies a packed mc×kc block of op(A) by columns [jrFrom, jrTo) of a packed
+// kc×nc block of op(B) into the mc×nc block of C at c. Tiles that stick out of C on the right
+// are computed into edge and copied.
+func (bl *blocking[T]) macroKernel(mc, nc, jrFrom, jrTo, kc int, alpha T, ap, bp []T, beta T, c []T, ldc int, edge []T) {
 	mr, nr := bl.mr, bl.nr
-	for jr := 0; jr < nc; jr += nr {
+	for jr := jrFrom; jr < jrTo; jr += nr {
 		cols := min(nr, nc-jr)
 		bPanel := bp[jr*kc : (jr+nr)*kc]
 		for ir := 0; ir < mc; ir += mr {
 			rows := min(mr, mc-ir)
 			aPanel := ap[ir*kc : (ir+mr)*kc]
 			cTile := c[ir*ldc+jr:]
-			if rows == mr && cols == nr {
-				bl.tile(kc, aPanel, bPanel, cTile, ldc, alpha, beta)
+			if cols == nr {
+				bl.tile(rows, kc, aPanel, bPanel, cTile, ldc, alpha, beta)
 				continue
 			}
-			bl.tile(kc, aPanel, bPanel, edge, nr, alpha, 0)
+			bl.tile(rows, kc, aPanel, bPanel, edge, nr, alpha, 0)
 			for i := range rows {
 				dst := cTile[i*ldc : i*ldc+cols]
 				src := edge[i*nr : i*nr+cols]

@@ -74,7 +74,7 @@ func TestBlockings(t *testing.T) {
 					scale(m, n, beta, c, ldc) // as Gemm does, without calling a blocking
 					return
 				}
-				gemmParallel(bl, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+				bl.gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 			}
 			var shapes []shape
 			for _, s := range testShapes() {

@@ -14,20 +14,34 @@ var float32Blocking = func() *blocking[float32] {
 	return newPortableBlocking[float32]()
 }()
 
-// tile6x16 checks the bounds that kernel6x16 relies on and calls it.
-func tile6x16(kc int, ap, bp, c []float32, ldc int, alpha, beta float32) {
+// tile6x16 computes the first rows rows of a 6×16 tile with the smallest assembly kernel that
+// covers them, after checking the bounds they rely on.
+func tile6x16(rows, kc int, ap, bp, c []float32, ldc int, alpha, beta float32) {
 	_ = ap[6*kc-1]
 	_ = bp[16*kc-1]
-	_ = c[5*ldc+15]
-	kernel6x16(kc, &ap[0], &bp[0], &c[0], ldc, alpha, beta)
+	_ = c[(rows-1)*ldc+15]
+	switch {
+	case rows > 4:
+		kernel6x16(kc, &ap[0], &bp[0], &c[0], ldc, alpha, beta, rows)
+	case rows > 2:
+		kernel4x16(kc, &ap[0], &bp[0], &c[0], ldc, alpha, beta, rows)
+	default:
+		kernel2x16(kc, &ap[0], &bp[0], &c[0], ldc, alpha, beta, rows)
+	}
 }
 
-// kernel6x16 computes a 6×16 tile, C ← alpha·Ap·Bp + beta·C, in twelve YMM accumulators; it
-// reads 6·kc values at ap, 16·kc at bp and a 6×16 tile at c with row stride ldc, and does not
-// read C when beta is 0. kc ≥ 1.
-//
+// kernel6x16, kernel4x16 and kernel2x16 compute the first rows rows (at most 6, 4 and 2) of a
+// tile, C ← alpha·Ap·Bp + beta·C: they read 6·kc values at ap (a 6-row panel), 16·kc at bp and
+// rows rows of 16 at c with row stride ldc, and do not read C when beta is 0. kc ≥ 1.
+
 //go:noescape
-func kernel6x16(kc int, ap, bp, c *float32, ldc int, alpha, beta float32)
+func kernel6x16(kc int, ap, bp, c *float32, ldc int, alpha, beta float32, rows int)
+
+//go:noescape
+func kernel4x16(kc int, ap, bp, c *float32, ldc int, alpha, beta float32, rows int)
+
+//go:noescape
+func kernel2x16(kc int, ap, bp, c *float32, ldc int, alpha, beta float32, rows int)
 
 // panelA6 packs a full 6-row panel of op(A) with packA6N or packA6T.
 func panelA6(panel []float32, trans bool, src []float32, ld, kc int) {

@@ -2,51 +2,168 @@ package gemm
 
 import (
 	"runtime"
-	"sync"
+	"sync/atomic"
 
 	"github.com/nlpodyssey/spago/mat/float"
 )
 
-// minParallelWork is the number of multiply-adds below which a product stays on the calling
-// goroutine: under it, waking another goroutine costs more than the time it would save.
-const minParallelWork = 1 << 16
+const (
+	// minParallelWork is the number of multiply-adds below which a product stays on the
+	// calling goroutine: under it, waking another goroutine costs more than it would save.
+	minParallelWork = 1 << 16
+	// maxSlabBlocks bounds the rows of op(A) packed at once to this many mc blocks.
+	maxSlabBlocks = 16
+	// packUnitPanels is how many panels one packing work unit copies.
+	packUnitPanels = 8
+	// maxUnitPanels bounds the B panels of one multiplication work unit.
+	maxUnitPanels = 8
+	// unitsPerWorker is how many multiplication work units each goroutine should get, so that
+	// a goroutine that starts late, or is descheduled, leaves little for the others to wait on.
+	unitsPerWorker = 4
+)
 
-// gemmParallel computes C ← alpha·op(A)·op(B) + beta·C for k ≥ 1, splitting the larger of the
-// M and N dimensions of C into one strip per goroutine. Each strip packs its own copy of the
-// operand it shares with the others, a cost of order k·(m or n), small beside the m·n·k product.
-func gemmParallel[T float.DType](bl *blocking[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
-	workers := runtime.GOMAXPROCS(0)
-	splitN := n >= m
-	dim, unit := m, bl.mr
-	if splitN {
-		dim, unit = n, bl.nr
-	}
-	workers = min(workers, ceilDiv(dim, unit))
-	if workers < 2 || m*n*k < minParallelWork {
-		bl.gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		return
-	}
-	strip := roundUp(ceilDiv(dim, workers), unit)
-	run := func(from, to int) {
-		if splitN {
-			bOffset := from // op(B)'s column from
-			if transB {
-				bOffset = from * ldb
-			}
-			bl.gemm(transA, transB, m, to-from, k, alpha, a, lda, b[bOffset:], ldb, beta, c[from:], ldc)
-			return
-		}
-		aOffset := from * lda // op(A)'s row from
-		if transA {
-			aOffset = from
-		}
-		bl.gemm(transA, transB, to-from, n, k, alpha, a[aOffset:], lda, b, ldb, beta, c[from*ldc:], ldc)
-	}
-	var wg sync.WaitGroup
-	last := (workers - 1) * strip
-	for from := 0; from < last; from += strip {
-		wg.Go(func() { run(from, from+strip) })
-	}
-	run(last, dim) // the last strip on the calling goroutine
-	wg.Wait()
+// packBuffers holds the packed operands of one product: a slab of op(A) (up to maxSlabBlocks
+// mc×kc blocks) and one kc×nc block of op(B).
+type packBuffers[T float.DType] struct {
+	a, b []T
 }
+
+// job is one product C ← alpha·op(A)·op(B) + beta·C, for k ≥ 1, shared by the goroutines
+// working on it. It runs as a sequence of phases, each a set of work units that the goroutines
+// claim one by one; a phase ends when all its units are done. For each kc×nc block of op(B)
+// and each slab of rows of op(A), a packing phase copies the slab (and, for the first slab,
+// the B block) and a multiplication phase runs the macro-kernel on (mc block, B panels) units.
+//
+// A helper goroutine that starts late finds the finished phases' units all claimed and joins
+// the current phase, so the calling goroutine never waits for a helper to start, only for the
+// units a helper has claimed. Helpers touch the job's buffers only through claimed units, so
+// the buffers can be reused as soon as the caller returns.
+type job[T float.DType] struct {
+	bl             *blocking[T]
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    T
+	a, b, c        []T
+	lda, ldb, ldc  int
+
+	workers                int
+	mcStep, kcStep, ncStep int // block sizes, evened out over m, k and n
+	slabRows               int // rows of op(A) packed per slab, a multiple of mcStep
+	buf                    *packBuffers[T]
+	phases                 []phase
+}
+
+// phase counts the work units of one phase that were claimed and that are done.
+type phase struct {
+	claimed, done atomic.Int64
+	_             [48]byte // keeps the counters of consecutive phases on separate cache lines
+}
+
+// gemm computes C ← alpha·op(A)·op(B) + beta·C for k ≥ 1, on GOMAXPROCS goroutines when the
+// product is large enough.
+func (bl *blocking[T]) gemm(transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	j := &job[T]{
+		bl: bl, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
+		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, workers: 1,
+	}
+	if m*n*k >= minParallelWork {
+		j.workers = runtime.GOMAXPROCS(0)
+	}
+	// Equal-sized blocks: with k = 384 and kc = 256, two blocks of 192 waste less than 256+128.
+	j.kcStep = ceilDiv(k, ceilDiv(k, bl.kc))
+	j.mcStep = roundUp(ceilDiv(m, ceilDiv(m, bl.mc)), bl.mr)
+	j.ncStep = roundUp(ceilDiv(n, ceilDiv(n, bl.nc)), bl.nr)
+	j.slabRows = j.mcStep * min(ceilDiv(m, j.mcStep), maxSlabBlocks)
+	j.phases = make([]phase, 2*ceilDiv(n, j.ncStep)*ceilDiv(k, j.kcStep)*ceilDiv(m, j.slabRows))
+
+	j.buf, _ = bl.buffers.Get().(*packBuffers[T])
+	if j.buf == nil {
+		j.buf = new(packBuffers[T])
+	}
+	j.buf.a = grow(j.buf.a, roundUp(j.slabRows, bl.mr)*j.kcStep)
+	j.buf.b = grow(j.buf.b, j.kcStep*min(j.ncStep, roundUp(n, bl.nr)))
+	defer bl.buffers.Put(j.buf)
+
+	for range j.workers - 1 {
+		go j.run()
+	}
+	j.run()
+}
+
+// grow returns x if it holds n elements, else a new slice that does.
+func grow[T float.DType](x []T, n int) []T {
+	if len(x) >= n {
+		return x
+	}
+	return make([]T, n)
+}
+
+// run works on the job's phases in order until the last one is done.
+func (j *job[T]) run() {
+	bl := j.bl
+	mr, nr := bl.mr, bl.nr
+	edge := make([]T, mr*nr)
+	ph := 0
+	for jc := 0; jc < j.n; jc += j.ncStep {
+		nc := min(j.ncStep, j.n-jc)
+		bPanels := ceilDiv(nc, nr)
+		for pc := 0; pc < j.k; pc += j.kcStep {
+			kc := min(j.kcStep, j.k-pc)
+			// Later k blocks accumulate onto what the first one wrote.
+			beta := j.beta
+			if pc > 0 {
+				beta = 1
+			}
+			for is := 0; is < j.m; is += j.slabRows {
+				rows := min(j.slabRows, j.m-is)
+				aUnits := ceilDiv(ceilDiv(rows, mr), packUnitPanels)
+				bUnits := 0
+				if is == 0 {
+					bUnits = ceilDiv(bPanels, packUnitPanels)
+				}
+				j.work(ph, aUnits+bUnits, func(u int) {
+					if u < aUnits {
+						first := u * packUnitPanels * mr
+						bl.packA(j.buf.a[first*kc:], j.transA, j.a, j.lda, is+first, pc, min(packUnitPanels*mr, rows-first), kc)
+						return
+					}
+					first := (u - aUnits) * packUnitPanels * nr
+					bl.packB(j.buf.b[first*kc:], j.transB, j.b, j.ldb, pc, jc+first, kc, min(packUnitPanels*nr, nc-first))
+				})
+				ph++
+
+				mcBlocks := ceilDiv(rows, j.mcStep)
+				unitPanels := clamp(ceilDiv(mcBlocks*bPanels, unitsPerWorker*j.workers), 1, maxUnitPanels)
+				unitPanels = min(unitPanels, bPanels)
+				groups := ceilDiv(bPanels, unitPanels)
+				j.work(ph, mcBlocks*groups, func(u int) {
+					ic := (u / groups) * j.mcStep
+					jrFrom := (u % groups) * unitPanels * nr
+					jrTo := min(jrFrom+unitPanels*nr, nc)
+					mc := min(j.mcStep, rows-ic)
+					bl.macroKernel(mc, nc, jrFrom, jrTo, kc, j.alpha, j.buf.a[ic*kc:], j.buf.b, beta, j.c[(is+ic)*j.ldc+jc:], j.ldc, edge)
+				})
+				ph++
+			}
+		}
+	}
+}
+
+// work claims and does units of phase ph until none is left, then waits until the units
+// claimed by other goroutines are done too.
+func (j *job[T]) work(ph, units int, do func(unit int)) {
+	p := &j.phases[ph]
+	for {
+		u := int(p.claimed.Add(1)) - 1
+		if u >= units {
+			break
+		}
+		do(u)
+		p.done.Add(1)
+	}
+	for p.done.Load() < int64(units) {
+		runtime.Gosched()
+	}
+}
+
+func clamp(x, lo, hi int) int { return max(lo, min(x, hi)) }

@@ -3,7 +3,7 @@ package gemm
 import "github.com/nlpodyssey/spago/mat/float"
 
 // tile4x4 is the portable micro-kernel: a 4×4 tile in sixteen scalar accumulators.
-func tile4x4[T float.DType](kc int, ap, bp, c []T, ldc int, alpha, beta T) {
+func tile4x4[T float.DType](rows, kc int, ap, bp, c []T, ldc int, alpha, beta T) {
 	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 T
 	ap, bp = ap[:4*kc], bp[:4*kc]
 	for p := 0; p+4 <= len(ap); p += 4 {
@@ -28,9 +28,15 @@ func tile4x4[T float.DType](kc int, ap, bp, c []T, ldc int, alpha, beta T) {
 		c33 += a3 * b3
 	}
 	storeRow4(c[0:4], alpha, beta, c00, c01, c02, c03)
-	storeRow4(c[ldc:ldc+4], alpha, beta, c10, c11, c12, c13)
-	storeRow4(c[2*ldc:2*ldc+4], alpha, beta, c20, c21, c22, c23)
-	storeRow4(c[3*ldc:3*ldc+4], alpha, beta, c30, c31, c32, c33)
+	if rows > 1 {
+		storeRow4(c[ldc:ldc+4], alpha, beta, c10, c11, c12, c13)
+	}
+	if rows > 2 {
+		storeRow4(c[2*ldc:2*ldc+4], alpha, beta, c20, c21, c22, c23)
+	}
+	if rows > 3 {
+		storeRow4(c[3*ldc:3*ldc+4], alpha, beta, c30, c31, c32, c33)
+	}
 }
 
 // storeRow4 writes alpha·(v0..v3) + beta·row into row, without reading row when beta is 0.
