@@ -148,13 +148,23 @@ func (f *File) parseHeader(header []byte) error {
 }
 
 func decodeEntry(dec *json.Decoder, name string) (Entry, error) {
-	var info struct {
-		DType       *string  `json:"dtype"`
-		Shape       []int    `json:"shape"`
-		DataOffsets []uint64 `json:"data_offsets"`
-	}
-	if err := dec.Decode(&info); err != nil {
+	// Through a map rather than a struct: encoding/json matches struct fields case-insensitively,
+	// the format's keys are exact.
+	var fields map[string]json.RawMessage
+	if err := dec.Decode(&fields); err != nil {
 		return Entry{}, corrupt("header entry %q: %v", name, err)
+	}
+	var info struct {
+		DType       *string
+		Shape       []int
+		DataOffsets []uint64
+	}
+	for key, dst := range map[string]any{"dtype": &info.DType, "shape": &info.Shape, "data_offsets": &info.DataOffsets} {
+		if raw, ok := fields[key]; ok {
+			if err := json.Unmarshal(raw, dst); err != nil {
+				return Entry{}, corrupt("header entry %q: %s: %v", name, key, err)
+			}
+		}
 	}
 	if info.DType == nil || info.Shape == nil || len(info.DataOffsets) != 2 {
 		return Entry{}, corrupt("header entry %q needs dtype, shape and two data_offsets", name)

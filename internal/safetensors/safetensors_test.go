@@ -161,3 +161,8 @@ func TestParseKeepsUnknownDType(t *testing.T) {
 	_, err = f.Float32(f.Entries[0])
 	assert.True(t, strings.Contains(err.Error(), "F4"))
 }
+
+func TestParseKeysAreExact(t *testing.T) {
+	_, err := parse(file(`{"a":{"DType":"F32","Shape":[1],"Data_Offsets":[0,4]}}`, make([]byte, 4)))
+	assert.ErrorContains(t, err, "needs dtype, shape and two data_offsets")
+}
