@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"sync"
 	"testing"
 
 	"github.com/nlpodyssey/spago/mat/float"
@@ -218,5 +220,54 @@ func TestGemmPanicsOnBadArguments(t *testing.T) {
 			}()
 			tt.call()
 		})
+	}
+}
+
+// TestGemmConcurrentDeterministic runs products from several goroutines at once, with more
+// worker goroutines than cores, and checks that each result equals, bit for bit, the one
+// computed on one goroutine: every tile is computed by one work unit in a fixed order, so
+// the split across goroutines must not change the result.
+func TestGemmConcurrentDeterministic(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	shapes := []shape{{32, 384, 384}, {257, 130, 65}, {130, 257, 300}, {600, 40, 70}}
+	type product struct {
+		s            shape
+		transB       bool
+		ldb          int
+		a, b, c, out []float32
+	}
+	random := func(n int) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(2*rng.Float64() - 1)
+		}
+		return x
+	}
+	products := make([]product, 2*len(shapes))
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for i := range products {
+		s := shapes[i%len(shapes)]
+		p := product{s: s, transB: i%2 == 1, ldb: s.n, a: random(s.m * s.k), b: random(s.k * s.n)}
+		if p.transB {
+			p.ldb = s.k
+		}
+		p.c, p.out = make([]float32, s.m*s.n), make([]float32, s.m*s.n)
+		Gemm(false, p.transB, s.m, s.n, s.k, 1, p.a, s.k, p.b, p.ldb, 0, p.c, s.n)
+		products[i] = p
+	}
+	runtime.GOMAXPROCS(5)
+	var wg sync.WaitGroup
+	for _, p := range products {
+		wg.Go(func() {
+			Gemm(false, p.transB, p.s.m, p.s.n, p.s.k, 1, p.a, p.s.k, p.b, p.ldb, 0, p.out, p.s.n)
+		})
+	}
+	wg.Wait()
+	for i, p := range products {
+		for j := range p.c {
+			if p.c[j] != p.out[j] {
+				t.Fatalf("product %d (%v): element %d is %v in parallel, %v on one goroutine", i, p.s, j, p.out[j], p.c[j])
+			}
+		}
 	}
 }
