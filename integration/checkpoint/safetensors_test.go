@@ -123,8 +123,8 @@ func TestSafetensorsNames(t *testing.T) {
 		`"cls.predictions.bias":{"dtype":"F32","shape":[1],"data_offsets":[8,12]},` +
 		`"bert.embeddings.position_ids":{"dtype":"I64","shape":[1],"data_offsets":[12,20]},` +
 		`"embeddings.position_ids":{"dtype":"F8_E4M3","shape":[2],"data_offsets":[20,22]},` +
-		`"classifier.bias":{"dtype":"F32","shape":[1],"data_offsets":[24,28]}}`
-	tensors, err := LoadSafetensors(writeTemp(t, "m.safetensors", safetensorsBytes(header, make([]byte, 28))))
+		`"classifier.bias":{"dtype":"F32","shape":[1],"data_offsets":[22,26]}}`
+	tensors, err := LoadSafetensors(writeTemp(t, "m.safetensors", safetensorsBytes(header, make([]byte, 26))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,6 +166,7 @@ func TestLoadSafetensorsErrors(t *testing.T) {
 		{"shape overflows", safetensorsBytes(valid("F32", "[4294967296,4294967296]", 0, 4), make([]byte, 4)), ErrCorrupt, `"x"`},
 		{"offsets past the end", safetensorsBytes(valid("F32", "[2]", 4, 12), make([]byte, 8)), ErrCorrupt, "truncated"},
 		{"overlap", safetensorsBytes(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, make([]byte, 8)), ErrCorrupt, "overlap"},
+		{"gap", safetensorsBytes(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, make([]byte, 8)), ErrCorrupt, "belong to no tensor"},
 		{"integer weights", safetensorsBytes(valid("I32", "[1]", 0, 4), make([]byte, 4)), ErrUnsupported, "I32"},
 		{"8-bit float weights", safetensorsBytes(valid("F8_E5M2", "[4]", 0, 4), make([]byte, 4)), ErrUnsupported, "F8_E5M2"},
 		{"unknown dtype", safetensorsBytes(valid("F4", "[1]", 0, 1), make([]byte, 1)), ErrUnsupported, `"F4"`},

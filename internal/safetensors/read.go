@@ -258,6 +258,9 @@ func IsFloat(dtype string) bool {
 // Float32 reads the values of e, a tensor of f, converted to float32 (exactly, except F64, which
 // is rounded).
 func (f *File) Float32(e Entry) ([]float32, error) {
+	if _, known := dtypeSizes[e.DType]; !known {
+		return nil, &Error{Kind: Unsupported, Msg: fmt.Sprintf("tensor %q has unknown dtype %q", e.Name, e.DType)}
+	}
 	if !IsFloat(e.DType) {
 		return nil, &Error{Kind: Unsupported, Msg: fmt.Sprintf("tensor %q has dtype %s; only F16, BF16, F32 and F64 can be loaded", e.Name, e.DType)}
 	}
@@ -266,12 +269,13 @@ func (f *File) Float32(e Entry) ([]float32, error) {
 		return nil, corrupt("reading tensor %q: %v", e.Name, err)
 	}
 	dst := make([]float32, e.Numel())
-	decode(e.DType, raw, dst)
+	DecodeFloat32(e.DType, raw, dst)
 	return dst, nil
 }
 
-// decode converts raw little-endian values of a float dtype into dst.
-func decode(dtype string, raw []byte, dst []float32) {
+// DecodeFloat32 converts len(dst) raw little-endian values of a float dtype (F16, BF16, F32 or
+// F64, see IsFloat) into dst.
+func DecodeFloat32(dtype string, raw []byte, dst []float32) {
 	switch dtype {
 	case "F16":
 		for i := range dst {
