@@ -69,6 +69,13 @@
 
 #define ZERO(r) VXORPS r, r, r
 
+// PREFETCHROW asks for the cache lines of a row of C (at AX), read or written at the end,
+// while the kernel computes, and moves AX to the next row.
+#define PREFETCHROW \
+	PREFETCHT0 (AX); \
+	PREFETCHT0 60(AX); \
+	ADDQ R8, AX
+
 // SCALE multiplies both accumulators of a row by alpha (in Y0).
 #define SCALE(lo, hi) \
 	VMULPS Y0, lo, lo; \
@@ -100,6 +107,8 @@
 // func kernel6x16(kc int, ap, bp, c *float32, ldc int, alpha, beta float32, rows int)
 TEXT ·kernel6x16(SB), NOSPLIT, $0-56
 	PROLOGUE
+	MOVQ DX, AX
+	PREFETCHROW; PREFETCHROW; PREFETCHROW; PREFETCHROW; PREFETCHROW; PREFETCHROW
 	ZERO(Y4); ZERO(Y5); ZERO(Y6); ZERO(Y7); ZERO(Y8); ZERO(Y9)
 	ZERO(Y10); ZERO(Y11); ZERO(Y12); ZERO(Y13); ZERO(Y14); ZERO(Y15)
 	TESTQ CX, CX
@@ -153,6 +162,8 @@ k6done:
 // func kernel4x16(kc int, ap, bp, c *float32, ldc int, alpha, beta float32, rows int)
 TEXT ·kernel4x16(SB), NOSPLIT, $0-56
 	PROLOGUE
+	MOVQ DX, AX
+	PREFETCHROW; PREFETCHROW; PREFETCHROW; PREFETCHROW
 	ZERO(Y4); ZERO(Y5); ZERO(Y6); ZERO(Y7); ZERO(Y8); ZERO(Y9); ZERO(Y10); ZERO(Y11)
 	TESTQ CX, CX
 	JZ    k4tail
@@ -201,6 +212,8 @@ k4done:
 // func kernel2x16(kc int, ap, bp, c *float32, ldc int, alpha, beta float32, rows int)
 TEXT ·kernel2x16(SB), NOSPLIT, $0-56
 	PROLOGUE
+	MOVQ DX, AX
+	PREFETCHROW; PREFETCHROW
 	ZERO(Y4); ZERO(Y5); ZERO(Y6); ZERO(Y7); ZERO(Y8); ZERO(Y9); ZERO(Y10); ZERO(Y11)
 	TESTQ CX, CX
 	JZ    k2tail
