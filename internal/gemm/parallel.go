@@ -20,6 +20,9 @@ const (
 	// unitsPerWorker is how many multiplication work units each goroutine should get, so that
 	// a goroutine that starts late, or is descheduled, leaves little for the others to wait on.
 	unitsPerWorker = 4
+	// spinsBeforeBlocking is how many times a goroutine yields, waiting for the other
+	// goroutines to finish a phase, before it blocks: some 15 µs (Gosched takes ~150 ns).
+	spinsBeforeBlocking = 100
 )
 
 // packBuffers holds the packed operands of one product: a slab of op(A) (up to maxSlabBlocks
@@ -53,10 +56,12 @@ type job[T float.DType] struct {
 	phases                 []phase
 }
 
-// phase counts the work units of one phase that were claimed and that are done.
+// phase counts the work units of one phase that were claimed and that are done; finished is
+// closed by the goroutine that completes the last unit.
 type phase struct {
 	claimed, done atomic.Int64
-	_             [48]byte // keeps the counters of consecutive phases on separate cache lines
+	finished      chan struct{}
+	_             [40]byte // keeps the counters of consecutive phases on separate cache lines
 }
 
 // gemm computes C ← alpha·op(A)·op(B) + beta·C for k ≥ 1, on GOMAXPROCS goroutines when the
@@ -75,6 +80,11 @@ func (bl *blocking[T]) gemm(transA, transB bool, m, n, k int, alpha T, a []T, ld
 	j.ncStep = roundUp(ceilDiv(n, ceilDiv(n, bl.nc)), bl.nr)
 	j.slabRows = j.mcStep * min(ceilDiv(m, j.mcStep), maxSlabBlocks)
 	j.phases = make([]phase, 2*ceilDiv(n, j.ncStep)*ceilDiv(k, j.kcStep)*ceilDiv(m, j.slabRows))
+	if j.workers > 1 {
+		for i := range j.phases {
+			j.phases[i].finished = make(chan struct{})
+		}
+	}
 
 	j.buf, _ = bl.buffers.Get().(*packBuffers[T])
 	if j.buf == nil {
@@ -150,7 +160,8 @@ func (j *job[T]) run() {
 }
 
 // work claims and does units of phase ph until none is left, then waits until the units
-// claimed by other goroutines are done too.
+// claimed by other goroutines are done too: first by yielding, since the last unit is usually
+// a few microseconds from done, then, if its goroutine has lost its CPU, by blocking.
 func (j *job[T]) work(ph, units int, do func(unit int)) {
 	p := &j.phases[ph]
 	for {
@@ -159,11 +170,17 @@ func (j *job[T]) work(ph, units int, do func(unit int)) {
 			break
 		}
 		do(u)
-		p.done.Add(1)
+		if p.done.Add(1) == int64(units) && p.finished != nil {
+			close(p.finished)
+		}
 	}
-	for p.done.Load() < int64(units) {
+	for range spinsBeforeBlocking {
+		if p.done.Load() == int64(units) {
+			return
+		}
 		runtime.Gosched()
 	}
+	<-p.finished
 }
 
 func clamp(x, lo, hi int) int { return max(lo, min(x, hi)) }
