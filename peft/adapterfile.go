@@ -76,8 +76,9 @@ func AdapterParams(adapters map[string]Adapter) (map[string]*nn.Param, error) {
 // by full key, such as "base_model.model.classifier.weight": the modules to save). Values of
 // float64 adapters are rounded to float32.
 //
-// Both files are replaced at once (see internal/atomicdir): a failure part-way leaves dir's
-// previous adapter as it was. SaveAdapter fails with ErrInvalidConfig if an adapter was built with
+// Both files are written into a temporary directory beside dir, which then takes dir's place by
+// renaming (dir's other files are moved back in): an error or a crash part-way never leaves a
+// half-written or mixed adapter in dir. SaveAdapter fails with ErrInvalidConfig if an adapter was built with
 // another configuration than c or targets do not select exactly the adapted modules, and with
 // ErrInvalidParams on NaN or infinite values. The HRA regulariser weight, which PEFT does not
 // have, is not stored.

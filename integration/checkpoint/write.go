@@ -16,8 +16,9 @@ import (
 // from_pretrained read: config.json, and model.safetensors with every tensor as F32 under its
 // BertForSequenceClassification name ("bert." + canonical name, "classifier.*" as is), with
 // metadata {"format": "pt"}. copyFiles (such as a vocab.txt and tokenizer_config.json) are copied
-// in under their base names. The files replace those of an existing dir all at once (see
-// internal/atomicdir); other files of dir are kept. ck must pass Validate.
+// in under their base names. The files are written into a temporary directory beside dir, which
+// then takes dir's place by renaming, so that a failure part-way never leaves a half-written
+// checkpoint; other files of an existing dir are kept. ck must pass Validate.
 //
 // config.json has the fields of Config, model_type "bert", the architecture
 // BertForSequenceClassification when ck has a classifier (BertModel otherwise), and id2label and
