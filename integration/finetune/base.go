@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -26,6 +27,11 @@ const (
 	// initStd is transformers' initializer_range: BERT's weights start as N(0, 0.02²).
 	initStd = 0.02
 )
+
+// DefaultBaseName stands for the offline default base where a model name is expected: in
+// Job.Model, in LoadBase, and as base_model_name_or_path of the adapters trained on it. No hub
+// repository has this name; the base is rebuilt from the code.
+const DefaultBaseName = "spago-peft/offline-default-bert"
 
 // DefaultBaseDescription says plainly what the offline default base is.
 var DefaultBaseDescription = fmt.Sprintf("offline default: a %d-layer BERT (hidden %d, %d heads) with RANDOM weights, not pretrained, "+
@@ -119,10 +125,10 @@ func isWordByte(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '
 func randomWeights(cfg checkpoint.Config) map[string]*checkpoint.Tensor {
 	rng := rand.New(rand.NewPCG(defaultBaseSeed, 0xba5e))
 	tensors := map[string]*checkpoint.Tensor{}
-	normal := func(name string, shape ...int) *checkpoint.Tensor {
+	normal := func(name string, std float64, shape ...int) *checkpoint.Tensor {
 		t := &checkpoint.Tensor{Shape: shape, Data: make([]float32, shape[0]*shape[len(shape)-1])}
 		for i := range t.Data {
-			t.Data[i] = float32(rng.NormFloat64() * initStd)
+			t.Data[i] = float32(rng.NormFloat64() * std)
 		}
 		tensors[name] = t
 		return t
@@ -135,7 +141,7 @@ func randomWeights(cfg checkpoint.Config) map[string]*checkpoint.Tensor {
 		tensors[name] = t
 	}
 	linear := func(prefix string, out, in int) {
-		normal(prefix+".weight", out, in)
+		normal(prefix+".weight", linearStd(in), out, in)
 		constant(prefix+".bias", out, 0)
 	}
 	norm := func(prefix string) {
@@ -143,10 +149,10 @@ func randomWeights(cfg checkpoint.Config) map[string]*checkpoint.Tensor {
 		constant(prefix+".bias", cfg.HiddenSize, 0)
 	}
 	h := cfg.HiddenSize
-	word := normal("embeddings.word_embeddings.weight", cfg.VocabSize, h)
+	word := normal("embeddings.word_embeddings.weight", initStd, cfg.VocabSize, h)
 	clear(word.Data[cfg.PadTokenID*h : (cfg.PadTokenID+1)*h])
-	normal("embeddings.position_embeddings.weight", cfg.MaxPositionEmbeddings, h)
-	normal("embeddings.token_type_embeddings.weight", cfg.TypeVocabSize, h)
+	normal("embeddings.position_embeddings.weight", initStd, cfg.MaxPositionEmbeddings, h)
+	normal("embeddings.token_type_embeddings.weight", initStd, cfg.TypeVocabSize, h)
 	norm("embeddings.LayerNorm")
 	for i := range cfg.NumHiddenLayers {
 		p := fmt.Sprintf("encoder.layer.%d.", i)
@@ -162,3 +168,10 @@ func randomWeights(cfg checkpoint.Config) map[string]*checkpoint.Tensor {
 	linear("pooler.dense", h, h)
 	return tensors
 }
+
+// linearStd is the standard deviation of a linear layer's random weights: 1/√fan_in (LeCun
+// normal), so that each layer keeps the scale of its input. transformers' 0.02 would shrink every
+// attention and feed-forward output to a few percent of the residual stream at hidden size 128,
+// and the [CLS] token of an untrained encoder would then carry almost nothing of the other words:
+// not even full fine-tuning of the head could then learn from it.
+func linearStd(fanIn int) float64 { return 1 / math.Sqrt(float64(fanIn)) }

@@ -20,8 +20,9 @@ var ErrInvalidJob = errors.New("finetune: invalid job")
 
 // Job describes one fine-tuning run. Zero fields take the defaults in their comments.
 type Job struct {
-	// Model is a local Hugging Face model directory or a hub repository name; empty selects the
-	// offline default base, a small randomly initialised BERT (see DefaultBase).
+	// Model is a local Hugging Face model directory or a hub repository name; empty (or
+	// DefaultBaseName) selects the offline default base, a small randomly initialised BERT (see
+	// DefaultBase).
 	Model string
 	// Download configures hub downloads when Model is a repository name.
 	Download checkpoint.DownloadOptions
@@ -101,6 +102,17 @@ type Result struct {
 	BaseDescription string
 	// RandomBase reports that the base is the offline default, not a pretrained checkpoint.
 	RandomBase bool
+	// BaseModel is the base's name for saved adapters (see Setup.BaseModel).
+	BaseModel string
+	// MaxLen is the length sequences were truncated to in training.
+	MaxLen int
+}
+
+// SaveAdapter writes the trained adapters and classification head to dir in PEFT's format
+// (bert.Model.SaveAdapter), atomically, recording the base's name so that LoadAdapter finds it.
+// Models without adapters (head-only or full fine-tuning) cannot be saved this way.
+func (r *Result) SaveAdapter(dir string) error {
+	return r.Model.SaveAdapter(dir, peft.Meta{BaseModel: r.BaseModel})
 }
 
 // PercentOfBase is Trainable as a percentage of Base.
@@ -147,7 +159,7 @@ func (s *Setup) Train(ctx context.Context, job Job) (*Result, error) {
 	res := &Result{
 		Model: model, Tokenizer: s.Tokenizer, Method: describeJob(job),
 		Trainable: trainable, Total: total, Base: total - adapterParams,
-		BaseDescription: s.BaseDescription, RandomBase: s.RandomBase,
+		BaseDescription: s.BaseDescription, RandomBase: s.RandomBase, BaseModel: s.BaseModel, MaxLen: s.MaxLen,
 	}
 	opts := train.Options{
 		Epochs: job.Epochs, Steps: job.Steps, BatchSize: orDefault(job.BatchSize, 32),

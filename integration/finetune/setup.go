@@ -22,6 +22,8 @@ type Setup struct {
 	Checkpoint *checkpoint.Checkpoint
 	// Tokenizer is the base's tokenizer.
 	Tokenizer *tokenizer.Tokenizer
+	// BaseModel is the base's name as saved adapters record it: Job.Model, or DefaultBaseName.
+	BaseModel string
 	// BaseDescription says which base this is (see Result.BaseDescription); RandomBase reports
 	// the offline default.
 	BaseDescription string
@@ -51,11 +53,12 @@ func Prepare(ctx context.Context, job Job) (*Setup, error) {
 	}
 	s := &Setup{}
 	var err error
-	if job.Model == "" {
+	if job.Model == "" || job.Model == DefaultBaseName {
 		note("base: %s", DefaultBaseDescription)
 		s.Checkpoint, s.Tokenizer, err = DefaultBase()
-		s.BaseDescription, s.RandomBase = DefaultBaseDescription, true
+		s.BaseModel, s.BaseDescription, s.RandomBase = DefaultBaseName, DefaultBaseDescription, true
 	} else {
+		s.BaseModel = job.Model
 		note("base: loading %s", job.Model)
 		s.Checkpoint, s.Tokenizer, err = LoadBase(ctx, job.Model, job.Download)
 		if err == nil {
@@ -99,8 +102,14 @@ func Prepare(ctx context.Context, job Job) (*Setup, error) {
 }
 
 // LoadBase loads a checkpoint and its tokenizer from a local Hugging Face directory or, if no
-// such directory exists, from the hub (see checkpoint.Load).
+// such directory exists, from the hub (see checkpoint.Load); DefaultBaseName gives DefaultBase.
 func LoadBase(ctx context.Context, nameOrDir string, opts checkpoint.DownloadOptions) (*checkpoint.Checkpoint, *tokenizer.Tokenizer, error) {
+	if nameOrDir == DefaultBaseName {
+		return DefaultBase()
+	}
+	if nameOrDir == "" {
+		return nil, nil, fmt.Errorf("%w: empty model name", checkpoint.ErrNotFound)
+	}
 	dir := nameOrDir
 	if info, err := os.Stat(nameOrDir); err != nil || !info.IsDir() {
 		if filepath.IsAbs(nameOrDir) || nameOrDir[0] == '.' {

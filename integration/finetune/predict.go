@@ -1,0 +1,95 @@
+package finetune
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/spago-peft/spago-peft/integration/bert"
+	"github.com/spago-peft/spago-peft/integration/checkpoint"
+	"github.com/spago-peft/spago-peft/integration/tokenizer"
+	"github.com/spago-peft/spago-peft/peft"
+)
+
+// Prediction is a classifier's answer for one text.
+type Prediction struct {
+	// Label is the class with the highest probability.
+	Label int
+	// Probs are the softmax probabilities of every class.
+	Probs []float64
+}
+
+// Predict classifies texts with model, tokenising them with tok and truncating them to maxLen
+// tokens (0: no limit beyond the model's). The model is switched to evaluation mode.
+func Predict(model *bert.Model, tok *tokenizer.Tokenizer, texts []string, maxLen int) ([]Prediction, error) {
+	model.SetTraining(false)
+	if maxLen == 0 {
+		maxLen = model.Config().MaxPositionEmbeddings
+	}
+	const batchSize = 64
+	preds := make([]Prediction, 0, len(texts))
+	for lo := 0; lo < len(texts); lo += batchSize {
+		var b bert.Batch
+		for _, text := range texts[lo:min(lo+batchSize, len(texts))] {
+			enc := tok.Encode(text, maxLen)
+			b.IDs = append(b.IDs, enc.IDs)
+			b.TypeIDs = append(b.TypeIDs, enc.TypeIDs)
+		}
+		logits, err := model.Logits(b)
+		if err != nil {
+			return nil, err
+		}
+		v := logits.Value()
+		rows, cols := v.Shape()[0], v.Shape()[1]
+		data := v.Data().F64()
+		for i := range rows {
+			preds = append(preds, softmax(data[i*cols:(i+1)*cols]))
+		}
+	}
+	return preds, nil
+}
+
+// softmax turns one row of logits into a Prediction.
+func softmax(logits []float64) Prediction {
+	p := Prediction{Probs: make([]float64, len(logits))}
+	top := math.Inf(-1)
+	for i, l := range logits {
+		if l > top {
+			top, p.Label = l, i
+		}
+	}
+	sum := 0.0
+	for i, l := range logits {
+		p.Probs[i] = math.Exp(l - top)
+		sum += p.Probs[i]
+	}
+	for i := range p.Probs {
+		p.Probs[i] /= sum
+	}
+	return p
+}
+
+// LoadAdapter loads an adapter saved by Result.SaveAdapter (or by PEFT for
+// BertForSequenceClassification) from dir onto its base: model if not empty, else the base the
+// adapter records (its base_model_name_or_path), which may be DefaultBaseName. It returns the
+// model, in evaluation mode, with its tokenizer and the name of the base it used.
+func LoadAdapter(ctx context.Context, dir, model string, opts checkpoint.DownloadOptions) (*bert.Model, *tokenizer.Tokenizer, string, error) {
+	if model == "" {
+		_, _, meta, err := peft.LoadAdapterConfig(dir)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		if model = meta.BaseModel; model == "" {
+			return nil, nil, "", fmt.Errorf("%w: %s records no base model; name one", peft.ErrInvalidConfig, dir)
+		}
+	}
+	ck, tok, err := LoadBase(ctx, model, opts)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	m, err := bert.LoadAdapter(ck, dir)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return m, tok, model, nil
+}
