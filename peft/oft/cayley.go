@@ -195,14 +195,11 @@ func invert(m []float64, b int) ([]float64, error) {
 			perm[c], perm[piv] = perm[piv], perm[c]
 		}
 		d := m[c*b+c]
-		rowC := m[c*b : (c+1)*b]
+		src := m[c*b+c+1 : (c+1)*b]
 		for r := c + 1; r < b; r++ {
 			l := m[r*b+c] / d
 			m[r*b+c] = l
-			row := m[r*b : (r+1)*b]
-			for j := c + 1; j < b; j++ {
-				row[j] -= l * rowC[j]
-			}
+			axpy(-l, src, m[r*b+c+1:(r+1)*b])
 		}
 	}
 	// Solve L·U·X = P·I column by column of the result, kept row-major.
@@ -214,10 +211,7 @@ func invert(m []float64, b int) ([]float64, error) {
 		row := inv[r*b : (r+1)*b]
 		for c := 0; c < r; c++ {
 			if l := m[r*b+c]; l != 0 {
-				src := inv[c*b : (c+1)*b]
-				for j := range row {
-					row[j] -= l * src[j]
-				}
+				axpy(-l, inv[c*b:(c+1)*b], row)
 			}
 		}
 	}
@@ -225,16 +219,21 @@ func invert(m []float64, b int) ([]float64, error) {
 		row := inv[r*b : (r+1)*b]
 		for c := r + 1; c < b; c++ {
 			if u := m[r*b+c]; u != 0 {
-				src := inv[c*b : (c+1)*b]
-				for j := range row {
-					row[j] -= u * src[j]
-				}
+				axpy(-u, inv[c*b:(c+1)*b], row)
 			}
 		}
-		d := m[r*b+r]
+		d := 1 / m[r*b+r]
 		for j := range row {
-			row[j] /= d
+			row[j] *= d
 		}
 	}
 	return inv, nil
+}
+
+// axpy sets y ← y + alpha·x, with x and y of the same length.
+func axpy(alpha float64, x, y []float64) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] += alpha * v
+	}
 }
