@@ -28,6 +28,45 @@ const lossWindow = 10
 type outcome struct {
 	method
 	res *finetune.Result
+	// cpuPerStep is the mean CPU time of an optimiser step, 0 if unknown (see cpuMeter).
+	cpuPerStep time.Duration
+}
+
+// cpuMeter measures the process's CPU time (user and system, all threads) per optimiser step.
+// Unlike wall time it hardly depends on what else the machine runs. It counts the time from the
+// end of one step to the end of the next, leaving out the first step (whose interval includes
+// building the model) and intervals that include an evaluation.
+type cpuMeter struct {
+	last    time.Duration
+	started bool
+	total   time.Duration
+	steps   int
+}
+
+// stepDone is called at the end of each step.
+func (m *cpuMeter) stepDone() {
+	now, ok := processCPUTime()
+	if !ok {
+		return
+	}
+	if m.started {
+		m.total += now - m.last
+		m.steps++
+	}
+	m.last, m.started = now, true
+}
+
+// restart drops the time since the last step, such as an evaluation's.
+func (m *cpuMeter) restart() {
+	m.last, _ = processCPUTime()
+}
+
+// perStep is the mean CPU time of the steps counted, 0 if none was.
+func (m *cpuMeter) perStep() time.Duration {
+	if m.steps == 0 {
+		return 0
+	}
+	return m.total / time.Duration(m.steps)
 }
 
 // compareAndReport loads the base and data once, trains every method on them, prints the table
@@ -89,25 +128,30 @@ func compare(ctx context.Context, setup *finetune.Setup, o *options, log io.Writ
 	for i, m := range o.methods {
 		fmt.Fprintf(log, "[%d/%d] %s %s, lr %g, %d steps\n", i+1, len(o.methods), displayName(m.kind), config(m), m.lr, o.steps)
 		var losses []float64
+		var cpu cpuMeter
 		res, err := setup.Train(ctx, finetune.Job{
 			Adapter: m.adapter, FullFineTune: m.full, Targets: o.targets,
 			Steps: o.steps, BatchSize: o.batch, Workers: o.workers, EvalEvery: o.evalEvery,
 			LR: m.lr, Seed: o.seed,
-			OnStep: func(s train.StepInfo) { losses = append(losses, s.Loss) },
+			OnStep: func(s train.StepInfo) {
+				losses = append(losses, s.Loss)
+				cpu.stepDone()
+			},
 			OnEval: func(e train.EvalInfo) {
 				fmt.Fprintf(log, "  step %*d/%d  train loss %.4f  dev loss %.4f  dev acc %.4f\n",
 					digits(o.steps), e.Step, o.steps, trailingMean(losses, lossWindow), e.Loss, e.Accuracy)
+				cpu.restart()
 			},
 		})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", m.kind, err)
 		}
-		fmt.Fprintf(log, "  done in %v: %s per step, peak heap %s\n",
-			res.TrainTime.Round(time.Millisecond), formatStepTime(res.StepTime), formatMiB(res.PeakHeapBytes))
+		fmt.Fprintf(log, "  done in %v: %s per step (%s CPU), peak heap %s\n", res.TrainTime.Round(time.Millisecond),
+			formatStepTime(res.StepTime), formatStepTime(cpu.perStep()), formatMiB(res.PeakHeapBytes))
 		// The model is not needed any more: drop it so that the next method's peak heap does not
 		// include it.
 		res.Model = nil
-		outcomes = append(outcomes, outcome{method: m, res: res})
+		outcomes = append(outcomes, outcome{method: m, res: res, cpuPerStep: cpu.perStep()})
 	}
 	return outcomes, nil
 }

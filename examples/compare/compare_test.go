@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -93,6 +94,9 @@ func TestCompareEveryMethod(t *testing.T) {
 				assert.Equal(t, r.Evals[1].Accuracy, r.DevAccuracy)
 				assert.InDelta(t, (r.TrainLoss[0]+r.TrainLoss[1]+r.TrainLoss[2])/3, r.FinalTrainLoss, 1e-12)
 				assert.Positive(t, r.StepMillis)
+				if runtime.GOOS != "windows" {
+					assert.Positive(t, r.CPUStepMillis)
+				}
 				assert.Positive(t, r.PeakHeapBytes)
 				assert.Contains(t, stdout, "| "+displayName(r.Method)+" | "+r.Config+" | ")
 			}

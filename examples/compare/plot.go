@@ -21,15 +21,17 @@ const (
 	legendWidth = 2.7 * vg.Inch
 )
 
-// writePlot draws curves.png: dev accuracy (left) and the training loss averaged over lossWindow
-// steps (middle) against steps, one colour per method, and the legend (right), outside the
-// panels so that it hides no curve.
+// writePlot draws curves.png: dev accuracy (left) and the training loss (middle) against steps,
+// one colour per method, and the legend (right), outside the panels so that it hides no curve.
+// The loss is averaged over the last lossWindow steps, or a twentieth of the run if longer, so
+// that long runs show trends rather than batch-to-batch noise.
 func (rep *report) writePlot(w io.Writer) error {
+	window := max(lossWindow, rep.Budget.Steps/20)
 	acc := plot.New()
 	acc.Title.Text = "Dev accuracy"
 	acc.Y.Label.Text = "accuracy"
 	loss := plot.New()
-	loss.Title.Text = fmt.Sprintf("Training loss (mean of the last %d steps)", lossWindow)
+	loss.Title.Text = fmt.Sprintf("Training loss (mean of the last %d steps)", window)
 	loss.Y.Label.Text = "cross-entropy"
 	for _, p := range []*plot.Plot{acc, loss} {
 		p.X.Label.Text = "step"
@@ -59,7 +61,7 @@ func (rep *report) writePlot(w io.Writer) error {
 
 		smoothed := make(plotter.XYs, len(r.TrainLoss))
 		for j := range r.TrainLoss {
-			smoothed[j] = plotter.XY{X: float64(j + 1), Y: trailingMean(r.TrainLoss[:j+1], lossWindow)}
+			smoothed[j] = plotter.XY{X: float64(j + 1), Y: trailingMean(r.TrainLoss[:j+1], window)}
 		}
 		curve, err := plotter.NewLine(smoothed)
 		if err != nil {

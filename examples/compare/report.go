@@ -67,6 +67,7 @@ type row struct {
 	FinalTrainLoss float64 `json:"final_train_loss"`
 	Steps          int     `json:"steps"`
 	StepMillis     float64 `json:"step_ms"`
+	CPUStepMillis  float64 `json:"cpu_step_ms"`
 	TrainSeconds   float64 `json:"train_seconds"`
 	PeakHeapBytes  uint64  `json:"peak_heap_bytes"`
 	// TrainLoss is the loss of every step, step i+1 at index i.
@@ -107,8 +108,9 @@ func newReport(o *options, setup *finetune.Setup, outcomes []outcome) *report {
 			Method: oc.kind, Config: config(oc.method), LR: oc.lr,
 			Trainable: r.Trainable, BaseParams: r.Base, PercentOfBase: r.PercentOfBase(),
 			DevAccuracy: r.Dev.Accuracy, DevLoss: r.Dev.Loss, FinalTrainLoss: r.FinalTrainLoss, Steps: r.Steps,
-			StepMillis:   float64(r.StepTime) / float64(time.Millisecond),
-			TrainSeconds: r.TrainTime.Seconds(), PeakHeapBytes: r.PeakHeapBytes,
+			StepMillis:    float64(r.StepTime) / float64(time.Millisecond),
+			CPUStepMillis: float64(oc.cpuPerStep) / float64(time.Millisecond),
+			TrainSeconds:  r.TrainTime.Seconds(), PeakHeapBytes: r.PeakHeapBytes,
 		}
 		for _, s := range r.History.Steps {
 			w.TrainLoss = append(w.TrainLoss, s.Loss)
@@ -133,12 +135,13 @@ func writeMarkdown(w io.Writer, rep *report) error {
 	fmt.Fprintf(b, "Budget per method: %d steps × batch %d, max length %d, seed %d, adapters on %s, %d workers; %s %s/%s, %d CPUs%s\n\n",
 		bu.Steps, bu.BatchSize, bu.MaxLen, bu.Seed, strings.Join(bu.Targets, ", "), bu.Workers,
 		rep.Machine.GoVersion, rep.Machine.GOOS, rep.Machine.GOARCH, rep.Machine.CPUs, parenthesised(rep.Machine.CPUModel))
-	fmt.Fprintln(b, "| Method | Config | LR | Trainable params | % of base | Dev acc | Final train loss | Time/step | Peak heap |")
-	fmt.Fprintln(b, "|---|---|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(b, "| Method | Config | LR | Trainable params | % of base | Dev acc | Final train loss | Time/step | CPU/step | Peak heap |")
+	fmt.Fprintln(b, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	ms := func(v float64) string { return formatStepTime(time.Duration(v * float64(time.Millisecond))) }
 	for _, r := range rep.Methods {
-		fmt.Fprintf(b, "| %s | %s | %g | %s | %.3f%% | %.2f%% | %.4f | %s | %s |\n",
+		fmt.Fprintf(b, "| %s | %s | %g | %s | %.3f%% | %.2f%% | %.4f | %s | %s | %s |\n",
 			displayName(r.Method), r.Config, r.LR, groupDigits(r.Trainable), r.PercentOfBase, 100*r.DevAccuracy,
-			r.FinalTrainLoss, formatStepTime(time.Duration(r.StepMillis*float64(time.Millisecond))), formatMiB(r.PeakHeapBytes))
+			r.FinalTrainLoss, ms(r.StepMillis), ms(r.CPUStepMillis), formatMiB(r.PeakHeapBytes))
 	}
 	base := 0
 	if len(rep.Methods) > 0 {
@@ -146,13 +149,14 @@ func writeMarkdown(w io.Writer, rep *report) error {
 	}
 	fmt.Fprintf(b, "\nTrainable params include the classification head (pooler and classifier), which every method trains; "+
 		"%% of base is of the base model's %s parameters. Dev acc is after the last step; final train loss is the mean of the "+
-		"last %d steps. Time/step excludes evaluations. Peak heap: %s.\n", groupDigits(base), lossWindow, heapMeasure)
+		"last %d steps. Time/step is wall time and excludes evaluations; CPU/step is the process's CPU time (user + system, "+
+		"all threads) per step, which depends less on other load. Peak heap: %s.\n", groupDigits(base), lossWindow, heapMeasure)
 	return b.Flush()
 }
 
 // csvHeader names the columns of results.csv; writeCSV fills them in this order.
 var csvHeader = []string{"method", "config", "lr", "trainable_params", "base_params", "percent_of_base",
-	"dev_accuracy", "dev_loss", "final_train_loss", "steps", "step_ms", "train_seconds", "peak_heap_bytes"}
+	"dev_accuracy", "dev_loss", "final_train_loss", "steps", "step_ms", "cpu_step_ms", "train_seconds", "peak_heap_bytes"}
 
 // writeCSV writes the table, one row per method, with full-precision numbers.
 func (rep *report) writeCSV(w io.Writer) error {
@@ -162,7 +166,7 @@ func (rep *report) writeCSV(w io.Writer) error {
 	for _, r := range rep.Methods {
 		records = append(records, []string{
 			r.Method, r.Config, g(r.LR), strconv.Itoa(r.Trainable), strconv.Itoa(r.BaseParams), g(r.PercentOfBase),
-			g(r.DevAccuracy), g(r.DevLoss), g(r.FinalTrainLoss), strconv.Itoa(r.Steps), g(r.StepMillis),
+			g(r.DevAccuracy), g(r.DevLoss), g(r.FinalTrainLoss), strconv.Itoa(r.Steps), g(r.StepMillis), g(r.CPUStepMillis),
 			g(r.TrainSeconds), strconv.FormatUint(r.PeakHeapBytes, 10),
 		})
 	}
@@ -204,8 +208,12 @@ func config(m method) string {
 	return strings.TrimPrefix(finetune.Describe(m.adapter), m.kind+" ")
 }
 
-// formatStepTime shows a step time in milliseconds with about three significant digits.
+// formatStepTime shows a step time in milliseconds with about three significant digits, or "n/a"
+// for 0 (not measured).
 func formatStepTime(d time.Duration) string {
+	if d == 0 {
+		return "n/a"
+	}
 	ms := float64(d) / float64(time.Millisecond)
 	decimals := 2
 	switch {
