@@ -61,7 +61,7 @@ func (m *Model) layer(l *Layer, x mat.Tensor, lengths []int) mat.Tensor {
 	ctx := op.Attention(q, k, v, m.config.NumAttentionHeads, lengths)
 	a := m.dropoutIfTraining(m.project(l.prefix+"attention.output.dense", l.AttentionOutput, ctx))
 	x = m.norm(ag.Add(a, xv), l.AttentionNorm)
-	h := m.activate(m.project(l.prefix+"intermediate.dense", l.Intermediate, x))
+	h := m.expand(l.prefix+"intermediate.dense", l.Intermediate, x)
 	o := m.dropoutIfTraining(m.project(l.prefix+"output.dense", l.Output, h))
 	return m.norm(ag.Add(o, x), l.OutputNorm)
 }
@@ -72,6 +72,16 @@ func (m *Model) project(name string, base *linear.Model, x mat.Tensor) mat.Tenso
 		return a.ForwardRows(x)
 	}
 	return op.Linear(x, base.W, base.B)
+}
+
+// expand applies intermediate.dense and the activation. With BERT's exact GELU and no adapter to
+// run (none, or one merged into the weights) it is one fused operator.
+func (m *Model) expand(name string, base *linear.Model, x mat.Tensor) mat.Tensor {
+	a, adapted := m.adapters[name]
+	if m.config.HiddenAct == checkpoint.ActivationGELU && (!adapted || a.Merged()) {
+		return op.LinearGELU(x, base.W, base.B)
+	}
+	return m.activate(m.project(name, base, x))
 }
 
 // pool returns tanh(pooler(first token)) for each sequence.

@@ -1,0 +1,92 @@
+package op
+
+import (
+	"github.com/nlpodyssey/spago/ag"
+	"github.com/nlpodyssey/spago/mat"
+	"github.com/nlpodyssey/spago/mat/float"
+	"github.com/spago-peft/spago-peft/internal/gemm"
+)
+
+// LinearGELU returns GELU(x·wᵀ + b), the feed-forward expansion of a BERT layer, as one node: the
+// values and gradients are those of GELU(Linear(x, w, b)), bit for bit, without the n×out
+// pre-activation node, its gradient and the goroutine spago runs for each node's backward.
+func LinearGELU(x, w, b mat.Tensor) mat.Tensor {
+	n, in := Dims(x)
+	out, win := Dims(w)
+	MustShape(in == win, "LinearGELU: x is %d×%d, w is %d×%d", n, in, out, win)
+	MustShape(b.Value().Size() == out, "LinearGELU: bias has %d elements, w has %d rows", b.Value().Size(), out)
+	return Build(x,
+		func() ag.AutoGradFunction { return &linearGELU[float32]{x: x, w: w, b: b} },
+		func() ag.AutoGradFunction { return &linearGELU[float64]{x: x, w: w, b: b} })
+}
+
+type linearGELU[T float.DType] struct {
+	x, w, b mat.Tensor
+	dydz    []T // GELU'(x·wᵀ + b), kept by Forward when an operand requires gradients
+}
+
+func (f *linearGELU[T]) Operands() []mat.Tensor { return []mat.Tensor{f.x, f.w, f.b} }
+
+func (f *linearGELU[T]) Forward() (mat.Tensor, error) {
+	n, in := Dims(f.x)
+	out, _ := Dims(f.w)
+	y := make([]T, n*out)
+	bias := Values[T](f.b)
+	for i := 0; i < n; i++ {
+		copy(y[i*out:(i+1)*out], bias)
+	}
+	gemm.Gemm(false, true, n, out, in, 1, Values[T](f.x), in, Values[T](f.w), in, 1, y, out)
+	normal := exactNormal
+	if _, single := any(y).([]float32); single {
+		normal = fastNormal
+	}
+	if f.x.RequiresGrad() || f.w.RequiresGrad() || f.b.RequiresGrad() {
+		f.dydz = make([]T, len(y))
+	}
+	Parallel(len(y), elementWork, func(from, to int) {
+		for i, v := range y[from:to] {
+			u := float64(v)
+			cdf, pdf := normal(u)
+			y[from+i] = T(u * cdf)
+			if f.dydz != nil {
+				f.dydz[from+i] = T(cdf + u*pdf)
+			}
+		}
+	})
+	return NewDense(n, out, y), nil
+}
+
+// Backward: with G the upstream gradient, ∂L/∂z = G⊙GELU'(z) and then the linear layer's
+// gradients: ∂L/∂x = ∂z·w, ∂L/∂w = ∂zᵀ·x, ∂L/∂b = Σ_rows ∂z.
+func (f *linearGELU[T]) Backward(gy mat.Tensor) error {
+	n, in := Dims(f.x)
+	out, _ := Dims(f.w)
+	g := Values[T](gy)
+	gz := make([]T, n*out)
+	Parallel(len(gz), elementWork, func(from, to int) {
+		for i, d := range f.dydz[from:to] {
+			gz[from+i] = g[from+i] * d
+		}
+	})
+	if f.x.RequiresGrad() {
+		gx := make([]T, n*in)
+		gemm.Gemm(false, false, n, in, out, 1, gz, out, Values[T](f.w), in, 0, gx, in)
+		f.x.AccGrad(NewDense(n, in, gx))
+	}
+	if f.w.RequiresGrad() {
+		gw := make([]T, out*in)
+		gemm.Gemm(true, false, out, in, n, 1, gz, out, Values[T](f.x), in, 0, gw, in)
+		f.w.AccGrad(NewDense(out, in, gw))
+	}
+	if f.b.RequiresGrad() {
+		gb := make([]T, out)
+		for i := 0; i < n; i++ {
+			for j, v := range gz[i*out : (i+1)*out] {
+				gb[j] += v
+			}
+		}
+		bs := f.b.Value().Shape()
+		f.b.AccGrad(NewDense(bs[0], bs[1], gb))
+	}
+	return nil
+}
