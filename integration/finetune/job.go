@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"time"
 
@@ -112,7 +113,13 @@ type Result struct {
 // (bert.Model.SaveAdapter), atomically, recording the base's name so that LoadAdapter finds it.
 // Models without adapters (head-only or full fine-tuning) cannot be saved this way.
 func (r *Result) SaveAdapter(dir string) error {
-	return r.Model.SaveAdapter(dir, peft.Meta{BaseModel: r.BaseModel})
+	// An absolute path: replacing an existing "name" given without a directory part fails in
+	// internal/atomicdir, which then syncs the parent "" instead of ".".
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	return r.Model.SaveAdapter(abs, peft.Meta{BaseModel: r.BaseModel})
 }
 
 // PercentOfBase is Trainable as a percentage of Base.
