@@ -1,0 +1,88 @@
+// Command sentiment fine-tunes a BERT sentiment classifier with a parameter-efficient adapter
+// (HRA by default, or LoRA or OFT), saves the adapter in PEFT's format and classifies sentences
+// with it.
+//
+// With no flags it runs offline: it trains on a small sample of movie-review sentences embedded
+// in the program, on a small BERT built on the spot with RANDOM weights (no pretrained model can
+// be assumed to be on the machine). The run shows the whole workflow in a minute or two, but the
+// accuracy of a random base says little. For real results, point --model at a Hugging Face BERT
+// directory or hub name and --data at your data:
+//
+//	go run ./examples/sentiment --model ../shared/models/sst-bert-tiny --data ../shared/data/sst2
+//	go run ./examples/sentiment predict --adapter-dir sentiment-adapter "a gorgeous, moving film"
+//
+// Data is GLUE-style TSV: a header row naming a "sentence" and a "label" column, then one
+// sentence<TAB>label row per example, labels 0 (negative) and 1 (positive) or more classes.
+// --data takes a directory with train.tsv and dev.tsv, or one file from which a tenth is held out
+// for evaluation (or pass the dev file with --dev).
+//
+// Exit status: 0 on success, 2 for bad flags or input (the one-line message names the file and
+// line of a bad row), 1 when training or saving fails.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1 // training or saving failed
+	exitUsage   = 2 // bad flags, arguments or input files
+)
+
+// usageError marks an error as the user's input's fault: exit status 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// run is the whole command: args are the arguments after the program name. Results go to stdout,
+// progress and errors to stderr.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var err error
+	if len(args) > 0 && args[0] == "predict" {
+		err = runPredict(ctx, args[1:], stdin, stdout, stderr)
+	} else {
+		err = runTrain(ctx, args, stdout, stderr)
+	}
+	var usage usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errHelp):
+		return exitOK
+	case errors.As(err, &usage):
+		fmt.Fprintln(stderr, "sentiment:", oneLine(err))
+		return exitUsage
+	default:
+		fmt.Fprintln(stderr, "sentiment:", oneLine(err))
+		return exitFailure
+	}
+}
+
+// errHelp reports that -h or --help printed the usage.
+var errHelp = errors.New("help requested")
+
+// oneLine keeps an error message on one line.
+func oneLine(err error) string {
+	s := []rune(err.Error())
+	for i, r := range s {
+		if r == '\n' || r == '\r' {
+			s[i] = ' '
+		}
+	}
+	return string(s)
+}
