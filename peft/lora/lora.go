@@ -91,13 +91,114 @@ func (m *Model) Forward(xs ...mat.Tensor) []mat.Tensor {
 // is the base layer alone. The update goes through the n×r product X·Aᵀ, which is also where s
 // is applied: the out×in matrix B·A is never formed.
 func (m *Model) ForwardRows(x mat.Tensor) mat.Tensor {
-	y := op.Linear(x, m.Base.W, m.Base.B)
 	if m.merged {
-		return y
+		return op.Linear(x, m.Base.W, m.Base.B)
 	}
-	h := op.MatMul(m.dropout(x), m.A, true)
-	h = ag.ProdScalar(h, h.Value().(mat.Matrix).NewScalar(m.Config.Scale()))
-	return ag.Add(y, op.MatMul(h, m.B, true))
+	return m.adapted(x, m.dropout(x))
+}
+
+// adapted returns X·Wᵀ + b + (s·Xd·Aᵀ)·Bᵀ, with Xd the adapter's input (X itself without dropout),
+// as one node. Its values and gradients are those of the composition of Linear, MatMul, ProdScalar
+// and Add, bit for bit, without the four intermediate n×out and n×r nodes and their gradients:
+// with r ≪ in, out that bookkeeping cost more than the update's arithmetic.
+func (m *Model) adapted(x, xd mat.Tensor) mat.Tensor {
+	return op.Build(x,
+		func() ag.AutoGradFunction { return newAdaptedFn[float32](m, x, xd) },
+		func() ag.AutoGradFunction { return newAdaptedFn[float64](m, x, xd) })
+}
+
+type adaptedFn[T float.DType] struct {
+	x, xd, w, b, a, bm mat.Tensor // bm is the adapter's B
+	scale              T
+	h                  []T // s·Xd·Aᵀ, n×r
+}
+
+func newAdaptedFn[T float.DType](m *Model, x, xd mat.Tensor) *adaptedFn[T] {
+	return &adaptedFn[T]{x: x, xd: xd, w: m.Base.W, b: m.Base.B, a: m.A, bm: m.B, scale: T(m.Config.Scale())}
+}
+
+// Operands lists X once when the adapter's input is X itself: spago expects one gradient per
+// operand entry.
+func (f *adaptedFn[T]) Operands() []mat.Tensor {
+	if f.xd == f.x {
+		return []mat.Tensor{f.x, f.w, f.b, f.a, f.bm}
+	}
+	return []mat.Tensor{f.x, f.xd, f.w, f.b, f.a, f.bm}
+}
+
+func (f *adaptedFn[T]) Forward() (mat.Tensor, error) {
+	n, in := op.Dims(f.x)
+	out, r := op.Dims(f.bm)
+	y := make([]T, n*out)
+	bias := op.Values[T](f.b)
+	for i := 0; i < n; i++ {
+		copy(y[i*out:(i+1)*out], bias)
+	}
+	gemm.Gemm(false, true, n, out, in, 1, op.Values[T](f.x), in, op.Values[T](f.w), in, 1, y, out)
+	f.h = make([]T, n*r)
+	gemm.Gemm(false, true, n, r, in, 1, op.Values[T](f.xd), in, op.Values[T](f.a), in, 0, f.h, r)
+	for i := range f.h {
+		f.h[i] *= f.scale
+	}
+	gemm.Gemm(false, true, n, out, r, 1, f.h, r, op.Values[T](f.bm), r, 1, y, out)
+	return op.NewDense(n, out, y), nil
+}
+
+// Backward: with G the upstream gradient and Gh = s·G·B, ∂L/∂B = Gᵀ·(s·Xd·Aᵀ), ∂L/∂A = Ghᵀ·Xd,
+// ∂L/∂Xd = Gh·A and, through the base layer, ∂L/∂X = G·W, ∂L/∂W = Gᵀ·X, ∂L/∂b = Σ_rows G.
+func (f *adaptedFn[T]) Backward(gy mat.Tensor) error {
+	n, in := op.Dims(f.x)
+	out, r := op.Dims(f.bm)
+	g := op.Values[T](gy)
+	if f.bm.RequiresGrad() {
+		gb := make([]T, out*r)
+		gemm.Gemm(true, false, out, r, n, 1, g, out, f.h, r, 0, gb, r)
+		f.bm.AccGrad(op.NewDense(out, r, gb))
+	}
+	same := f.xd == f.x
+	needXd := f.xd.RequiresGrad() && !same
+	var gh []T
+	if f.a.RequiresGrad() || needXd || (same && f.x.RequiresGrad()) {
+		gh = make([]T, n*r)
+		gemm.Gemm(false, false, n, r, out, 1, g, out, op.Values[T](f.bm), r, 0, gh, r)
+		for i := range gh {
+			gh[i] *= f.scale
+		}
+	}
+	if f.a.RequiresGrad() {
+		ga := make([]T, r*in)
+		gemm.Gemm(true, false, r, in, n, 1, gh, r, op.Values[T](f.xd), in, 0, ga, in)
+		f.a.AccGrad(op.NewDense(r, in, ga))
+	}
+	if needXd {
+		gxd := make([]T, n*in)
+		gemm.Gemm(false, false, n, in, r, 1, gh, r, op.Values[T](f.a), in, 0, gxd, in)
+		f.xd.AccGrad(op.NewDense(n, in, gxd))
+	}
+	if f.x.RequiresGrad() {
+		gx := make([]T, n*in)
+		gemm.Gemm(false, false, n, in, out, 1, g, out, op.Values[T](f.w), in, 0, gx, in)
+		if same {
+			gemm.Gemm(false, false, n, in, r, 1, gh, r, op.Values[T](f.a), in, 1, gx, in)
+		}
+		f.x.AccGrad(op.NewDense(n, in, gx))
+	}
+	if f.w.RequiresGrad() {
+		gw := make([]T, out*in)
+		gemm.Gemm(true, false, out, in, n, 1, g, out, op.Values[T](f.x), in, 0, gw, in)
+		f.w.AccGrad(op.NewDense(out, in, gw))
+	}
+	if f.b.RequiresGrad() {
+		gb := make([]T, out)
+		for i := 0; i < n; i++ {
+			for j, v := range g[i*out : (i+1)*out] {
+				gb[j] += v
+			}
+		}
+		bs := f.b.Value().Shape()
+		f.b.AccGrad(op.NewDense(bs[0], bs[1], gb))
+	}
+	return nil
 }
 
 // BaseLayer returns the wrapped layer.
