@@ -42,7 +42,7 @@ func runPredict(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			return fmt.Errorf("predict: reading stdin: %w", err)
 		}
 	}
-	m, tok, base, err := finetune.LoadAdapter(ctx, *dir, *model, checkpoint.DownloadOptions{})
+	m, tok, base, err := finetune.LoadAdapter(ctx, *dir, *model, checkpoint.DownloadOptions{Progress: downloadProgress(stderr)})
 	if err != nil {
 		return usageError{fmt.Errorf("predict: %w", err)}
 	}

@@ -86,3 +86,23 @@ func (p *progress) line(s train.StepInfo) string {
 	}
 	return b.String()
 }
+
+// downloadProgress reports hub downloads on w: a line per file when it completes (if the server
+// gave its size), and on a terminal a running count of megabytes.
+func downloadProgress(w io.Writer) func(file string, done, total int64) {
+	terminal := isTerminal(w)
+	var last time.Time
+	return func(file string, done, total int64) {
+		mb := func(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
+		switch {
+		case done == total:
+			if terminal {
+				fmt.Fprint(w, "\r\x1b[K")
+			}
+			fmt.Fprintf(w, "downloaded %s (%s)\n", file, mb(done))
+		case terminal && time.Since(last) >= redrawEvery:
+			last = time.Now()
+			fmt.Fprintf(w, "\rdownloading %s: %s of %s\x1b[K", file, mb(done), mb(total))
+		}
+	}
+}

@@ -138,6 +138,7 @@ func trainAndSave(ctx context.Context, f trainFlags, stdout, stderr io.Writer) (
 		return nil, err
 	}
 	job.OnLoad = func(msg string) { fmt.Fprintln(stderr, msg) }
+	job.Download.Progress = downloadProgress(stderr)
 	setup, err := finetune.Prepare(ctx, job)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -1,6 +1,9 @@
 package finetune
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,3 +34,21 @@ func writeTSV(t *testing.T, dir, name string, lines ...string) string {
 }
 
 func mkdir(dir string) error { return os.MkdirAll(dir, 0o755) }
+
+// hubServer serves the files of a local model directory as the Hugging Face hub serves
+// repository repo at revision main, and counts the requests.
+func hubServer(t testing.TB, repo, dir string) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		name, ok := strings.CutPrefix(r.URL.Path, "/"+repo+"/resolve/main/")
+		if !ok || strings.Contains(name, "/") {
+			http.NotFound(w, r)
+			return
+		}
+		http.ServeFile(w, r, filepath.Join(dir, name))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &requests
+}
