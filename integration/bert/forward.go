@@ -60,10 +60,10 @@ func (m *Model) layer(l *Layer, x mat.Tensor, lengths []int) mat.Tensor {
 	v := m.project(l.prefix+"attention.self.value", l.Value, xv)
 	ctx := op.Attention(q, k, v, m.config.NumAttentionHeads, lengths)
 	a := m.dropoutIfTraining(m.project(l.prefix+"attention.output.dense", l.AttentionOutput, ctx))
-	x = m.norm(ag.Add(a, xv), l.AttentionNorm)
+	x = m.residualNorm(a, xv, l.AttentionNorm)
 	h := m.expand(l.prefix+"intermediate.dense", l.Intermediate, x)
 	o := m.dropoutIfTraining(m.project(l.prefix+"output.dense", l.Output, h))
-	return m.norm(ag.Add(o, x), l.OutputNorm)
+	return m.residualNorm(o, x, l.OutputNorm)
 }
 
 // project applies the linear layer named name, through its adapter if it has one.
@@ -91,6 +91,11 @@ func (m *Model) pool(x mat.Tensor, p packed) mat.Tensor {
 
 func (m *Model) norm(x mat.Tensor, n LayerNorm) mat.Tensor {
 	return op.LayerNorm(x, n.Weight, n.Bias, m.config.LayerNormEps)
+}
+
+// residualNorm returns the residual connection a + x normalised by n, as one operator.
+func (m *Model) residualNorm(a, x mat.Tensor, n LayerNorm) mat.Tensor {
+	return op.AddLayerNorm(a, x, n.Weight, n.Bias, m.config.LayerNormEps)
 }
 
 // activate applies the config's hidden_act (checkpoint.Config.Validate admits no other).
