@@ -46,7 +46,7 @@ table and writes results.csv, results.json and curves.png to --out.
 Without --model it uses an offline default BERT with RANDOM weights: fine to try the tool, useless
 to judge the methods. For real numbers:
 
-  go run ./examples/compare --model ../shared/models/sst-bert-tiny --data ../shared/data/sst2 --steps 300 --max-len 64
+  go run ./examples/compare --model ../shared/models/sst-bert-tiny --data ../shared/data/sst2 --steps 1000 --max-len 64
 
 Flags:
 `
