@@ -17,6 +17,7 @@ import (
 
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/nn"
+	"github.com/spago-peft/spago-peft/internal/adaptertest"
 	"github.com/spago-peft/spago-peft/peft"
 	"github.com/spago-peft/spago-peft/peft/hra"
 	"github.com/spago-peft/spago-peft/peft/lora"
@@ -49,7 +50,7 @@ func newAdapters(t *testing.T, c peft.Config, seed uint64) map[string]peft.Adapt
 	rng := rand.New(rand.NewPCG(seed, 7))
 	adapters := map[string]peft.Adapter{}
 	for _, m := range fileModules {
-		a, err := c.New(newLayer[float32](rng), rng)
+		a, err := c.New(adaptertest.Layer[float32](rng, layerIn, layerOut), rng)
 		require.NoError(t, err)
 		for _, p := range a.TrainableParams() {
 			d := p.Value().Data().F32()
@@ -115,7 +116,7 @@ func TestSaveLoadAdapterRoundTrip(t *testing.T) {
 				// The loaded adapter wraps another base layer: give it the saved one's weights.
 				loaded[m].BaseLayer().W.Value().(mat.Matrix).SetData(saved[m].BaseLayer().W.Value().Data())
 				loaded[m].BaseLayer().B.Value().(mat.Matrix).SetData(saved[m].BaseLayer().B.Value().Data())
-				x := rows[float32](rng, 5)
+				x := adaptertest.Rows[float32](rng, 5, layerIn)
 				assert.Equal(t, saved[m].ForwardRows(x).Value().Data().F32(), loaded[m].ForwardRows(x).Value().Data().F32(), m)
 			}
 		})

@@ -8,7 +8,7 @@ import (
 	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
-	"github.com/nlpodyssey/spago/nn/linear"
+	"github.com/spago-peft/spago-peft/internal/adaptertest"
 	"github.com/spago-peft/spago-peft/internal/gradcheck"
 	"github.com/spago-peft/spago-peft/internal/op"
 	"github.com/spago-peft/spago-peft/peft"
@@ -46,42 +46,14 @@ var kinds = []adapterKind{
 
 const layerIn, layerOut = 24, 10
 
-func newLayer[T float.DType](rng *rand.Rand) *linear.Model {
-	m := linear.New[T](layerIn, layerOut)
-	for _, p := range []mat.Matrix{m.W, m.B} {
-		d := make([]float64, p.Size())
-		for i := range d {
-			d[i] = rng.Float64()*2 - 1
-		}
-		p.SetData(float.Make(d...))
-	}
-	return m
-}
-
-func rows[T float.DType](rng *rand.Rand, n int) *mat.Dense[T] {
-	x := make([]T, n*layerIn)
-	for i := range x {
-		x[i] = T(rng.Float64()*2 - 1)
-	}
-	return mat.NewDense[T](mat.WithShape(n, layerIn), mat.WithBacking(x))
-}
-
-func maxDiff(a, b []float64) float64 {
-	var m float64
-	for i := range a {
-		m = math.Max(m, math.Abs(a[i]-b[i]))
-	}
-	return m
-}
-
 func TestEveryAdapter(t *testing.T) {
 	for _, k := range kinds {
 		t.Run(k.name, func(t *testing.T) {
 			require.NoError(t, k.cfg.Validate())
 			rng := rand.New(rand.NewPCG(1, 2))
-			base := newLayer[float32](rng)
+			base := adaptertest.Layer[float32](rng, layerIn, layerOut)
 			w0 := append([]float32(nil), base.W.Data().F32()...)
-			x := rows[float32](rng, 7)
+			x := adaptertest.Rows[float32](rng, 7, layerIn)
 			want := op.Linear(x, base.W, base.B).Value().Data().F64()
 
 			a, err := k.cfg.New(base, rng)
@@ -116,11 +88,11 @@ func TestEveryAdapter(t *testing.T) {
 			require.NoError(t, a.Validate())
 			require.NoError(t, a.Merge())
 			merged := a.ForwardRows(x).Value().Data().F64()
-			assert.LessOrEqual(t, maxDiff(got, merged), 1e-5, "merged vs unmerged")
+			assert.LessOrEqual(t, adaptertest.MaxAbsDiff(got, merged), 1e-5, "merged vs unmerged")
 			assert.Equal(t, op.Linear(x, base.W, base.B).Value().Data().F64(), merged)
 			assert.ErrorIs(t, a.Merge(), peft.ErrMerged)
 			require.NoError(t, a.Unmerge())
-			assert.LessOrEqual(t, maxDiff(float.SliceValueOf[float64](float.Make(w0...)), base.W.Data().F64()), 1e-5, "unmerge restores W")
+			assert.LessOrEqual(t, adaptertest.MaxAbsDiff(float.SliceValueOf[float64](float.Make(w0...)), base.W.Data().F64()), 1e-5, "unmerge restores W")
 
 			// NaN parameters are reported, not used.
 			p := a.TrainableParams()[0].Data().F32()
@@ -134,7 +106,7 @@ func TestEveryAdapterGradients(t *testing.T) {
 	for _, k := range kinds {
 		t.Run(k.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(3, 4))
-			a, err := k.cfg.New(newLayer[float64](rng), rng)
+			a, err := k.cfg.New(adaptertest.Layer[float64](rng, layerIn, layerOut), rng)
 			require.NoError(t, err)
 			a.SetTraining(false)
 			// Move every parameter off its init so that no gradient is trivially zero.

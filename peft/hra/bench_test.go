@@ -6,6 +6,7 @@ import (
 
 	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/mat"
+	"github.com/spago-peft/spago-peft/internal/adaptertest"
 	"github.com/spago-peft/spago-peft/internal/op"
 )
 
@@ -16,11 +17,11 @@ const benchIn, benchOut, benchTokens, benchR = 768, 768, 32, 8
 
 func benchSetup(b *testing.B) (*Model, *mat.Dense[float32]) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	m, err := New(newBase[float32](rng, benchIn, benchOut), Config{R: benchR, Init: RandomInit}, rng)
+	m, err := New(adaptertest.Layer[float32](rng, benchIn, benchOut), Config{R: benchR, Init: RandomInit}, rng)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return m, randomRows[float32](rng, benchTokens, benchIn)
+	return m, adaptertest.Rows[float32](rng, benchTokens, benchIn)
 }
 
 // denseForward is the dense-H form: H from reflecting the identity's rows (which gives Hᵀ),

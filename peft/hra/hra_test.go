@@ -8,35 +8,13 @@ import (
 
 	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/mat"
-	"github.com/nlpodyssey/spago/mat/float"
-	"github.com/nlpodyssey/spago/nn/linear"
+	"github.com/spago-peft/spago-peft/internal/adaptertest"
 	"github.com/spago-peft/spago-peft/internal/gradcheck"
 	"github.com/spago-peft/spago-peft/internal/op"
 	"github.com/spago-peft/spago-peft/peft"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// newBase returns a random out×in linear layer of element type T.
-func newBase[T float.DType](rng *rand.Rand, in, out int) *linear.Model {
-	m := linear.New[T](in, out)
-	for _, p := range []mat.Matrix{m.W, m.B} {
-		d := make([]float64, p.Size())
-		for i := range d {
-			d[i] = rng.Float64()*2 - 1
-		}
-		p.SetData(float.Make(d...))
-	}
-	return m
-}
-
-func randomRows[T float.DType](rng *rand.Rand, n, d int) *mat.Dense[T] {
-	x := make([]T, n*d)
-	for i := range x {
-		x[i] = T(rng.Float64()*2 - 1)
-	}
-	return mat.NewDense[T](mat.WithShape(n, d), mat.WithBacking(x))
-}
 
 // denseH returns H = H_1⋯H_r built explicitly in float64 from U's columns.
 func denseH(u []float64, in, r int) []float64 {
@@ -62,17 +40,9 @@ func denseH(u []float64, in, r int) []float64 {
 	return h
 }
 
-func maxAbsDiff(a, b []float64) float64 {
-	var m float64
-	for i := range a {
-		m = math.Max(m, math.Abs(a[i]-b[i]))
-	}
-	return m
-}
-
 func TestConfigErrors(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	base := newBase[float32](rng, 8, 4)
+	base := adaptertest.Layer[float32](rng, 8, 4)
 	tests := []struct {
 		name string
 		c    Config
@@ -105,21 +75,21 @@ func TestOrthogonal(t *testing.T) {
 			if gs && r == in {
 				continue // Gram–Schmidt of in random vectors in float32 loses orthogonality; PEFT's too.
 			}
-			m, err := New(newBase[float32](rng, in, 8), Config{R: r, Init: RandomInit, GS: gs}, rng)
+			m, err := New(adaptertest.Layer[float32](rng, in, 8), Config{R: r, Init: RandomInit, GS: gs}, rng)
 			require.NoError(t, err)
 			// H's columns are H·e_i: transform the identity's rows.
 			eye := mat.NewDense[float32](mat.WithShape(in, in), mat.WithBacking(mat.CreateIdentityMatrix[float32](in)))
 			ht := m.transform(eye).Value().(mat.Matrix) // row i is (H·e_i)ᵀ, so this is Hᵀ
 			hth := ht.Mul(ht.T()).Data().F64()          // Hᵀ·H
-			assert.LessOrEqual(t, maxAbsDiff(hth, mat.CreateIdentityMatrix[float64](in)), 1e-5, "r=%d gs=%v", r, gs)
+			assert.LessOrEqual(t, adaptertest.MaxAbsDiff(hth, mat.CreateIdentityMatrix[float64](in)), 1e-5, "r=%d gs=%v", r, gs)
 		}
 	}
 }
 
 func TestIdentityAtInit(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
-	base := newBase[float32](rng, 64, 32)
-	x := randomRows[float32](rng, 10, 64)
+	base := adaptertest.Layer[float32](rng, 64, 32)
+	x := adaptertest.Rows[float32](rng, 10, 64)
 	want := op.Linear(x, base.W, base.B).Value().Data().F64()
 	m, err := New(base, Config{R: 8}, rng)
 	require.NoError(t, err)
@@ -130,10 +100,10 @@ func TestIdentityAtInit(t *testing.T) {
 func TestMatchesDenseH(t *testing.T) {
 	const in, out, r, n = 20, 12, 6, 5
 	rng := rand.New(rand.NewPCG(4, 4))
-	base := newBase[float64](rng, in, out)
+	base := adaptertest.Layer[float64](rng, in, out)
 	m, err := New(base, Config{R: r, Init: RandomInit}, rng)
 	require.NoError(t, err)
-	x := randomRows[float64](rng, n, in)
+	x := adaptertest.Rows[float64](rng, n, in)
 	got := m.ForwardRows(x).Value().Data().F64()
 
 	h := denseH(m.U.Value().Data().F64(), in, r)
@@ -163,7 +133,7 @@ func TestGradients(t *testing.T) {
 		{R: 4}, // paired: H = I, but gradients are not zero
 	} {
 		rng := rand.New(rand.NewPCG(5, 5))
-		m, err := New(newBase[float64](rng, 7, 5), c, rng)
+		m, err := New(adaptertest.Layer[float64](rng, 7, 5), c, rng)
 		require.NoError(t, err)
 		x := gradcheck.Random(rng, 3, 7)
 		u := m.U.Value().(*mat.Dense[float64])
@@ -180,7 +150,7 @@ func TestGradients(t *testing.T) {
 
 func TestBaseFrozen(t *testing.T) {
 	rng := rand.New(rand.NewPCG(6, 6))
-	m, err := New(newBase[float64](rng, 6, 4), Config{R: 2}, rng)
+	m, err := New(adaptertest.Layer[float64](rng, 6, 4), Config{R: 2}, rng)
 	require.NoError(t, err)
 	x := gradcheck.Random(rng, 3, 6)
 	require.NoError(t, ag.Backward(gradcheck.Projection(m.ForwardRows(x), 1)))
@@ -193,18 +163,18 @@ func TestBaseFrozen(t *testing.T) {
 func TestMergeUnmerge(t *testing.T) {
 	for _, c := range []Config{{R: 6, Init: RandomInit}, {R: 6, Init: RandomInit, GS: true}} {
 		rng := rand.New(rand.NewPCG(7, 7))
-		base := newBase[float32](rng, 32, 16)
+		base := adaptertest.Layer[float32](rng, 32, 16)
 		orig := append([]float32(nil), base.W.Data().F32()...)
 		m, err := New(base, c, rng)
 		require.NoError(t, err)
-		x := randomRows[float32](rng, 9, 32)
+		x := adaptertest.Rows[float32](rng, 9, 32)
 		adapted := m.ForwardRows(x).Value().Data().F64()
 
 		require.NoError(t, m.Merge())
 		assert.True(t, m.Merged())
 		assert.ErrorIs(t, m.Merge(), peft.ErrMerged)
 		merged := m.ForwardRows(x).Value().Data().F64()
-		assert.LessOrEqual(t, maxAbsDiff(adapted, merged), 1e-5, "gs=%v", c.GS)
+		assert.LessOrEqual(t, adaptertest.MaxAbsDiff(adapted, merged), 1e-5, "gs=%v", c.GS)
 		plain := op.Linear(x, base.W, base.B).Value().Data().F64()
 		assert.Equal(t, plain, merged, "merged forward is the base forward")
 
@@ -218,7 +188,7 @@ func TestMergeUnmerge(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 8))
-	m, err := New(newBase[float32](rng, 6, 4), Config{R: 2}, rng)
+	m, err := New(adaptertest.Layer[float32](rng, 6, 4), Config{R: 2}, rng)
 	require.NoError(t, err)
 	require.NoError(t, m.Validate())
 	u := m.U.Data().F32()
@@ -235,9 +205,9 @@ func TestValidate(t *testing.T) {
 
 func TestForwardTokens(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
-	m, err := New(newBase[float64](rng, 5, 3), Config{R: 2, Init: RandomInit}, rng)
+	m, err := New(adaptertest.Layer[float64](rng, 5, 3), Config{R: 2, Init: RandomInit}, rng)
 	require.NoError(t, err)
-	x := randomRows[float64](rng, 4, 5)
+	x := adaptertest.Rows[float64](rng, 4, 5)
 	rows := m.ForwardRows(x).Value().(mat.Matrix)
 	var xs []mat.Tensor
 	for i := 0; i < 4; i++ {

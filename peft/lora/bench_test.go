@@ -6,6 +6,7 @@ import (
 
 	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/mat"
+	"github.com/spago-peft/spago-peft/internal/adaptertest"
 	"github.com/spago-peft/spago-peft/internal/op"
 )
 
@@ -15,14 +16,14 @@ import (
 func BenchmarkLoRA(b *testing.B) {
 	const in, out, n = 768, 768, 32
 	rng := rand.New(rand.NewPCG(1, 1))
-	m, err := New(newBase[float32](rng, in, out), Config{R: 8, Alpha: 16}, rng)
+	m, err := New(adaptertest.Layer[float32](rng, in, out), Config{R: 8, Alpha: 16}, rng)
 	if err != nil {
 		b.Fatal(err)
 	}
 	randomize(rng, m.B)
-	x := randomRows[float32](rng, n, in)
+	x := adaptertest.Rows[float32](rng, n, in)
 	x.SetRequiresGrad(true)
-	upstream := randomRows[float32](rng, n, out) // ∂L/∂Y, the same in every iteration
+	upstream := adaptertest.Rows[float32](rng, n, out) // ∂L/∂Y, the same in every iteration
 	adapted := func(x mat.Tensor) mat.Tensor { return m.ForwardRows(x) }
 	base := func(x mat.Tensor) mat.Tensor { return op.Linear(x, m.Base.W, m.Base.B) }
 	for _, bench := range []struct {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/mat"
+	"github.com/spago-peft/spago-peft/internal/adaptertest"
 	"github.com/spago-peft/spago-peft/internal/op"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -38,9 +39,9 @@ func TestFusedMatchesUnfused(t *testing.T) {
 			m.SetTraining(true)
 			m.Base.W.SetRequiresGrad(tc.trainBase)
 			m.Base.B.SetRequiresGrad(tc.trainBase)
-			x := randomRows[float32](rng, n, in)
+			x := adaptertest.Rows[float32](rng, n, in)
 			x.SetRequiresGrad(true)
-			upstream := randomRows[float32](rng, n, out)
+			upstream := adaptertest.Rows[float32](rng, n, out)
 			params := []*mat.Dense[float32]{x, m.A.Value().(*mat.Dense[float32]), m.B.Value().(*mat.Dense[float32])}
 			if tc.trainBase {
 				params = append(params, m.Base.W.Value().(*mat.Dense[float32]), m.Base.B.Value().(*mat.Dense[float32]))

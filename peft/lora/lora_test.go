@@ -10,22 +10,13 @@ import (
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
 	"github.com/nlpodyssey/spago/nn"
-	"github.com/nlpodyssey/spago/nn/linear"
+	"github.com/spago-peft/spago-peft/internal/adaptertest"
 	"github.com/spago-peft/spago-peft/internal/gradcheck"
 	"github.com/spago-peft/spago-peft/internal/op"
 	"github.com/spago-peft/spago-peft/peft"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// newBase returns a random out×in linear layer of element type T.
-func newBase[T float.DType](rng *rand.Rand, in, out int) *linear.Model {
-	m := linear.New[T](in, out)
-	for _, p := range []mat.Matrix{m.W, m.B} {
-		randomize(rng, p)
-	}
-	return m
-}
 
 // randomize fills p with uniform values in [-1, 1).
 func randomize(rng *rand.Rand, p mat.Matrix) {
@@ -36,34 +27,18 @@ func randomize(rng *rand.Rand, p mat.Matrix) {
 	p.SetData(float.Make(d...))
 }
 
-func randomRows[T float.DType](rng *rand.Rand, n, d int) *mat.Dense[T] {
-	x := make([]T, n*d)
-	for i := range x {
-		x[i] = T(rng.Float64()*2 - 1)
-	}
-	return mat.NewDense[T](mat.WithShape(n, d), mat.WithBacking(x))
-}
-
 // newTrained returns an adapter whose B is random, as after some training, so the update is not 0.
 func newTrained[T float.DType](t *testing.T, rng *rand.Rand, in, out int, c Config) *Model {
 	t.Helper()
-	m, err := New(newBase[T](rng, in, out), c, rng)
+	m, err := New(adaptertest.Layer[T](rng, in, out), c, rng)
 	require.NoError(t, err)
 	randomize(rng, m.B)
 	return m
 }
 
-func maxAbsDiff(a, b []float64) float64 {
-	var m float64
-	for i := range a {
-		m = math.Max(m, math.Abs(a[i]-b[i]))
-	}
-	return m
-}
-
 func TestConfigErrors(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	base := newBase[float32](rng, 8, 4)
+	base := adaptertest.Layer[float32](rng, 8, 4)
 	tests := []struct {
 		name string
 		c    Config
@@ -99,7 +74,7 @@ func TestInterchangeable(t *testing.T) {
 	var c peft.Config = Config{R: 2, Alpha: 4}
 	assert.Equal(t, "LORA", c.PeftType())
 	require.NoError(t, c.Validate())
-	a, err := c.New(newBase[float32](rng, 6, 5), rng)
+	a, err := c.New(adaptertest.Layer[float32](rng, 6, 5), rng)
 	require.NoError(t, err)
 	assert.Len(t, a.TrainableParams(), 2)
 	assert.Nil(t, a.Regularization())
@@ -113,8 +88,8 @@ func TestIdentityAtInit(t *testing.T) {
 		{R: 8, Alpha: 16, Dropout: 0.5}, // in training: dropout must not touch the base path
 	} {
 		rng := rand.New(rand.NewPCG(3, 3))
-		base := newBase[float32](rng, 64, 32)
-		x := randomRows[float32](rng, 10, 64)
+		base := adaptertest.Layer[float32](rng, 64, 32)
+		x := adaptertest.Rows[float32](rng, 10, 64)
 		want := op.Linear(x, base.W, base.B).Value().Data().F64()
 		m, err := New(base, c, rng)
 		require.NoError(t, err)
@@ -130,7 +105,7 @@ func TestMatchesDenseUpdate(t *testing.T) {
 		rng := rand.New(rand.NewPCG(4, 4))
 		c := Config{R: r, Alpha: 7, UseRSLoRA: rs}
 		m := newTrained[float64](t, rng, in, out, c)
-		x := randomRows[float64](rng, n, in)
+		x := adaptertest.Rows[float64](rng, n, in)
 		got := m.ForwardRows(x).Value().Data().F64()
 
 		s := 7.0 / r
@@ -195,14 +170,14 @@ func TestMergeUnmerge(t *testing.T) {
 		m := newTrained[float32](t, rng, 32, 16, c)
 		base := m.Base
 		orig := append([]float32(nil), base.W.Data().F32()...)
-		x := randomRows[float32](rng, 9, 32)
+		x := adaptertest.Rows[float32](rng, 9, 32)
 		adapted := m.ForwardRows(x).Value().Data().F64()
 
 		require.NoError(t, m.Merge())
 		assert.True(t, m.Merged())
 		assert.ErrorIs(t, m.Merge(), peft.ErrMerged)
 		merged := m.ForwardRows(x).Value().Data().F64()
-		assert.LessOrEqual(t, maxAbsDiff(adapted, merged), 1e-5, "rslora=%v", c.UseRSLoRA)
+		assert.LessOrEqual(t, adaptertest.MaxAbsDiff(adapted, merged), 1e-5, "rslora=%v", c.UseRSLoRA)
 		plain := op.Linear(x, base.W, base.B).Value().Data().F64()
 		assert.Equal(t, plain, merged, "merged forward is the base forward")
 
@@ -227,7 +202,7 @@ func TestValidate(t *testing.T) {
 		{"infinity in B", func(m *Model) *nn.Param { return m.B }, math.Inf(-1), "B[1, 1]"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := New(newBase[float32](rng, 6, 4), Config{R: 2, Alpha: 2}, rng)
+			m, err := New(adaptertest.Layer[float32](rng, 6, 4), Config{R: 2, Alpha: 2}, rng)
 			require.NoError(t, err)
 			require.NoError(t, m.Validate())
 			tt.param(m).Data().F32()[3] = float32(tt.value)
@@ -247,7 +222,7 @@ func TestDropout(t *testing.T) {
 		return newTrained[float64](t, rng, in, out, Config{R: 4, Alpha: 8, Dropout: p})
 	}
 	m := newModel()
-	x := randomRows[float64](rand.New(rand.NewPCG(11, 11)), n, in)
+	x := adaptertest.Rows[float64](rand.New(rand.NewPCG(11, 11)), n, in)
 	forward := func(m *Model) []float64 { return m.ForwardRows(x).Value().Data().F64() }
 
 	eval := forward(m)
@@ -281,7 +256,7 @@ func TestDropout(t *testing.T) {
 		}
 	}
 	zero := make([]float64, len(eval))
-	assert.LessOrEqual(t, maxAbsDiff(meanUpdate, evalUpdate), 0.03*maxAbsDiff(evalUpdate, zero))
+	assert.LessOrEqual(t, adaptertest.MaxAbsDiff(meanUpdate, evalUpdate), 0.03*adaptertest.MaxAbsDiff(evalUpdate, zero))
 
 	// A Model that New did not build, as after gob decoding, still drops out.
 	decoded := &Model{Base: m.Base, A: m.A, B: m.B, Config: m.Config}
@@ -303,7 +278,7 @@ func TestDropout(t *testing.T) {
 func TestForwardTokens(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 13))
 	m := newTrained[float64](t, rng, 5, 3, Config{R: 2, Alpha: 3})
-	x := randomRows[float64](rng, 4, 5)
+	x := adaptertest.Rows[float64](rng, 4, 5)
 	rows := m.ForwardRows(x).Value().(mat.Matrix)
 	var xs []mat.Tensor
 	for i := 0; i < 4; i++ {
@@ -328,7 +303,7 @@ func TestInitStatistics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		rng := rand.New(rand.NewPCG(14, 14))
-		m, err := New(newBase[float32](rng, in, out), Config{R: r, Alpha: 1, Init: tt.init}, rng)
+		m, err := New(adaptertest.Layer[float32](rng, in, out), Config{R: r, Alpha: 1, Init: tt.init}, rng)
 		require.NoError(t, err)
 		assert.Equal(t, []int{r, in}, m.A.Shape())
 		assert.Equal(t, []int{out, r}, m.B.Shape())

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/nlpodyssey/spago/ag"
+	"github.com/spago-peft/spago-peft/internal/adaptertest"
 	"github.com/spago-peft/spago-peft/internal/op"
 )
 
@@ -15,10 +16,10 @@ import (
 func BenchmarkOFT(b *testing.B) {
 	const in, out, n, block = 768, 768, 32, 32
 	rng := rand.New(rand.NewPCG(1, 1))
-	base := newBase[float32](rng, in, out)
-	x := randomRows[float32](rng, n, in)
+	base := adaptertest.Layer[float32](rng, in, out)
+	x := adaptertest.Rows[float32](rng, n, in)
 	x.SetRequiresGrad(true)
-	proj := randomRows[float32](rng, n, out)
+	proj := adaptertest.Rows[float32](rng, n, out)
 	b.Run("base-forward", func(b *testing.B) {
 		for b.Loop() {
 			op.Linear(x, base.W, base.B)

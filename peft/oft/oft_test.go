@@ -10,33 +10,13 @@ import (
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
 	"github.com/nlpodyssey/spago/nn/linear"
+	"github.com/spago-peft/spago-peft/internal/adaptertest"
 	"github.com/spago-peft/spago-peft/internal/gradcheck"
 	"github.com/spago-peft/spago-peft/internal/op"
 	"github.com/spago-peft/spago-peft/peft"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// newBase returns a random out×in linear layer of element type T.
-func newBase[T float.DType](rng *rand.Rand, in, out int) *linear.Model {
-	m := linear.New[T](in, out)
-	for _, p := range []mat.Matrix{m.W, m.B} {
-		d := make([]float64, p.Size())
-		for i := range d {
-			d[i] = rng.Float64()*2 - 1
-		}
-		p.SetData(float.Make(d...))
-	}
-	return m
-}
-
-func randomRows[T float.DType](rng *rand.Rand, n, d int) *mat.Dense[T] {
-	x := make([]T, n*d)
-	for i := range x {
-		x[i] = T(rng.Float64()*2 - 1)
-	}
-	return mat.NewDense[T](mat.WithShape(n, d), mat.WithBacking(x))
-}
 
 // randomize sets every parameter of m uniformly in ±scale.
 func randomize(m *Model, rng *rand.Rand, scale float64) {
@@ -45,14 +25,6 @@ func randomize(m *Model, rng *rand.Rand, scale float64) {
 		d[i] = (rng.Float64()*2 - 1) * scale
 	}
 	m.R.SetData(float.Make(d...))
-}
-
-func maxAbsDiff(a, b []float64) float64 {
-	var m float64
-	for i := range a {
-		m = math.Max(m, math.Abs(a[i]-b[i]))
-	}
-	return m
 }
 
 // matMul returns the product of the b×b matrices x and y, computed naively.
@@ -98,7 +70,7 @@ func peftNeumann(q []float64, b, t int) []float64 {
 
 func TestConfigErrors(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	base := newBase[float32](rng, 96, 4) // divisors of 96: 1 2 3 4 6 8 12 16 24 32 48 96
+	base := adaptertest.Layer[float32](rng, 96, 4) // divisors of 96: 1 2 3 4 6 8 12 16 24 32 48 96
 	tests := []struct {
 		name    string
 		c       Config
@@ -144,8 +116,8 @@ func TestIdentityAtInit(t *testing.T) {
 		{BlockSize: 8, ModuleDropout: 0.5},
 	} {
 		rng := rand.New(rand.NewPCG(3, 3))
-		base := newBase[float32](rng, 96, 40)
-		x := randomRows[float32](rng, 10, 96)
+		base := adaptertest.Layer[float32](rng, 96, 40)
+		x := adaptertest.Rows[float32](rng, 10, 96)
 		want := op.Linear(x, base.W, base.B).Value().Data().F64()
 		m, err := New(base, c, rng)
 		require.NoError(t, err)
@@ -194,12 +166,12 @@ func TestMatchesDenseDefinition(t *testing.T) {
 		{BlockSize: 4, UseCayleyNeumann: true, NumCayleyNeumannTerms: 7, BlockShare: true},
 	} {
 		rng := rand.New(rand.NewPCG(4, 4))
-		m, err := New(newBase[float64](rng, 20, 7), c, rng)
+		m, err := New(adaptertest.Layer[float64](rng, 20, 7), c, rng)
 		require.NoError(t, err)
 		randomize(m, rng, 0.4)
-		x := randomRows[float64](rng, 6, 20)
+		x := adaptertest.Rows[float64](rng, 6, 20)
 		got := m.ForwardRows(x).Value().Data().F64()
-		assert.LessOrEqual(t, maxAbsDiff(got, denseForward(m, x.Data().F64(), 6)), 1e-12, "%+v", c)
+		assert.LessOrEqual(t, adaptertest.MaxAbsDiff(got, denseForward(m, x.Data().F64(), 6)), 1e-12, "%+v", c)
 	}
 }
 
@@ -224,11 +196,11 @@ func TestBlockMatrices(t *testing.T) {
 	a, _ := form{b: b}.matrix(p)
 	lhs := matMul(a, addIdentity(append([]float64(nil), q...), 1, b), b)
 	rhs := addIdentity(scaled(q, -1), 1, b)
-	assert.LessOrEqual(t, maxAbsDiff(lhs, rhs), 1e-14)
+	assert.LessOrEqual(t, adaptertest.MaxAbsDiff(lhs, rhs), 1e-14)
 
 	for _, terms := range []int{2, 3, 4, 5, 6, 9} {
 		a, _ := form{b: b, coeffs: neumannCoeffs(terms)}.matrix(p)
-		assert.LessOrEqual(t, maxAbsDiff(a, peftNeumann(q, b, terms)), 1e-14, "%d terms", terms)
+		assert.LessOrEqual(t, adaptertest.MaxAbsDiff(a, peftNeumann(q, b, terms)), 1e-14, "%d terms", terms)
 	}
 }
 
@@ -245,14 +217,14 @@ func TestOrthogonal(t *testing.T) {
 	rng := rand.New(rand.NewPCG(6, 6))
 	for _, b := range []int{2, 8, 32, 96} {
 		for _, scale := range []float64{0.1, 1, 10} {
-			m, err := New(newBase[float32](rng, in, 8), Config{BlockSize: b}, rng)
+			m, err := New(adaptertest.Layer[float32](rng, in, 8), Config{BlockSize: b}, rng)
 			require.NoError(t, err)
 			randomize(m, rng, scale)
 			// Rotating the identity's rows gives blockdiag(A), whose columns must be orthonormal.
 			eye := mat.NewDense[float32](mat.WithShape(in, in), mat.WithBacking(mat.CreateIdentityMatrix[float32](in)))
 			r := rotate(eye, m.R, m.form, nil).Value().(mat.Matrix)
 			rtr := r.T().Mul(r).Data().F64()
-			assert.LessOrEqual(t, maxAbsDiff(rtr, mat.CreateIdentityMatrix[float64](in)), 1e-5, "b=%d scale=%g", b, scale)
+			assert.LessOrEqual(t, adaptertest.MaxAbsDiff(rtr, mat.CreateIdentityMatrix[float64](in)), 1e-5, "b=%d scale=%g", b, scale)
 		}
 	}
 }
@@ -275,9 +247,9 @@ func TestNeumannError(t *testing.T) {
 		}
 		exact, _ := form{b: b}.matrix(p)
 		neumann, _ := form{b: b, coeffs: neumannCoeffs(5)}.matrix(p)
-		errT := maxAbsDiff(neumann, transposeBlock(exact, b))
-		errSame := maxAbsDiff(neumann, exact)
-		ortho := maxAbsDiff(matMul(transposeBlock(neumann, b), neumann, b), identity(b))
+		errT := adaptertest.MaxAbsDiff(neumann, transposeBlock(exact, b))
+		errSame := adaptertest.MaxAbsDiff(neumann, exact)
+		ortho := adaptertest.MaxAbsDiff(matMul(transposeBlock(neumann, b), neumann, b), identity(b))
 		bound := math.Pow(frob, 4) + 2*math.Pow(frob, 5)/(1-frob)
 		t.Logf("‖Q‖_F=%-5g Neumann(5) vs (I+Q)(I−Q)⁻¹: %.3g (bound %.3g); vs PEFT's exact A: %.3g; ‖AᵀA−I‖_max %.3g",
 			frob, errT, bound, errSame, ortho)
@@ -311,7 +283,7 @@ func TestGradients(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(8, 8))
-			m, err := New(newBase[float64](rng, 12, 5), tt.c, rng)
+			m, err := New(adaptertest.Layer[float64](rng, 12, 5), tt.c, rng)
 			require.NoError(t, err)
 			randomize(m, rng, tt.scale)
 			x := gradcheck.Random(rng, 3, 12)
@@ -342,7 +314,7 @@ func TestGradientsWithDroppedBlocks(t *testing.T) {
 func TestCOFTProjection(t *testing.T) {
 	rng := rand.New(rand.NewPCG(10, 10))
 	const eps = 0.5
-	m, err := New(newBase[float64](rng, 12, 3), Config{BlockSize: 4, COFT: true, Eps: eps}, rng)
+	m, err := New(adaptertest.Layer[float64](rng, 12, 3), Config{BlockSize: 4, COFT: true, Eps: eps}, rng)
 	require.NoError(t, err)
 	radius := eps / math.Sqrt(3) // PEFT scales eps by 1/√(parameter blocks)
 	p := m.R.Value().Data().F64()
@@ -352,7 +324,7 @@ func TestCOFTProjection(t *testing.T) {
 		-3, 0.5, 0, 0, 1, 0.25, // outside
 	}
 	copy(p, orig)
-	m.ForwardRows(randomRows[float64](rng, 2, 12))
+	m.ForwardRows(adaptertest.Rows[float64](rng, 2, 12))
 	for j := 0; j < 3; j++ {
 		row, before := p[j*6:(j+1)*6], orig[j*6:(j+1)*6]
 		var sq float64
@@ -381,7 +353,7 @@ func TestBaseFrozen(t *testing.T) {
 		{Config{BlockSize: 96}, 96 * 95 / 2},
 	} {
 		rng := rand.New(rand.NewPCG(11, 11))
-		m, err := New(newBase[float64](rng, 96, 4), tt.c, rng)
+		m, err := New(adaptertest.Layer[float64](rng, 96, 4), tt.c, rng)
 		require.NoError(t, err)
 		x := gradcheck.Random(rng, 3, 96)
 		require.NoError(t, ag.Backward(gradcheck.Projection(m.ForwardRows(x), 1)))
@@ -402,19 +374,19 @@ func TestMergeUnmerge(t *testing.T) {
 		{BlockSize: 16, COFT: true, Eps: 0.5},
 	} {
 		rng := rand.New(rand.NewPCG(12, 12))
-		base := newBase[float32](rng, 64, 24)
+		base := adaptertest.Layer[float32](rng, 64, 24)
 		orig := append([]float32(nil), base.W.Data().F32()...)
 		m, err := New(base, c, rng)
 		require.NoError(t, err)
 		randomize(m, rng, 0.2)
-		x := randomRows[float32](rng, 9, 64)
+		x := adaptertest.Rows[float32](rng, 9, 64)
 		adapted := m.ForwardRows(x).Value().Data().F64()
 
 		require.NoError(t, m.Merge())
 		assert.True(t, m.Merged())
 		assert.ErrorIs(t, m.Merge(), peft.ErrMerged)
 		merged := m.ForwardRows(x).Value().Data().F64()
-		assert.LessOrEqual(t, maxAbsDiff(adapted, merged), 1e-5, "%+v", c)
+		assert.LessOrEqual(t, adaptertest.MaxAbsDiff(adapted, merged), 1e-5, "%+v", c)
 		plain := op.Linear(x, base.W, base.B).Value().Data().F64()
 		assert.Equal(t, plain, merged, "merged forward is the base forward")
 
@@ -429,7 +401,7 @@ func TestMergeUnmerge(t *testing.T) {
 
 func TestMergeRefusesSingularNeumann(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 13))
-	base := newBase[float64](rng, 4, 3)
+	base := adaptertest.Layer[float64](rng, 4, 3)
 	orig := append([]float64(nil), base.W.Data().F64()...)
 	m, err := New(base, Config{BlockSize: 2, UseCayleyNeumann: true, NumCayleyNeumannTerms: 5}, rng)
 	require.NoError(t, err)
@@ -444,7 +416,7 @@ func TestMergeRefusesSingularNeumann(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	rng := rand.New(rand.NewPCG(14, 14))
-	m, err := New(newBase[float32](rng, 12, 4), Config{BlockSize: 4}, rng)
+	m, err := New(adaptertest.Layer[float32](rng, 12, 4), Config{BlockSize: 4}, rng)
 	require.NoError(t, err)
 	require.NoError(t, m.Validate())
 	p := m.R.Data().F32()
@@ -466,7 +438,7 @@ func TestModuleDropout(t *testing.T) {
 		m, err := New(base, Config{BlockSize: b, ModuleDropout: 0.5}, rng)
 		require.NoError(t, err)
 		randomize(m, rng, 0.5)
-		return m, randomRows[float64](rng, n, in)
+		return m, adaptertest.Rows[float64](rng, n, in)
 	}
 	m, x := mk()
 	rotated := m.ForwardRows(x).Value().Data().F64()
@@ -509,10 +481,10 @@ func TestModuleDropout(t *testing.T) {
 
 func TestForwardTokens(t *testing.T) {
 	rng := rand.New(rand.NewPCG(16, 16))
-	m, err := New(newBase[float64](rng, 6, 3), Config{BlockSize: 3}, rng)
+	m, err := New(adaptertest.Layer[float64](rng, 6, 3), Config{BlockSize: 3}, rng)
 	require.NoError(t, err)
 	randomize(m, rng, 0.5)
-	x := randomRows[float64](rng, 4, 6)
+	x := adaptertest.Rows[float64](rng, 4, 6)
 	rows := m.ForwardRows(x).Value().(mat.Matrix)
 	var xs []mat.Tensor
 	for i := 0; i < 4; i++ {
