@@ -95,7 +95,7 @@ func (bl *blocking[T]) gemm(transA, transB bool, m, n, k int, alpha T, a []T, ld
 	defer bl.buffers.Put(j.buf)
 
 	for range j.workers - 1 {
-		go j.run()
+		startHelper(j.run)
 	}
 	j.run()
 }
