@@ -59,10 +59,10 @@ func (m *Model) layer(l *Layer, x mat.Tensor, lengths []int) mat.Tensor {
 	k := m.project(l.prefix+"attention.self.key", l.Key, xqk)
 	v := m.project(l.prefix+"attention.self.value", l.Value, xv)
 	ctx := op.Attention(q, k, v, m.config.NumAttentionHeads, lengths)
-	a := m.dropoutIfTraining(m.project(l.prefix+"attention.output.dense", l.AttentionOutput, ctx))
+	a := m.project(l.prefix+"attention.output.dense", l.AttentionOutput, ctx)
 	x = m.residualNorm(a, xv, l.AttentionNorm)
 	h := m.expand(l.prefix+"intermediate.dense", l.Intermediate, x)
-	o := m.dropoutIfTraining(m.project(l.prefix+"output.dense", l.Output, h))
+	o := m.project(l.prefix+"output.dense", l.Output, h)
 	return m.residualNorm(o, x, l.OutputNorm)
 }
 
@@ -93,9 +93,15 @@ func (m *Model) norm(x mat.Tensor, n LayerNorm) mat.Tensor {
 	return op.LayerNorm(x, n.Weight, n.Bias, m.config.LayerNormEps)
 }
 
-// residualNorm returns the residual connection a + x normalised by n, as one operator.
+// residualNorm returns dropout(a) + x normalised by n, as one operator; dropout applies in
+// training mode only.
 func (m *Model) residualNorm(a, x mat.Tensor, n LayerNorm) mat.Tensor {
-	return op.AddLayerNorm(a, x, n.Weight, n.Bias, m.config.LayerNormEps)
+	if !m.training || m.dropout == 0 {
+		return op.AddLayerNorm(a, x, n.Weight, n.Bias, m.config.LayerNormEps, 0, nil)
+	}
+	m.dropMu.Lock() // the operator draws its mask from dropRNG as it is built
+	defer m.dropMu.Unlock()
+	return op.AddLayerNorm(a, x, n.Weight, n.Bias, m.config.LayerNormEps, m.dropout, m.dropRNG)
 }
 
 // activate applies the config's hidden_act (checkpoint.Config.Validate admits no other).

@@ -2,18 +2,23 @@ package op
 
 import (
 	"math"
+	"math/rand/v2"
 
 	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
 )
 
-// AddLayerNorm returns LayerNorm(a + x, gain, bias, eps), the residual connection and
-// normalisation that close each half of a BERT layer, as one node. Values and gradients are those
-// of LayerNorm(ag.Add(a, x), …), bit for bit, without the n×d sum node and its gradient: the
-// backward recomputes the sum, which costs less than keeping it. a and x must be different nodes.
-func AddLayerNorm(a, x, gain, bias mat.Tensor, eps float64) mat.Tensor {
+// AddLayerNorm returns LayerNorm(dropout(a) + x, gain, bias, eps): the dropout, residual
+// connection and normalisation that close each half of a BERT layer, as one node. Dropout zeroes
+// each element of a with probability p and scales the others by 1/(1−p), drawing from rng exactly
+// as Dropout does; p = 0 keeps a whole and leaves rng unused (it may be nil). Values and gradients
+// are those of LayerNorm(ag.Add(Dropout(a, p, rng), x), …), bit for bit, without the dropout and
+// sum nodes and their gradients: the backward recomputes the sum, which costs less than keeping
+// it. a and x must be different nodes.
+func AddLayerNorm(a, x, gain, bias mat.Tensor, eps, p float64, rng *rand.Rand) mat.Tensor {
 	MustShape(a != x, "AddLayerNorm: a and x are the same node")
+	MustShape(p >= 0 && p < 1 && (p == 0 || rng != nil), "AddLayerNorm: dropout probability %g outside [0, 1) or without a generator", p)
 	n, d := Dims(x)
 	an, ad := Dims(a)
 	MustShape(an == n && ad == d, "AddLayerNorm: a is %d×%d, x %d×%d", an, ad, n, d)
@@ -21,32 +26,59 @@ func AddLayerNorm(a, x, gain, bias mat.Tensor, eps float64) mat.Tensor {
 		"AddLayerNorm: x is %d×%d, gain has %d elements, bias %d", n, d, gain.Value().Size(), bias.Value().Size())
 	return Build(x,
 		func() ag.AutoGradFunction {
-			return &addLayerNorm[float32]{a: a, x: x, gain: gain, bias: bias, eps: eps}
+			return &addLayerNorm[float32]{a: a, x: x, gain: gain, bias: bias, eps: eps, mask: dropoutMask[float32](n*d, p, rng)}
 		},
 		func() ag.AutoGradFunction {
-			return &addLayerNorm[float64]{a: a, x: x, gain: gain, bias: bias, eps: eps}
+			return &addLayerNorm[float64]{a: a, x: x, gain: gain, bias: bias, eps: eps, mask: dropoutMask[float64](n*d, p, rng)}
 		})
+}
+
+// dropoutMask returns size values, each 0 with probability p and 1/(1−p) otherwise, drawn as
+// Dropout draws them, or nil when p is 0.
+func dropoutMask[T float.DType](size int, p float64, rng *rand.Rand) []T {
+	if p == 0 {
+		return nil
+	}
+	mask := make([]T, size)
+	keep := T(1 / (1 - p))
+	for i := range mask {
+		if rng.Float64() >= p {
+			mask[i] = keep
+		}
+	}
+	return mask
 }
 
 type addLayerNorm[T float.DType] struct {
 	a, x, gain, bias mat.Tensor
 	eps              float64
-	mean, rstd       []T // per row of a + x: the mean and 1/√(variance + eps)
+	mask             []T // dropout's factor per element of a, 0 or 1/(1−p); nil without dropout
+	mean, rstd       []T // per row of dropout(a) + x: the mean and 1/√(variance + eps)
 }
 
 func (f *addLayerNorm[T]) Operands() []mat.Tensor {
 	return []mat.Tensor{f.a, f.x, f.gain, f.bias}
 }
 
-// sumRow writes row i of a + x into dst.
-func sumRow[T float.DType](dst, a, x []T, i, d int) {
-	x = x[i*d : (i+1)*d]
-	for j, v := range a[i*d : (i+1)*d] {
-		dst[j] = v + x[j]
+// sumRow writes row i of dropout(a) + x into dst, rounding as Dropout and then Add do.
+func (f *addLayerNorm[T]) sumRow(dst, a, x []T, i, d int) {
+	a, x = a[i*d:(i+1)*d], x[i*d:(i+1)*d]
+	if f.mask == nil {
+		for j, v := range a {
+			dst[j] = v + x[j]
+		}
+		return
+	}
+	for j, m := range f.mask[i*d : (i+1)*d] {
+		var dropped T
+		if m != 0 {
+			dropped = T(a[j] * m)
+		}
+		dst[j] = dropped + x[j]
 	}
 }
 
-// Forward normalises as LayerNorm's forward does, on each row of a + x.
+// Forward normalises as LayerNorm's forward does, on each row of dropout(a) + x.
 func (f *addLayerNorm[T]) Forward() (mat.Tensor, error) {
 	n, d := Dims(f.x)
 	a, x := Values[T](f.a), Values[T](f.x)
@@ -56,7 +88,7 @@ func (f *addLayerNorm[T]) Forward() (mat.Tensor, error) {
 	Parallel(n, rowWork, func(from, to int) {
 		for i := from; i < to; i++ {
 			out := y[i*d : (i+1)*d]
-			sumRow(out, a, x, i, d)
+			f.sumRow(out, a, x, i, d)
 			var sum float64
 			for _, v := range out {
 				sum += float64(v)
@@ -77,8 +109,8 @@ func (f *addLayerNorm[T]) Forward() (mat.Tensor, error) {
 	return NewDense(n, d, y), nil
 }
 
-// Backward is LayerNorm's on the recomputed sum s = a + x (see layerNorm.Backward); a and x both
-// receive ∂L/∂s.
+// Backward is LayerNorm's on the recomputed sum s = dropout(a) + x (see layerNorm.Backward): x
+// receives ∂L/∂s and a receives ∂L/∂s times dropout's mask.
 func (f *addLayerNorm[T]) Backward(gy mat.Tensor) error {
 	n, d := Dims(f.x)
 	a, x, g := Values[T](f.a), Values[T](f.x), Values[T](gy)
@@ -96,7 +128,7 @@ func (f *addLayerNorm[T]) Backward(gy mat.Tensor) error {
 		Parallel(n, rowWork, func(from, to int) {
 			row := make([]T, d)
 			for i := from; i < to; i++ {
-				sumRow(row, a, x, i, d)
+				f.sumRow(row, a, x, i, d)
 				mean, rstd := f.mean[i], f.rstd[i]
 				grow, out := g[i*d:(i+1)*d], gs[i*d:(i+1)*d]
 				var sg, sgx T
@@ -116,7 +148,7 @@ func (f *addLayerNorm[T]) Backward(gy mat.Tensor) error {
 	if ggain != nil {
 		row := make([]T, d)
 		for i := 0; i < n; i++ {
-			sumRow(row, a, x, i, d)
+			f.sumRow(row, a, x, i, d)
 			mean, rstd := f.mean[i], f.rstd[i]
 			for j, v := range row {
 				ggain[j] += g[i*d+j] * (v - mean) * rstd
@@ -130,11 +162,16 @@ func (f *addLayerNorm[T]) Backward(gy mat.Tensor) error {
 			f.bias.AccGrad(mat.NewDense[T](mat.WithShape(f.bias.Value().Shape()...), mat.WithBacking(gbias)))
 		}
 	}
-	if f.a.RequiresGrad() {
-		f.a.AccGrad(NewDense(n, d, gs))
-	}
 	if f.x.RequiresGrad() {
 		f.x.AccGrad(NewDense(n, d, gs))
+	}
+	if f.a.RequiresGrad() {
+		if f.mask != nil {
+			for i, m := range f.mask {
+				gs[i] *= m
+			}
+		}
+		f.a.AccGrad(NewDense(n, d, gs))
 	}
 	return nil
 }
