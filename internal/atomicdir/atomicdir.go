@@ -82,13 +82,12 @@ func Write(dir string, files []File) (err error) {
 		}
 		return syncDir(parent)
 	}
-	return replace(dir, tmp, files)
+	return replace(dir, parent, base, tmp, files)
 }
 
-// replace puts the complete directory tmp in the place of the existing dir, keeping dir's other
-// entries.
-func replace(dir, tmp string, files []File) error {
-	parent, base := filepath.Split(dir)
+// replace puts the complete directory tmp in the place of the existing dir, which is named base
+// in parent, keeping dir's other entries.
+func replace(dir, parent, base, tmp string, files []File) error {
 	old, err := reserveName(parent, "."+base+".old-")
 	if err != nil {
 		return err

@@ -56,6 +56,16 @@ func TestWriteCreatesAndReplaces(t *testing.T) {
 	assert.Equal(t, os.FileMode(0o755), info.Mode().Perm())
 }
 
+func TestWriteReplacesRelativeDir(t *testing.T) {
+	root := t.TempDir()
+	t.Chdir(root)
+	require.NoError(t, Write("adapter", set("v1")))
+	require.NoError(t, Write("adapter", set("v2")), "a directory named without a parent part")
+	assert.Equal(t, map[string]string{
+		"./": "", "adapter/": "", "adapter/config.json": "config v2", "adapter/weights.bin": "weights v2",
+	}, listing(t, root))
+}
+
 // TestWriteFailsMidway fails each step of a replacement in turn and checks that the directory
 // then holds its previous files exactly, or (after the new files are in place) the new ones,
 // with no temporary directory left beside it unless the error names it.
