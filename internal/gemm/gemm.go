@@ -6,7 +6,8 @@
 // The product is cache-blocked: panels of op(A) and op(B) are packed into contiguous buffers
 // (packing also resolves the transposes) and a register-tile micro-kernel multiplies them. On
 // amd64 with AVX2 and FMA the float32 micro-kernel is hand-written assembly; elsewhere, and for
-// float64, it is plain Go. Large products are split across GOMAXPROCS goroutines.
+// float64, it is plain Go. Large products are split across GOMAXPROCS goroutines. Built with
+// the openblas tag (and cgo), Gemm hands products to OpenBLAS instead; see package blas.
 package gemm
 
 import (
