@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/spago-peft/spago-peft/integration/bert"
 	"github.com/spago-peft/spago-peft/peft"
@@ -50,6 +51,52 @@ func BenchmarkInference(b *testing.B) {
 						logits.Value()
 					}
 					cpu.report(b)
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkMergedInference runs the base model and a model with merged adapters alternately, one
+// call of each per iteration in alternating order, and reports the ratio of their times as "merged/base": alternating
+// calls share whatever load the machine has, so the ratio holds where the times drift.
+func BenchmarkMergedInference(b *testing.B) {
+	for _, s := range shapes {
+		for _, c := range inferenceCases[1:4] {
+			for _, batch := range batchSizes {
+				b.Run(fmt.Sprintf("%s/%s/batch=%d", s.name, c.name, batch), func(b *testing.B) {
+					base, err := bert.New(randomCheckpoint(s), inferenceCases[0].opts)
+					if err != nil {
+						b.Fatal(err)
+					}
+					merged, err := bert.New(randomCheckpoint(s), c.opts)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := merged.Merge(); err != nil {
+						b.Fatal(err)
+					}
+					input := batchOf(randomExamples(batch, 9))
+					run := func(m *bert.Model) time.Duration {
+						start := time.Now()
+						logits, err := m.Logits(input)
+						if err != nil {
+							b.Fatal(err)
+						}
+						logits.Value()
+						return time.Since(start)
+					}
+					var tBase, tMerged time.Duration
+					for i := 0; b.Loop(); i++ {
+						if i%2 == 0 { // ABBA order, so neither model always runs first
+							tBase += run(base)
+							tMerged += run(merged)
+						} else {
+							tMerged += run(merged)
+							tBase += run(base)
+						}
+					}
+					b.ReportMetric(float64(tMerged)/float64(tBase), "merged/base")
 				})
 			}
 		}

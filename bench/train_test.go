@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/spago-peft/spago-peft/integration/bert"
 	"github.com/spago-peft/spago-peft/integration/train"
@@ -18,7 +19,14 @@ func BenchmarkTrainStep(b *testing.B) {
 		for _, m := range methods {
 			for _, batch := range batchSizes {
 				b.Run(fmt.Sprintf("%s/%s/batch=%d", s.name, m.name, batch), func(b *testing.B) {
-					benchmarkFit(b, s, m.opts, batch, 0)
+					f := startFit(b, s, m.opts, batch, 0)
+					defer f.stop(b)
+					b.ReportAllocs()
+					cpu := startCPU()
+					for b.Loop() {
+						f.step(b)
+					}
+					cpu.report(b)
 				})
 			}
 		}
@@ -30,50 +38,104 @@ func BenchmarkTrainStep(b *testing.B) {
 func BenchmarkWorkers(b *testing.B) {
 	for _, workers := range []int{1, 2} {
 		b.Run(fmt.Sprintf("minilm/hra8/batch=8/workers=%d", workers), func(b *testing.B) {
-			benchmarkFit(b, shapes[1], methods[2].opts, 8, workers)
+			f := startFit(b, shapes[1], methods[2].opts, 8, workers)
+			defer f.stop(b)
+			b.ReportAllocs()
+			for b.Loop() {
+				f.step(b)
+			}
 		})
 	}
 }
 
-// benchmarkFit runs train.Fit on batch random examples, one step per iteration. Fit runs on its
-// own goroutine and waits in OnStep until the benchmark asks for the next step, so its set-up
-// (AdamW's moments) and a first step, after which the adapters are no longer at their identity
-// init, stay out of the timing.
-func benchmarkFit(b *testing.B, s shape, opts bert.Options, batch, workers int) {
+// BenchmarkAdapterOverhead times training steps with each adapter and with the frozen model
+// (whose backward runs through every layer too) alternately, one of each per iteration in
+// alternating order, and reports the ratio of their times as "adapter/frozen": alternating steps share whatever load the
+// machine has, so the ratio holds where the times themselves drift.
+func BenchmarkAdapterOverhead(b *testing.B) {
+	for _, s := range shapes {
+		for _, m := range methods[2:5] {
+			for _, batch := range batchSizes {
+				b.Run(fmt.Sprintf("%s/%s/batch=%d", s.name, m.name, batch), func(b *testing.B) {
+					frozen := startFit(b, s, methods[1].opts, batch, 0)
+					defer frozen.stop(b)
+					adapted := startFit(b, s, m.opts, batch, 0)
+					defer adapted.stop(b)
+					timed := func(f *fit) time.Duration {
+						start := time.Now()
+						f.step(b)
+						return time.Since(start)
+					}
+					var tFrozen, tAdapted time.Duration
+					for i := 0; b.Loop(); i++ {
+						if i%2 == 0 { // ABBA order, so neither model always runs first
+							tFrozen += timed(frozen)
+							tAdapted += timed(adapted)
+						} else {
+							tAdapted += timed(adapted)
+							tFrozen += timed(frozen)
+						}
+					}
+					b.ReportMetric(float64(tAdapted)/float64(tFrozen), "adapter/frozen")
+				})
+			}
+		}
+	}
+}
+
+// fit is a train.Fit running on its own goroutine one step at a time: it waits in OnStep until
+// step asks for the next one.
+type fit struct {
+	cancel     context.CancelFunc
+	next, done chan struct{} // done gets a value after each step and is closed when Fit returns
+	err        error         // Fit's, once done is closed
+}
+
+// startFit builds a model of shape s with opts and hidden dropout, starts train.Fit on batch
+// random examples and waits for its first step, so that Fit's set-up (AdamW's moments) and the
+// step after which the adapters are no longer at their identity init stay out of the timing.
+func startFit(b *testing.B, s shape, opts bert.Options, batch, workers int) *fit {
 	opts.HiddenDropout = hiddenDropout
 	model, err := bert.New(randomCheckpoint(s), opts)
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	next, done := make(chan struct{}), make(chan struct{})
-	fitErr := make(chan error, 1)
+	f := &fit{cancel: cancel, next: make(chan struct{}), done: make(chan struct{})}
 	go func() {
-		_, err := train.Fit(ctx, model, randomExamples(batch, 7), train.Options{
+		_, f.err = train.Fit(ctx, model, randomExamples(batch, 7), train.Options{
 			Steps: 1 << 30, BatchSize: batch, Workers: workers, LR: 1e-4,
 			OnStep: func(train.StepInfo) {
-				done <- struct{}{}
-				<-next
+				f.done <- struct{}{}
+				<-f.next
 			},
 		})
-		fitErr <- err
-		close(done)
+		close(f.done)
 	}()
-	if _, ok := <-done; !ok {
-		b.Fatal(<-fitErr)
+	if _, ok := <-f.done; !ok {
+		b.Fatal(f.err)
 	}
-	b.ReportAllocs()
-	cpu := startCPU()
-	for b.Loop() {
-		next <- struct{}{}
-		if _, ok := <-done; !ok {
-			b.Fatal(<-fitErr)
-		}
+	return f
+}
+
+// step runs one optimiser step.
+func (f *fit) step(b *testing.B) {
+	f.next <- struct{}{}
+	if _, ok := <-f.done; !ok {
+		b.Fatal(f.err)
 	}
-	cpu.report(b)
-	cancel()
-	next <- struct{}{}
-	if err := <-fitErr; !errors.Is(err, context.Canceled) {
-		b.Fatal(err)
+}
+
+// stop ends Fit, which returns context.Canceled, unless it failed already.
+func (f *fit) stop(b *testing.B) {
+	f.cancel()
+	select {
+	case f.next <- struct{}{}:
+	case <-f.done:
+	}
+	for range f.done {
+	}
+	if !errors.Is(f.err, context.Canceled) && !b.Failed() {
+		b.Fatal(f.err)
 	}
 }
