@@ -402,7 +402,8 @@ def main():
 
     go_version = subprocess.run(["go", "version"], capture_output=True, text=True).stdout.strip()
     print("# Go vs PyTorch on the same CPU\n")
-    print(f"- Command: `/usr/bin/python3 bench/pytorch_compare.py {' '.join(sys.argv[1:])}`".rstrip() + " (from the repository root)")
+    command = " ".join(["/usr/bin/python3", "bench/pytorch_compare.py"] + sys.argv[1:])
+    print(f"- Command: `{command}` (from the repository root)")
     print(f"- Date: {started:%Y-%m-%d %H:%M} UTC")
     print(f"- Machine: {machine()}")
     print(f"- PyTorch {torch.__version__} (2 threads), {go_version}")
