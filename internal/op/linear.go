@@ -38,28 +38,33 @@ func (f *linear[T]) Forward() (mat.Tensor, error) {
 }
 
 func (f *linear[T]) Backward(gy mat.Tensor) error {
-	n, in := Dims(f.x)
-	out, _ := Dims(f.w)
-	g := Values[T](gy)
-	if f.x.RequiresGrad() {
+	linearBackward(f.x, f.w, f.b, Values[T](gy))
+	return nil
+}
+
+// linearBackward accumulates the gradients of y = x·wᵀ + b given g = ∂L/∂y:
+// ∂L/∂x = g·w, ∂L/∂w = gᵀ·x, ∂L/∂b = Σ_rows g.
+func linearBackward[T float.DType](x, w, b mat.Tensor, g []T) {
+	n, in := Dims(x)
+	out, _ := Dims(w)
+	if x.RequiresGrad() {
 		gx := make([]T, n*in)
-		gemm.Gemm(false, false, n, in, out, 1, g, out, Values[T](f.w), in, 0, gx, in)
-		f.x.AccGrad(NewDense(n, in, gx))
+		gemm.Gemm(false, false, n, in, out, 1, g, out, Values[T](w), in, 0, gx, in)
+		x.AccGrad(NewDense(n, in, gx))
 	}
-	if f.w.RequiresGrad() {
+	if w.RequiresGrad() {
 		gw := make([]T, out*in)
-		gemm.Gemm(true, false, out, in, n, 1, g, out, Values[T](f.x), in, 0, gw, in)
-		f.w.AccGrad(NewDense(out, in, gw))
+		gemm.Gemm(true, false, out, in, n, 1, g, out, Values[T](x), in, 0, gw, in)
+		w.AccGrad(NewDense(out, in, gw))
 	}
-	if f.b.RequiresGrad() {
+	if b.RequiresGrad() {
 		gb := make([]T, out)
 		for i := 0; i < n; i++ {
 			for j, v := range g[i*out : (i+1)*out] {
 				gb[j] += v
 			}
 		}
-		bs := f.b.Value().Shape()
-		f.b.AccGrad(NewDense(bs[0], bs[1], gb))
+		bs := b.Value().Shape()
+		b.AccGrad(NewDense(bs[0], bs[1], gb))
 	}
-	return nil
 }

@@ -59,7 +59,7 @@ func (f *linearGELU[T]) Forward() (mat.Tensor, error) {
 // Backward: with G the upstream gradient, ∂L/∂z = G⊙GELU'(z) and then the linear layer's
 // gradients: ∂L/∂x = ∂z·w, ∂L/∂w = ∂zᵀ·x, ∂L/∂b = Σ_rows ∂z.
 func (f *linearGELU[T]) Backward(gy mat.Tensor) error {
-	n, in := Dims(f.x)
+	n, _ := Dims(f.x)
 	out, _ := Dims(f.w)
 	g := Values[T](gy)
 	gz := make([]T, n*out)
@@ -68,25 +68,6 @@ func (f *linearGELU[T]) Backward(gy mat.Tensor) error {
 			gz[from+i] = g[from+i] * d
 		}
 	})
-	if f.x.RequiresGrad() {
-		gx := make([]T, n*in)
-		gemm.Gemm(false, false, n, in, out, 1, gz, out, Values[T](f.w), in, 0, gx, in)
-		f.x.AccGrad(NewDense(n, in, gx))
-	}
-	if f.w.RequiresGrad() {
-		gw := make([]T, out*in)
-		gemm.Gemm(true, false, out, in, n, 1, gz, out, Values[T](f.x), in, 0, gw, in)
-		f.w.AccGrad(NewDense(out, in, gw))
-	}
-	if f.b.RequiresGrad() {
-		gb := make([]T, out)
-		for i := 0; i < n; i++ {
-			for j, v := range gz[i*out : (i+1)*out] {
-				gb[j] += v
-			}
-		}
-		bs := f.b.Value().Shape()
-		f.b.AccGrad(NewDense(bs[0], bs[1], gb))
-	}
+	linearBackward(f.x, f.w, f.b, gz)
 	return nil
 }
