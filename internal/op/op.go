@@ -15,7 +15,7 @@ import (
 
 // Values returns the elements of t's value as a []T, without copying.
 func Values[T float.DType](t mat.Tensor) []T {
-	return float.SliceValueOf[T](t.Value().Data())
+	return mat.Data[T](t.Value())
 }
 
 // NewDense wraps data, without copying, as a rows×cols matrix.
