@@ -1,7 +1,6 @@
 package op
 
 import (
-	"math"
 	"math/rand/v2"
 
 	"github.com/nlpodyssey/spago/ag"
@@ -89,21 +88,7 @@ func (f *addLayerNorm[T]) Forward() (mat.Tensor, error) {
 		for i := from; i < to; i++ {
 			out := y[i*d : (i+1)*d]
 			f.sumRow(out, a, x, i, d)
-			var sum float64
-			for _, v := range out {
-				sum += float64(v)
-			}
-			mean := sum / float64(d)
-			var sq float64
-			for _, v := range out {
-				c := float64(v) - mean
-				sq += c * c
-			}
-			rstd := 1 / math.Sqrt(sq/float64(d)+f.eps)
-			f.mean[i], f.rstd[i] = T(mean), T(rstd)
-			for j, v := range out {
-				out[j] = (v-T(mean))*T(rstd)*gain[j] + bias[j]
-			}
+			f.mean[i], f.rstd[i] = normalizeRow(out, out, gain, bias, f.eps)
 		}
 	})
 	return NewDense(n, d, y), nil
@@ -129,19 +114,7 @@ func (f *addLayerNorm[T]) Backward(gy mat.Tensor) error {
 			row := make([]T, d)
 			for i := from; i < to; i++ {
 				f.sumRow(row, a, x, i, d)
-				mean, rstd := f.mean[i], f.rstd[i]
-				grow, out := g[i*d:(i+1)*d], gs[i*d:(i+1)*d]
-				var sg, sgx T
-				for j, v := range row {
-					gh := grow[j] * gain[j]
-					sg += gh
-					sgx += gh * (v - mean) * rstd
-				}
-				sg /= T(d)
-				sgx /= T(d)
-				for j, v := range row {
-					out[j] = rstd * (grow[j]*gain[j] - sg - (v-mean)*rstd*sgx)
-				}
+				normalizeRowGrad(gs[i*d:(i+1)*d], row, g[i*d:(i+1)*d], gain, f.mean[i], f.rstd[i])
 			}
 		})
 	}
@@ -149,11 +122,7 @@ func (f *addLayerNorm[T]) Backward(gy mat.Tensor) error {
 		row := make([]T, d)
 		for i := 0; i < n; i++ {
 			f.sumRow(row, a, x, i, d)
-			mean, rstd := f.mean[i], f.rstd[i]
-			for j, v := range row {
-				ggain[j] += g[i*d+j] * (v - mean) * rstd
-				gbias[j] += g[i*d+j]
-			}
+			accumulateAffineGrad(ggain, gbias, row, g[i*d:(i+1)*d], f.mean[i], f.rstd[i])
 		}
 		if needGain {
 			f.gain.AccGrad(mat.NewDense[T](mat.WithShape(f.gain.Value().Shape()...), mat.WithBacking(ggain)))

@@ -39,23 +39,7 @@ func (f *layerNorm[T]) Forward() (mat.Tensor, error) {
 	f.mean, f.rstd = make([]T, n), make([]T, n)
 	Parallel(n, rowWork, func(from, to int) {
 		for i := from; i < to; i++ {
-			row := x[i*d : (i+1)*d]
-			var sum float64
-			for _, v := range row {
-				sum += float64(v)
-			}
-			mean := sum / float64(d)
-			var sq float64
-			for _, v := range row {
-				c := float64(v) - mean
-				sq += c * c
-			}
-			rstd := 1 / math.Sqrt(sq/float64(d)+f.eps)
-			f.mean[i], f.rstd[i] = T(mean), T(rstd)
-			out := y[i*d : (i+1)*d]
-			for j, v := range row {
-				out[j] = (v-T(mean))*T(rstd)*gain[j] + bias[j]
-			}
+			f.mean[i], f.rstd[i] = normalizeRow(y[i*d:(i+1)*d], x[i*d:(i+1)*d], gain, bias, f.eps)
 		}
 	})
 	return NewDense(n, d, y), nil
@@ -71,19 +55,7 @@ func (f *layerNorm[T]) Backward(gy mat.Tensor) error {
 		gx := make([]T, n*d)
 		Parallel(n, rowWork, func(from, to int) {
 			for i := from; i < to; i++ {
-				mean, rstd := f.mean[i], f.rstd[i]
-				row, grow, out := x[i*d:(i+1)*d], g[i*d:(i+1)*d], gx[i*d:(i+1)*d]
-				var sg, sgx T
-				for j, v := range row {
-					gh := grow[j] * gain[j]
-					sg += gh
-					sgx += gh * (v - mean) * rstd
-				}
-				sg /= T(d)
-				sgx /= T(d)
-				for j, v := range row {
-					out[j] = rstd * (grow[j]*gain[j] - sg - (v-mean)*rstd*sgx)
-				}
+				normalizeRowGrad(gx[i*d:(i+1)*d], x[i*d:(i+1)*d], g[i*d:(i+1)*d], gain, f.mean[i], f.rstd[i])
 			}
 		})
 		f.x.AccGrad(NewDense(n, d, gx))
@@ -91,11 +63,7 @@ func (f *layerNorm[T]) Backward(gy mat.Tensor) error {
 	if f.gain.RequiresGrad() || f.bias.RequiresGrad() {
 		ggain, gbias := make([]T, d), make([]T, d)
 		for i := 0; i < n; i++ {
-			mean, rstd := f.mean[i], f.rstd[i]
-			for j, v := range x[i*d : (i+1)*d] {
-				ggain[j] += g[i*d+j] * (v - mean) * rstd
-				gbias[j] += g[i*d+j]
-			}
+			accumulateAffineGrad(ggain, gbias, x[i*d:(i+1)*d], g[i*d:(i+1)*d], f.mean[i], f.rstd[i])
 		}
 		if f.gain.RequiresGrad() {
 			f.gain.AccGrad(mat.NewDense[T](mat.WithShape(f.gain.Value().Shape()...), mat.WithBacking(ggain)))
@@ -105,4 +73,48 @@ func (f *layerNorm[T]) Backward(gy mat.Tensor) error {
 		}
 	}
 	return nil
+}
+
+// normalizeRow sets out to the normalised row times gain plus bias and returns the row's mean and
+// 1/std; out may be row itself.
+func normalizeRow[T float.DType](out, row, gain, bias []T, eps float64) (T, T) {
+	var sum float64
+	for _, v := range row {
+		sum += float64(v)
+	}
+	mean := sum / float64(len(row))
+	var sq float64
+	for _, v := range row {
+		c := float64(v) - mean
+		sq += c * c
+	}
+	rstd := 1 / math.Sqrt(sq/float64(len(row))+eps)
+	for j, v := range row {
+		out[j] = (v-T(mean))*T(rstd)*gain[j] + bias[j]
+	}
+	return T(mean), T(rstd)
+}
+
+// normalizeRowGrad sets out to ∂L/∂row given the upstream gradient grow, with x̂ the normalised
+// row and ĝ = grow⊙gain: rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ⊙x̂)).
+func normalizeRowGrad[T float.DType](out, row, grow, gain []T, mean, rstd T) {
+	var sg, sgx T
+	for j, v := range row {
+		gh := grow[j] * gain[j]
+		sg += gh
+		sgx += gh * (v - mean) * rstd
+	}
+	sg /= T(len(row))
+	sgx /= T(len(row))
+	for j, v := range row {
+		out[j] = rstd * (grow[j]*gain[j] - sg - (v-mean)*rstd*sgx)
+	}
+}
+
+// accumulateAffineGrad adds one row's share of ∂L/∂gain = Σ g⊙x̂ and ∂L/∂bias = Σ g.
+func accumulateAffineGrad[T float.DType](ggain, gbias, row, grow []T, mean, rstd T) {
+	for j, v := range row {
+		ggain[j] += grow[j] * (v - mean) * rstd
+		gbias[j] += grow[j]
+	}
 }
