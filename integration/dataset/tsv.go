@@ -1,9 +1,12 @@
 package dataset
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,15 +19,31 @@ type Example struct {
 	Text string
 	// Label is the class index, 0 ≤ Label < number of classes.
 	Label int
-	// File and Line locate the example's row (Line counts from 1) when it was read by ReadTSV;
-	// errors about the example name them.
+	// File and Line locate the example's row (Line counts from 1) when it was read by ReadTSV
+	// or ParseTSV; errors about the example name them.
 	File string
 	Line int
 }
 
-// ErrMalformed reports a TSV file that is missing, empty or has a row that is not a labelled
-// example; the wrapping error names the file and, for a bad row, its 1-based line number.
+// ErrMalformed reports a TSV file that is empty, too large or has a row that is not a labelled
+// example; the wrapping error names the file and, for a bad row, its 1-based line number. A file
+// that cannot be opened is reported with the error of the file system (errors.Is(err,
+// fs.ErrNotExist) for a missing one), not with ErrMalformed.
 var ErrMalformed = errors.New("dataset: malformed TSV")
+
+// Limits of the reader, which keep a mistaken path (a binary file, a device such as /dev/zero)
+// from exhausting memory.
+const (
+	// MaxLineBytes bounds one line of a TSV file.
+	MaxLineBytes = 1 << 20
+	// MaxFileBytes bounds a whole TSV file: 256 MiB, fifty times GLUE's SST-2 training set.
+	MaxFileBytes = 256 << 20
+	// MaxLabels bounds the number of classes: labels are below it.
+	MaxLabels = 10000
+)
+
+// fileLimit is MaxFileBytes, lowered by tests that read past it.
+var fileLimit int64 = MaxFileBytes
 
 // Column names looked up in the header row.
 const (
@@ -40,24 +59,40 @@ const (
 
 // ReadTSV reads a GLUE-style TSV file: a header row naming a "sentence" and a "label" column
 // (other columns, such as GLUE's "index", are ignored), then one row per example with the same
-// number of tab-separated fields. Labels are non-negative integers. Empty lines are skipped;
-// Windows line endings and a UTF-8 byte-order mark are accepted.
+// number of tab-separated fields. Labels are integers from 0 to MaxLabels−1. Empty lines are
+// skipped; Windows line endings and a UTF-8 byte-order mark are accepted. The file is read as a
+// stream, within MaxLineBytes per line and MaxFileBytes in all.
 func ReadTSV(path string) ([]Example, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	info, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, missingError{path}
+	case err != nil:
+		return nil, fmt.Errorf("dataset: %w", err)
+	case info.IsDir():
+		return nil, fmt.Errorf("dataset: %s is a directory, want a TSV file", path)
+	case info.Mode().IsRegular() && info.Size() > MaxFileBytes:
+		return nil, fmt.Errorf("%w: %s: %d MiB, more than the limit of %d MiB", ErrMalformed, path, info.Size()>>20, MaxFileBytes>>20)
 	}
-	examples, perr := parseTSV(string(bytes.TrimPrefix(data, []byte("\uFEFF"))))
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("dataset: %w", err)
+	}
+	defer f.Close()
+	return ParseTSV(f, path)
+}
+
+// ParseTSV reads TSV rows from r as ReadTSV does; name is the file name that errors and the
+// examples' File give.
+func ParseTSV(r io.Reader, name string) ([]Example, error) {
+	examples, perr := parseTSV(&lineReader{r: bufio.NewReaderSize(r, 64<<10)}, name)
 	switch {
 	case perr == nil:
-		for i := range examples {
-			examples[i].File = path
-		}
 		return examples, nil
 	case perr.line == 0:
-		return nil, fmt.Errorf("%w: %s: %s", ErrMalformed, path, perr.msg)
+		return nil, fmt.Errorf("%w: %s: %s", ErrMalformed, name, perr.msg)
 	default:
-		return nil, fmt.Errorf("%w: %s:%d: %s", ErrMalformed, path, perr.line, perr.msg)
+		return nil, fmt.Errorf("%w: %s:%d: %s", ErrMalformed, name, perr.line, perr.msg)
 	}
 }
 
@@ -72,6 +107,14 @@ func ReadDir(dir string) (train, dev []Example, err error) {
 	return train, dev, nil
 }
 
+// missingError reports a data file that does not exist; it wraps fs.ErrNotExist.
+type missingError struct{ path string }
+
+func (e missingError) Error() string {
+	return fmt.Sprintf("dataset: data file %s does not exist", e.path)
+}
+func (e missingError) Unwrap() error { return fs.ErrNotExist }
+
 // parseError is a problem with the content of a file, on a 1-based line or, when line is 0, with
 // the file as a whole.
 type parseError struct {
@@ -79,18 +122,69 @@ type parseError struct {
 	msg  string
 }
 
-// parseTSV parses a whole file held in one string; each Text is a substring of it, so the file
-// costs one allocation instead of one per example.
-func parseTSV(s string) ([]Example, *parseError) {
+func (e *parseError) Error() string { return e.msg }
+
+// lineReader reads lines within the limits.
+type lineReader struct {
+	r     *bufio.Reader
+	line  int   // number of the line last read
+	total int64 // bytes read
+	buf   []byte
+}
+
+// next returns the next line without its line ending, or a parseError, or io.EOF at the end.
+func (lr *lineReader) next() (string, error) {
+	lr.buf = lr.buf[:0]
+	for {
+		chunk, err := lr.r.ReadSlice('\n')
+		lr.total += int64(len(chunk))
+		lr.buf = append(lr.buf, chunk...)
+		switch {
+		case lr.total > fileLimit:
+			return "", &parseError{0, fmt.Sprintf("more than the limit of %d MiB", fileLimit>>20)}
+		case len(lr.buf) > MaxLineBytes+2:
+			return "", &parseError{lr.line + 1, fmt.Sprintf("line longer than the limit of %d KiB", MaxLineBytes>>10)}
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case err == io.EOF && len(lr.buf) == 0:
+			return "", io.EOF
+		case err != nil && err != io.EOF:
+			return "", &parseError{0, err.Error()}
+		}
+		lr.line++
+		line := bytes.TrimSuffix(bytes.TrimSuffix(lr.buf, []byte("\n")), []byte("\r"))
+		if lr.line == 1 {
+			line = bytes.TrimPrefix(line, []byte("\uFEFF"))
+		}
+		return string(line), nil
+	}
+}
+
+// parseTSV parses the lines of lr, naming the examples' file name.
+func parseTSV(lr *lineReader, name string) ([]Example, *parseError) {
+	next := func() (string, *parseError, bool) {
+		line, err := lr.next()
+		var perr *parseError
+		switch {
+		case err == io.EOF:
+			return "", nil, false
+		case errors.As(err, &perr):
+			return "", perr, false
+		}
+		return line, nil, true
+	}
 	var header string
-	lineNo := 0
-	for header == "" && s != "" {
-		header, s = nextLine(s)
-		lineNo++
+	for header == "" {
+		line, perr, ok := next()
+		if perr != nil {
+			return nil, perr
+		}
+		if !ok {
+			return nil, &parseError{0, "empty file, want a header row"}
+		}
+		header = line
 	}
-	if header == "" {
-		return nil, &parseError{0, "empty file, want a header row"}
-	}
+	headerLine := lr.line
 	fields := strings.Split(header, "\t")
 	textCol, labelCol := -1, -1
 	for i, f := range fields {
@@ -102,14 +196,18 @@ func parseTSV(s string) ([]Example, *parseError) {
 		}
 	}
 	if textCol < 0 || labelCol < 0 {
-		return nil, &parseError{lineNo, fmt.Sprintf("header %q lacks a %q or a %q column", header, textColumn, labelColumn)}
+		return nil, &parseError{headerLine, fmt.Sprintf("header %s lacks a %q or a %q column", quoteShort(header), textColumn, labelColumn)}
 	}
-	examples := make([]Example, 0, strings.Count(s, "\n")+1)
+	var examples []Example
 	row := make([]string, len(fields))
-	for s != "" {
-		var line string
-		line, s = nextLine(s)
-		lineNo++
+	for {
+		line, perr, ok := next()
+		if perr != nil {
+			return nil, perr
+		}
+		if !ok {
+			break
+		}
 		if line == "" {
 			continue
 		}
@@ -118,20 +216,17 @@ func parseTSV(s string) ([]Example, *parseError) {
 			if got == 1 {
 				msg = "no tab between sentence and label"
 			}
-			return nil, &parseError{lineNo, msg}
+			return nil, &parseError{lr.line, msg}
 		}
 		text := row[textCol]
 		if strings.TrimSpace(text) == "" {
-			return nil, &parseError{lineNo, "empty sentence"}
+			return nil, &parseError{lr.line, "empty sentence"}
 		}
-		label, err := strconv.Atoi(strings.TrimSpace(row[labelCol]))
+		label, err := parseLabel(row[labelCol])
 		if err != nil {
-			return nil, &parseError{lineNo, fmt.Sprintf("label %q is not an integer", row[labelCol])}
+			return nil, &parseError{lr.line, err.Error()}
 		}
-		if label < 0 {
-			return nil, &parseError{lineNo, fmt.Sprintf("label %d is negative", label)}
-		}
-		examples = append(examples, Example{Text: text, Label: label, Line: lineNo})
+		examples = append(examples, Example{Text: text, Label: label, File: name, Line: lr.line})
 	}
 	if len(examples) == 0 {
 		return nil, &parseError{0, "no examples after the header row"}
@@ -139,11 +234,36 @@ func parseTSV(s string) ([]Example, *parseError) {
 	return examples, nil
 }
 
-// nextLine splits off the first line of s, without its line ending.
-func nextLine(s string) (line, rest string) {
-	line, rest, _ = strings.Cut(s, "\n")
-	return strings.TrimSuffix(line, "\r"), rest
+// parseLabel reads a label: an integer from 0 to MaxLabels−1.
+func parseLabel(field string) (int, error) {
+	label, err := strconv.Atoi(strings.TrimSpace(field))
+	switch {
+	case errors.Is(err, strconv.ErrRange) || err == nil && label >= MaxLabels:
+		return 0, fmt.Errorf("label %s is too large: labels are class numbers from 0 to at most %d", quoteShort(strings.TrimSpace(field)), MaxLabels-1)
+	case err != nil:
+		return 0, fmt.Errorf("label %s is not an integer", quoteShort(field))
+	case label < 0:
+		return 0, fmt.Errorf("label %d is negative", label)
+	}
+	return label, nil
 }
+
+// quoteShort quotes s, or its first bytes and its length when it is long: an error names binary
+// garbage without printing kilobytes of it.
+func quoteShort(s string) string {
+	const limit = 40
+	if len(s) <= limit {
+		return strconv.Quote(s)
+	}
+	cut := limit
+	for cut > 0 && !utf8RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", strconv.Quote(s[:cut]), len(s))
+}
+
+// utf8RuneStart reports whether b can start a UTF-8 sequence.
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // splitTabs splits line at tabs into row and returns the number of fields, which may exceed
 // len(row) (the extra fields are counted but not stored).

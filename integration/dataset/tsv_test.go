@@ -90,8 +90,8 @@ func TestReadTSVErrors(t *testing.T) {
 func TestReadTSVMissingFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "absent.tsv")
 	_, err := ReadTSV(path)
-	if !errors.Is(err, ErrMalformed) || !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("error %v, want ErrMalformed and os.ErrNotExist", err)
+	if errors.Is(err, ErrMalformed) || !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("error %v, want os.ErrNotExist and not ErrMalformed", err)
 	}
 	if !strings.Contains(err.Error(), path) {
 		t.Errorf("error %q does not name %s", err, path)
@@ -102,8 +102,8 @@ func TestReadDir(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, TrainFile, "sentence\tlabel\ngood\t1\nbad\t0\n")
 	_, _, err := ReadDir(dir)
-	if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), DevFile) {
-		t.Fatalf("without dev.tsv: error %v, want ErrMalformed naming %s", err, DevFile)
+	if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), DevFile) {
+		t.Fatalf("without dev.tsv: error %v, want os.ErrNotExist naming %s", err, DevFile)
 	}
 	writeFile(t, dir, DevFile, "sentence\tlabel\nfine\t1\n")
 	train, dev, err := ReadDir(dir)

@@ -1,12 +1,10 @@
 package finetune
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spago-peft/spago-peft/integration/dataset"
 )
@@ -16,8 +14,6 @@ type dataFile struct {
 	// name is the path, or "embedded sample/<file>" for the sample.
 	name     string
 	examples []dataset.Example
-	// content returns the bytes of the file, to find the line of a bad example.
-	content func() ([]byte, error)
 }
 
 // data is the outcome of reading a job's data: the files, then the training and dev examples
@@ -38,21 +34,17 @@ func readData(job Job) (*data, error) {
 		if d.trainFile, err = sampleFile(dataset.TrainFile); err == nil {
 			d.devFile, err = sampleFile(dataset.DevFile)
 		}
-	case job.DevData != "":
-		if d.trainFile, err = readFile(job.Data); err == nil {
-			d.devFile, err = readFile(job.DevData)
-		}
 	default:
-		info, statErr := os.Stat(job.Data)
-		switch {
-		case statErr != nil:
-			err = fmt.Errorf("%w: %w", dataset.ErrMalformed, statErr)
-		case info.IsDir():
-			if d.trainFile, err = readFile(filepath.Join(job.Data, dataset.TrainFile)); err == nil {
-				d.devFile, err = readFile(filepath.Join(job.Data, dataset.DevFile))
+		// A directory holds train.tsv and dev.tsv; DevData, if set, replaces its dev.tsv.
+		trainPath, devPath := job.Data, job.DevData
+		if info, statErr := os.Stat(job.Data); statErr == nil && info.IsDir() {
+			trainPath = filepath.Join(job.Data, dataset.TrainFile)
+			if devPath == "" {
+				devPath = filepath.Join(job.Data, dataset.DevFile)
 			}
-		default:
-			d.trainFile, err = readFile(job.Data)
+		}
+		if d.trainFile, err = readFile(trainPath); err == nil && devPath != "" {
+			d.devFile, err = readFile(devPath)
 		}
 	}
 	if err != nil {
@@ -100,41 +92,15 @@ func (d *data) checkLabels(numLabels int) error {
 		if f == nil {
 			continue
 		}
-		for i, e := range f.examples {
+		for _, e := range f.examples {
 			if e.Label < numLabels {
 				continue
 			}
-			where := f.name
-			if content, err := f.content(); err == nil {
-				where = fmt.Sprintf("%s:%d", f.name, rowLine(content, i))
-			}
-			return fmt.Errorf("%w: %s: label %d, but the model's head has %d classes (labels 0 to %d)",
-				dataset.ErrLabelRange, where, e.Label, numLabels, numLabels-1)
+			return fmt.Errorf("%w: %s:%d: label %d, but the model's head has %d classes (labels 0 to %d)",
+				dataset.ErrLabelRange, e.File, e.Line, e.Label, numLabels, numLabels-1)
 		}
 	}
 	return nil
-}
-
-// rowLine returns the 1-based line number of the example with 0-based index row in a TSV file,
-// counting as dataset.ReadTSV does: the header is the first non-empty line and empty lines are
-// skipped.
-func rowLine(content []byte, row int) int {
-	content = bytes.TrimPrefix(content, []byte("\uFEFF"))
-	seenHeader := false
-	for i, line := range strings.Split(string(content), "\n") {
-		if strings.TrimSuffix(line, "\r") == "" {
-			continue
-		}
-		if !seenHeader {
-			seenHeader = true
-			continue
-		}
-		if row == 0 {
-			return i + 1
-		}
-		row--
-	}
-	return 0
 }
 
 func readFile(path string) (*dataFile, error) {
@@ -142,5 +108,32 @@ func readFile(path string) (*dataFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &dataFile{name: path, examples: examples, content: func() ([]byte, error) { return os.ReadFile(path) }}, nil
+	return &dataFile{name: path, examples: examples}, nil
+}
+
+// checkDenseLabels reports labels that do not number the classes densely from 0: a class
+// below the largest label with no row in either file is most often a typing mistake (a label
+// 1000000 among 0s and 1s would build a head of a million classes), so it is refused unless
+// the number of classes is declared.
+func (d *data) checkDenseLabels() error {
+	seen := map[int]bool{}
+	var top dataset.Example
+	for _, f := range []*dataFile{d.trainFile, d.devFile} {
+		if f == nil {
+			continue
+		}
+		for _, e := range f.examples {
+			seen[e.Label] = true
+			if e.Label > top.Label || top.File == "" {
+				top = e
+			}
+		}
+	}
+	for class := range top.Label {
+		if !seen[class] {
+			return fmt.Errorf("%w: %s:%d: label %d, but no row has label %d: labels must number the classes 0, 1, 2, … "+
+				"(declare the number of classes if some have no rows)", dataset.ErrLabelRange, top.File, top.Line, top.Label, class)
+		}
+	}
+	return nil
 }

@@ -3,6 +3,8 @@ package finetune
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -102,6 +104,9 @@ func TestPrepareDataErrors(t *testing.T) {
 		{"label not an integer", []string{"sentence\tlabel", "good\tpositive"}, Job{}, dataset.ErrMalformed, ":2:"},
 		{"empty sentence", []string{"sentence\tlabel", "good\t1", "", " \t0"}, Job{}, dataset.ErrMalformed, ":4:"},
 		{"more labels than the head", []string{"sentence\tlabel", "", "a\t1", "", "b\t2"}, Job{NumLabels: 2}, dataset.ErrLabelRange, ":5:"},
+		{"a label leaving classes without rows", []string{"sentence\tlabel", "a\t1", "b\t1000", "c\t0"}, Job{}, dataset.ErrLabelRange,
+			":3: label 1000, but no row has label 2: labels must number the classes 0, 1, 2, …"},
+		{"a label beyond the reader's limit", []string{"sentence\tlabel", "a\t100000000000"}, Job{}, dataset.ErrMalformed, ":2: label"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,8 +122,27 @@ func TestPrepareDataErrors(t *testing.T) {
 	}
 	t.Run("missing file", func(t *testing.T) {
 		_, err := Prepare(context.Background(), Job{Data: filepath.Join(dir, "nope.tsv")})
-		assert.True(t, errors.Is(err, dataset.ErrMalformed), "%v", err)
-		assert.Contains(t, err.Error(), "nope.tsv")
+		assert.True(t, errors.Is(err, fs.ErrNotExist), "%v", err)
+		assert.Equal(t, "dataset: data file "+filepath.Join(dir, "nope.tsv")+" does not exist", err.Error())
+	})
+	t.Run("declared classes", func(t *testing.T) {
+		sparse := writeTSV(t, dir, "sparse.tsv", "sentence\tlabel", "a\t0", "b\t4")
+		s, err := Prepare(context.Background(), Job{Data: sparse, DevData: sparse, NumLabels: 5})
+		require.NoError(t, err, "classes without rows are fine when declared")
+		assert.Equal(t, 5, s.NumLabels)
+		for _, n := range []int{1, -1, dataset.MaxLabels + 1, 100000000000} {
+			_, err := Prepare(context.Background(), Job{Data: sparse, DevData: sparse, NumLabels: n})
+			assert.ErrorIs(t, err, ErrInvalidJob, "%d classes", n)
+			assert.ErrorContains(t, err, fmt.Sprintf("%d classes, want 0 (from the data) or 2 to 10000", n))
+		}
+	})
+	t.Run("dev file beside a data directory", func(t *testing.T) {
+		glue := t.TempDir()
+		writeTSV(t, glue, dataset.TrainFile, "sentence\tlabel", "a\t0", "b\t1")
+		s, err := Prepare(context.Background(), Job{Data: glue, DevData: good})
+		require.NoError(t, err)
+		assert.Equal(t, filepath.Join(glue, dataset.TrainFile), s.TrainSource)
+		assert.Equal(t, good, s.DevSource)
 	})
 	t.Run("dev label beyond a checkpoint's classifier", func(t *testing.T) {
 		// tiny-bert has a 3-class classifier.

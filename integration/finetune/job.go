@@ -31,7 +31,8 @@ type Job struct {
 	// DevFraction of the rows, drawn with Seed, are held out as the dev set; empty selects the
 	// embedded sample (see Sample).
 	Data string
-	// DevData, if set, is the dev TSV file, and Data must then be a file used whole for training.
+	// DevData, if set, is the dev TSV file: it replaces the dev.tsv of a Data directory, or
+	// makes a Data file be used whole for training.
 	DevData string
 	// TrainLimit, if positive, trains on at most this many rows, drawn with Seed: a reduced budget
 	// on a large set such as SST-2. DevLimit does the same for the dev set.
@@ -41,8 +42,9 @@ type Job struct {
 	// MaxLen is the longest token sequence, [CLS] and [SEP] included; longer sentences are
 	// truncated (default 128, at most the model's position embeddings).
 	MaxLen int
-	// NumLabels is the number of classes (default: the checkpoint's classifier's, else the
-	// number its config declares, else one more than the largest label in the data, at least 2).
+	// NumLabels is the number of classes, 2 to dataset.MaxLabels (default: the checkpoint's
+	// classifier's, else the number its config declares, else one more than the largest label
+	// in the data, at least 2, when every smaller label has a row).
 	NumLabels int
 
 	// Adapter builds the adapters; nil trains the classification head alone, or every weight with

@@ -1,9 +1,9 @@
 package finetune
 
 import (
+	"bytes"
 	"embed"
 	"fmt"
-	"os"
 	"path"
 
 	"github.com/spago-peft/spago-peft/integration/dataset"
@@ -32,29 +32,15 @@ func Sample() (train, dev []dataset.Example, err error) {
 	return t.examples, d.examples, nil
 }
 
-// sampleFile reads one file of the sample with dataset.ReadTSV, through a temporary file since
-// the reader takes a path.
+// sampleFile reads one file of the sample.
 func sampleFile(name string) (*dataFile, error) {
-	content := func() ([]byte, error) { return sampleFS.ReadFile(path.Join("sample", name)) }
-	b, err := content()
+	b, err := sampleFS.ReadFile(path.Join("sample", name))
 	if err != nil {
 		return nil, fmt.Errorf("finetune: %s%s: %w", sampleName, name, err)
 	}
-	tmp, err := os.CreateTemp("", "finetune-sample-*.tsv")
+	examples, err := dataset.ParseTSV(bytes.NewReader(b), sampleName+name)
 	if err != nil {
-		return nil, fmt.Errorf("finetune: %s%s: %w", sampleName, name, err)
+		return nil, fmt.Errorf("finetune: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(b)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("finetune: %s%s: %w", sampleName, name, err)
-	}
-	examples, err := dataset.ReadTSV(tmp.Name())
-	if err != nil {
-		return nil, fmt.Errorf("finetune: %s%s: %w", sampleName, name, err)
-	}
-	return &dataFile{name: sampleName + name, examples: examples, content: content}, nil
+	return &dataFile{name: sampleName + name, examples: examples}, nil
 }

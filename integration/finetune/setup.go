@@ -88,6 +88,9 @@ func Prepare(ctx context.Context, job Job) (*Setup, error) {
 
 	s.NumLabels = headLabels(s.Checkpoint, job.NumLabels)
 	if s.NumLabels == 0 {
+		if err := d.checkDenseLabels(); err != nil {
+			return nil, err
+		}
 		s.NumLabels = max(2, dataset.NumLabels(d.train), dataset.NumLabels(d.dev))
 	}
 	if err := d.checkLabels(s.NumLabels); err != nil {
@@ -186,8 +189,8 @@ func (job Job) validateData() error {
 		return bad("dev fraction = %v, want in (0, 1)", job.DevFraction)
 	case job.MaxLen < 0 || job.MaxLen == 1:
 		return bad("max length = %d, want ≥ 2 ([CLS] and [SEP])", job.MaxLen)
-	case job.NumLabels < 0:
-		return bad("labels = %d, want ≥ 2", job.NumLabels)
+	case job.NumLabels < 0 || job.NumLabels == 1 || job.NumLabels > dataset.MaxLabels:
+		return bad("%d classes, want 0 (from the data) or 2 to %d", job.NumLabels, dataset.MaxLabels)
 	case job.DevData != "" && job.Data == "":
 		return bad("a dev file needs a training file")
 	}
