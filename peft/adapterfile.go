@@ -112,10 +112,16 @@ func SaveAdapter(dir string, c Config, targets Targets, adapters map[string]Adap
 	if err != nil {
 		return err
 	}
+	metadata := map[string]string{"format": "pt"}
+	for key, value := range meta.FileMetadata {
+		if key != "format" {
+			metadata[key] = value
+		}
+	}
 	return atomicdir.Write(dir, []atomicdir.File{
 		{Name: AdapterConfigFile, Write: func(w io.Writer) error { _, err := w.Write(config); return err }},
 		{Name: AdapterWeightsFile, Write: func(w io.Writer) error {
-			return safetensors.Write(w, tensors, map[string]string{"format": "pt"})
+			return safetensors.Write(w, tensors, metadata)
 		}},
 	})
 }

@@ -17,6 +17,10 @@ type Meta struct {
 	Revision string
 	// TaskType is PEFT's task_type, such as "SEQ_CLS" for sequence classification.
 	TaskType string
+	// FileMetadata holds extra entries for adapter_model.safetensors' __metadata__ map, which
+	// PEFT ignores (unknown keys of adapter_config.json make it warn), such as the base's
+	// identity; LoadAdapterMetadata reads them back. LoadAdapterConfig leaves it nil.
+	FileMetadata map[string]string
 }
 
 // commonKeys are the keys of adapter_config.json that every method has; the package reads them

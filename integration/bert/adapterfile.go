@@ -79,7 +79,8 @@ func (m *Model) SaveAdapter(dir string, meta peft.Meta) error {
 // and the "score" entry PEFT adds to modules_to_save of every SEQ_CLS adapter (BERT has no such
 // module) is dropped. Errors are those of peft.LoadAdapterConfig and peft.LoadAdapterTensors
 // (peft.ErrTensorMismatch when the file does not fit ck), and peft.ErrUnsupported for a task
-// type other than SEQ_CLS.
+// type other than SEQ_CLS, and the errors of the adapters' Validate (peft.ErrInvalidParams for
+// values such as an all-zero HRA vector).
 func LoadAdapter(ck *checkpoint.Checkpoint, dir string) (*Model, error) {
 	cfg, targets, meta, err := peft.LoadAdapterConfig(dir)
 	if err != nil {
@@ -108,6 +109,13 @@ func LoadAdapter(ck *checkpoint.Checkpoint, dir string) (*Model, error) {
 	}
 	if err := peft.SetParams(params, tensors); err != nil {
 		return nil, fmt.Errorf("bert: %w", err)
+	}
+	// Values that load but cannot work (an all-zero reflection vector makes HRA divide by zero
+	// and predict NaN) are refused as on saving.
+	for _, name := range m.adapterNames() {
+		if err := m.adapters[name].Validate(); err != nil {
+			return nil, fmt.Errorf("bert: %s: module %s: %w", filepath.Join(dir, peft.AdapterWeightsFile), name, err)
+		}
 	}
 	return m, nil
 }

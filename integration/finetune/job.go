@@ -19,6 +19,10 @@ import (
 // beyond the model's position embeddings.
 var ErrInvalidJob = errors.New("finetune: invalid job")
 
+// ErrDiverged reports a run stopped because its training loss grew far beyond its start, as it
+// does with a learning rate much too high; nothing is saved from such a run.
+var ErrDiverged = errors.New("finetune: training diverged")
+
 // Job describes one fine-tuning run. Zero fields take the defaults in their comments.
 type Job struct {
 	// Model is a local Hugging Face model directory or a hub repository name; empty (or
@@ -105,14 +109,17 @@ type Result struct {
 	BaseDescription string
 	// RandomBase reports that the base is the offline default, not a pretrained checkpoint.
 	RandomBase bool
-	// BaseModel is the base's name for saved adapters (see Setup.BaseModel).
-	BaseModel string
+	// BaseModel is the base's name for saved adapters (see Setup.BaseModel); BaseGiven and
+	// BaseFingerprint identify it further (see Setup.BaseGiven).
+	BaseModel, BaseGiven, BaseFingerprint string
 	// MaxLen is the length sequences were truncated to in training.
 	MaxLen int
 }
 
 // SaveAdapter writes the trained adapters and classification head to dir in PEFT's format
-// (bert.Model.SaveAdapter), atomically, recording the base's name so that LoadAdapter finds it.
+// (bert.Model.SaveAdapter), atomically, recording the base's name so that LoadAdapter finds it,
+// and its name as given and Fingerprint in the safetensors metadata, so that LoadAdapter can
+// tell another base.
 // Models without adapters (head-only or full fine-tuning) cannot be saved this way.
 func (r *Result) SaveAdapter(dir string) error {
 	// An absolute path: replacing an existing "name" given without a directory part fails in
@@ -121,7 +128,9 @@ func (r *Result) SaveAdapter(dir string) error {
 	if err != nil {
 		return err
 	}
-	return r.Model.SaveAdapter(abs, peft.Meta{BaseModel: r.BaseModel})
+	return r.Model.SaveAdapter(abs, peft.Meta{BaseModel: r.BaseModel, FileMetadata: map[string]string{
+		MetaBaseModel: r.BaseGiven, MetaBaseFingerprint: r.BaseFingerprint,
+	}})
 }
 
 // PercentOfBase is Trainable as a percentage of Base.
@@ -169,12 +178,13 @@ func (s *Setup) Train(ctx context.Context, job Job) (*Result, error) {
 		Model: model, Tokenizer: s.Tokenizer, Method: describeJob(job),
 		Trainable: trainable, Total: total, Base: total - adapterParams,
 		BaseDescription: s.BaseDescription, RandomBase: s.RandomBase, BaseModel: s.BaseModel, MaxLen: s.MaxLen,
+		BaseGiven: s.BaseGiven, BaseFingerprint: s.BaseFingerprint,
 	}
 	opts := train.Options{
 		Epochs: job.Epochs, Steps: job.Steps, BatchSize: orDefault(job.BatchSize, 32),
 		LR: job.LR, WarmupRatio: job.WarmupRatio, WeightDecay: job.WeightDecay, Seed: job.Seed,
 		Workers: job.Workers, EvalSet: s.DevSet, EvalEvery: job.EvalEvery,
-		OnStep: job.OnStep, OnEval: job.OnEval,
+		OnEval: job.OnEval,
 	}
 	if opts.LR == 0 {
 		opts.LR = DefaultLR(job.Adapter, job.FullFineTune)
@@ -185,15 +195,23 @@ func (s *Setup) Train(ctx context.Context, job Job) (*Result, error) {
 	case opts.WarmupRatio < 0:
 		opts.WarmupRatio = 0
 	}
-	if job.Adapter != nil {
-		opts.Check = func() error {
-			for name, a := range model.Adapters() {
-				if err := a.Validate(); err != nil {
-					return fmt.Errorf("%s: %w", name, err)
-				}
-			}
-			return nil
+	watch := &divergenceWatch{}
+	opts.OnStep = func(info train.StepInfo) {
+		watch.observe(info)
+		if job.OnStep != nil {
+			job.OnStep(info)
 		}
+	}
+	opts.Check = func() error {
+		if err := watch.err(); err != nil {
+			return err
+		}
+		for name, a := range model.Adapters() {
+			if err := a.Validate(); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		return nil
 	}
 
 	runtime.GC()

@@ -85,6 +85,10 @@ func (m Method) Adapter() (adapter peft.Config, full bool, err error) {
 	switch kind {
 	case KindHRA:
 		c := hra.Config{R: orDefault(m.R, DefaultHRARank), Lambda: m.Lambda, GS: m.GS}
+		if c.R%2 == 1 && !m.GS {
+			// hra.Config's own message names RandomInit, which no command-line flag sets.
+			return nil, false, fmt.Errorf("%w: hra: r = %d is odd, but HRA's identity init pairs its reflections: use an even r, or Gram–Schmidt, which starts from random reflections", peft.ErrInvalidConfig, c.R)
+		}
 		if m.GS {
 			c.Init = hra.RandomInit
 		}

@@ -62,6 +62,7 @@ func TestMethodAdapterErrors(t *testing.T) {
 			_, _, err := tt.method.Adapter()
 			require.Error(t, err)
 			assert.True(t, errors.Is(err, tt.want), "%v", err)
+			assert.NotContains(t, err.Error(), "RandomInit", "no flag sets it")
 		})
 	}
 }

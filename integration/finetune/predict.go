@@ -1,9 +1,12 @@
 package finetune
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 
 	"github.com/spago-peft/spago-peft/integration/bert"
 	"github.com/spago-peft/spago-peft/integration/checkpoint"
@@ -69,12 +72,31 @@ func softmax(logits []float64) Prediction {
 	return p
 }
 
+// Errors of LoadAdapter about the base.
+var (
+	// ErrRecordedBase reports that the base an adapter records cannot be loaded; naming the base
+	// explicitly overrides the record.
+	ErrRecordedBase = errors.New("finetune: cannot load the adapter's recorded base")
+	// ErrBaseMismatch reports a base whose Fingerprint differs from the one the adapter was
+	// trained on.
+	ErrBaseMismatch = errors.New("finetune: the adapter was trained on another base")
+)
+
 // LoadAdapter loads an adapter saved by Result.SaveAdapter (or by PEFT for
 // BertForSequenceClassification) from dir onto its base: model if not empty, else the base the
 // adapter records (its base_model_name_or_path), which may be DefaultBaseName. It returns the
 // model, in evaluation mode, with its tokenizer and the name of the base it used.
+//
+// It fails with ErrRecordedBase when the recorded base cannot be loaded, and with
+// ErrBaseMismatch when the adapter records a base Fingerprint (as Result.SaveAdapter does) and
+// the base differs; bert.LoadAdapter checks the adapters' values.
 func LoadAdapter(ctx context.Context, dir, model string, opts checkpoint.DownloadOptions) (*bert.Model, *tokenizer.Tokenizer, string, error) {
-	if model == "" {
+	metadata, err := peft.LoadAdapterMetadata(dir)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	recorded := model == ""
+	if recorded {
 		_, _, meta, err := peft.LoadAdapterConfig(dir)
 		if err != nil {
 			return nil, nil, "", err
@@ -85,7 +107,18 @@ func LoadAdapter(ctx context.Context, dir, model string, opts checkpoint.Downloa
 	}
 	ck, tok, err := LoadBase(ctx, model, opts)
 	if err != nil {
+		if recorded && ctx.Err() == nil {
+			return nil, nil, "", fmt.Errorf("%w %s (base_model_name_or_path of %s): %w",
+				ErrRecordedBase, model, filepath.Join(dir, peft.AdapterConfigFile), err)
+		}
 		return nil, nil, "", err
+	}
+	if want := metadata[MetaBaseFingerprint]; want != "" {
+		if got := Fingerprint(ck); got != want {
+			trainedOn := cmp.Or(metadata[MetaBaseModel], "?")
+			return nil, nil, "", fmt.Errorf("%w: %s was trained on %s (fingerprint %s), but %s has fingerprint %s: use the base it was trained on",
+				ErrBaseMismatch, dir, trainedOn, want, model, got)
+		}
 	}
 	m, err := bert.LoadAdapter(ck, dir)
 	if err != nil {

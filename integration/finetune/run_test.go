@@ -104,6 +104,14 @@ func TestTrainErrors(t *testing.T) {
 			assert.True(t, errors.Is(err, tt.want), "%v", err)
 		})
 	}
+	t.Run("diverging", func(t *testing.T) {
+		var last train.StepInfo
+		_, err := s.Train(context.Background(), Job{Adapter: hra.Config{R: 2}, LR: 1e30, Steps: 50, BatchSize: 4,
+			OnStep: func(info train.StepInfo) { last = info }})
+		require.ErrorIs(t, err, ErrDiverged)
+		assert.Less(t, last.Step, 50, "stopped early")
+		assert.Contains(t, err.Error(), "lower the learning rate")
+	})
 	t.Run("cancelled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()

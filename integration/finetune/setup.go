@@ -1,11 +1,13 @@
 package finetune
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,8 +24,12 @@ type Setup struct {
 	Checkpoint *checkpoint.Checkpoint
 	// Tokenizer is the base's tokenizer.
 	Tokenizer *tokenizer.Tokenizer
-	// BaseModel is the base's name as saved adapters record it: Job.Model, or DefaultBaseName.
+	// BaseModel is the base's name as saved adapters record it: Job.Model (as an absolute path
+	// if it is a local directory), or DefaultBaseName.
 	BaseModel string
+	// BaseGiven is Job.Model as given (or DefaultBaseName); BaseFingerprint is the base's
+	// Fingerprint. Saved adapters record both, and LoadAdapter checks the fingerprint.
+	BaseGiven, BaseFingerprint string
 	// BaseDescription says which base this is (see Result.BaseDescription); RandomBase reports
 	// the offline default.
 	BaseDescription string
@@ -58,7 +64,7 @@ func Prepare(ctx context.Context, job Job) (*Setup, error) {
 		s.Checkpoint, s.Tokenizer, err = DefaultBase()
 		s.BaseModel, s.BaseDescription, s.RandomBase = DefaultBaseName, DefaultBaseDescription, true
 	} else {
-		s.BaseModel = job.Model
+		s.BaseModel = recordedName(job.Model)
 		note("base: loading %s", job.Model)
 		s.Checkpoint, s.Tokenizer, err = LoadBase(ctx, job.Model, job.Download)
 		if err == nil {
@@ -69,6 +75,7 @@ func Prepare(ctx context.Context, job Job) (*Setup, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.BaseGiven, s.BaseFingerprint = cmp.Or(job.Model, DefaultBaseName), Fingerprint(s.Checkpoint)
 
 	s.MaxLen = job.MaxLen
 	maxPos := s.Checkpoint.Config.MaxPositionEmbeddings
@@ -106,6 +113,9 @@ func Prepare(ctx context.Context, job Job) (*Setup, error) {
 
 // LoadBase loads a checkpoint and its tokenizer from a local Hugging Face directory or, if no
 // such directory exists, from the hub (see checkpoint.Load); DefaultBaseName gives DefaultBase.
+// A name that can only be a path (absolute, or starting with ".") is not tried on the hub. Errors
+// wrap checkpoint.ErrNotFound when there is no such directory (or a file stands in its place)
+// and the hub has no such model.
 func LoadBase(ctx context.Context, nameOrDir string, opts checkpoint.DownloadOptions) (*checkpoint.Checkpoint, *tokenizer.Tokenizer, error) {
 	if nameOrDir == DefaultBaseName {
 		return DefaultBase()
@@ -114,12 +124,20 @@ func LoadBase(ctx context.Context, nameOrDir string, opts checkpoint.DownloadOpt
 		return nil, nil, fmt.Errorf("%w: empty model name", checkpoint.ErrNotFound)
 	}
 	dir := nameOrDir
-	if info, err := os.Stat(nameOrDir); err != nil || !info.IsDir() {
-		if filepath.IsAbs(nameOrDir) || nameOrDir[0] == '.' {
-			return nil, nil, fmt.Errorf("%w: model directory %s", checkpoint.ErrNotFound, nameOrDir)
-		}
-		if dir, err = checkpoint.Download(ctx, nameOrDir, opts); err != nil {
-			return nil, nil, err
+	info, err := os.Stat(nameOrDir)
+	switch {
+	case err == nil && !info.IsDir():
+		return nil, nil, fmt.Errorf("%w: model %s is a file; want a Hugging Face model directory (config.json, vocab.txt and the weights) or a hub name",
+			checkpoint.ErrNotFound, nameOrDir)
+	case err != nil && (filepath.IsAbs(nameOrDir) || nameOrDir[0] == '.' || strings.Count(nameOrDir, "/") > 1):
+		return nil, nil, fmt.Errorf("%w: model directory %s does not exist", checkpoint.ErrNotFound, nameOrDir)
+	case err != nil:
+		var derr error
+		if dir, derr = checkpoint.Download(ctx, nameOrDir, opts); derr != nil {
+			if ctx.Err() != nil {
+				return nil, nil, derr
+			}
+			return nil, nil, fmt.Errorf("model %s: no such local directory, and the hub download failed: %w", nameOrDir, derr)
 		}
 	}
 	ck, err := checkpoint.LoadDir(dir)
@@ -131,6 +149,21 @@ func LoadBase(ctx context.Context, nameOrDir string, opts checkpoint.DownloadOpt
 		return nil, nil, fmt.Errorf("tokenizer of %s: %w", nameOrDir, err)
 	}
 	return ck, tok, nil
+}
+
+// recordedName is how an adapter records the base nameOrDir: a local directory as an absolute
+// path, so that the adapter finds it from any working directory; a hub name (or
+// DefaultBaseName) as it is.
+func recordedName(nameOrDir string) string {
+	if nameOrDir == DefaultBaseName {
+		return nameOrDir
+	}
+	if info, err := os.Stat(nameOrDir); err == nil && info.IsDir() {
+		if abs, err := filepath.Abs(nameOrDir); err == nil {
+			return abs
+		}
+	}
+	return nameOrDir
 }
 
 // headLabels returns the number of classes the model's head has or is told to have: want if
