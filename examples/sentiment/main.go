@@ -8,7 +8,7 @@
 // accuracy of a random base says little. For real results, point --model at a Hugging Face BERT
 // directory or hub name and --data at your data:
 //
-//	go run ./examples/sentiment --model ../shared/models/sst-bert-tiny --data ../shared/data/sst2
+//	go run ./examples/sentiment --model bert-base-uncased --data path/to/glue/SST-2
 //	go run ./examples/sentiment predict --adapter-dir sentiment-adapter "a gorgeous, moving film"
 //
 // Data is GLUE-style TSV: a header row naming a "sentence" and a "label" column, then one
@@ -16,8 +16,10 @@
 // --data takes a directory with train.tsv and dev.tsv, or one file from which a tenth is held out
 // for evaluation (or pass the dev file with --dev).
 //
-// Exit status: 0 on success, 2 for bad flags or input (the one-line message names the file and
-// line of a bad row), 1 when training or saving fails.
+// Exit status: 0 on success; 2 for bad flags or input, found before any training (the one-line
+// message names the file and line of a bad row, and a --save directory that cannot be written);
+// 1 when training fails (a diverging loss) or saving fails; 130 when interrupted (Ctrl-C), with
+// the previous adapter left as it was.
 package main
 
 import (
@@ -39,9 +41,13 @@ func main() {
 // Exit codes.
 const (
 	exitOK      = 0
-	exitFailure = 1 // training or saving failed
-	exitUsage   = 2 // bad flags, arguments or input files
+	exitFailure = 1   // training or saving failed
+	exitUsage   = 2   // bad flags, arguments or input files
+	exitSignal  = 130 // interrupted: 128 + SIGINT, as shells report it
 )
+
+// exitStatuses documents the exit codes in --help.
+const exitStatuses = "\nExit status: 0 success; 2 bad flags or input (found before training starts); 1 training or saving failed; 130 interrupted.\n"
 
 // usageError marks an error as the user's input's fault: exit status 2.
 type usageError struct{ err error }
@@ -64,6 +70,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitOK
 	case errors.Is(err, errHelp):
 		return exitOK
+	case ctx.Err() != nil:
+		fmt.Fprintln(stderr, "sentiment: interrupted")
+		return exitSignal
 	case errors.As(err, &usage):
 		fmt.Fprintln(stderr, "sentiment:", oneLine(err))
 		return exitUsage

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -10,11 +9,19 @@ import (
 	"strings"
 
 	"github.com/spago-peft/spago-peft/integration/checkpoint"
+	"github.com/spago-peft/spago-peft/integration/dataset"
 	"github.com/spago-peft/spago-peft/integration/finetune"
+	"github.com/spago-peft/spago-peft/peft"
 )
 
-// runPredict loads a saved adapter and classifies the sentences in args, or else each non-empty
-// line of stdin, printing one "label<TAB>probability<TAB>sentence" line per sentence.
+// predictBatch is how many sentences predict classifies at once: stdin is read and answered in
+// batches, so that a long stream needs no more memory than a batch.
+const predictBatch = 64
+
+// runPredict loads a saved adapter and classifies the sentences in args, or else each line of
+// stdin, printing one "label<TAB>probability<TAB>sentence" line per sentence. Empty sentences
+// (arguments or lines) are skipped, and a note on stderr says how many; no sentence at all is
+// an error.
 func runPredict(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sentiment predict", flag.ContinueOnError)
 	dir := fs.String("adapter-dir", "sentiment-adapter", "directory of the saved adapter")
@@ -25,9 +32,10 @@ func runPredict(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stderr, "Usage: sentiment predict [--adapter-dir DIR] [--model M] [sentence ...]\n"+
-				"Classifies each sentence argument, or each line of stdin when there is none.\n\nFlags:\n")
+				"Classifies each sentence argument, or each line of stdin when there is none; empty ones are skipped.\n\nFlags:\n")
 			fs.SetOutput(stderr)
 			fs.PrintDefaults()
+			fmt.Fprint(stderr, exitStatuses)
 			return errHelp
 		}
 		return usageError{fmt.Errorf("predict: %w (see predict --help)", err)}
@@ -35,27 +43,83 @@ func runPredict(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if *maxLen < 2 {
 		return usageError{fmt.Errorf("predict: --max-len %d: want at least 2", *maxLen)}
 	}
-	texts := fs.Args()
-	if len(texts) == 0 {
-		var err error
-		if texts, err = readLines(stdin); err != nil {
-			return fmt.Errorf("predict: reading stdin: %w", err)
+	var texts []string
+	var skipped []string
+	for i, a := range fs.Args() {
+		if strings.TrimSpace(a) == "" {
+			skipped = append(skipped, fmt.Sprint(i+1))
+		} else {
+			texts = append(texts, a)
 		}
 	}
+	if fs.NArg() > 0 && len(texts) == 0 {
+		return usageError{errors.New("predict: every sentence argument is empty")}
+	}
 	m, tok, base, err := finetune.LoadAdapter(ctx, *dir, *model, checkpoint.DownloadOptions{Progress: downloadProgress(stderr)})
+	if errors.Is(err, finetune.ErrRecordedBase) {
+		err = fmt.Errorf("%w; pass --model with the base's directory or hub name", err)
+	}
 	if err != nil {
 		return usageError{fmt.Errorf("predict: %w", err)}
 	}
 	if base == finetune.DefaultBaseName {
-		fmt.Fprintln(stderr, "base: the offline default BERT with RANDOM weights (the adapter was trained on it)")
-	}
-	preds, err := finetune.Predict(m, tok, texts, min(*maxLen, m.Config().MaxPositionEmbeddings))
-	if err != nil {
-		return fmt.Errorf("predict: %w", err)
+		note := "base: the offline default BERT with RANDOM weights"
+		if md, err := peft.LoadAdapterMetadata(*dir); err == nil && md[finetune.MetaBaseFingerprint] != "" {
+			note += " (the adapter was trained on it: their fingerprints match)"
+		}
+		fmt.Fprintln(stderr, note)
 	}
 	names := labelNames(m.Config(), m.NumLabels())
-	for i, p := range preds {
-		fmt.Fprintf(stdout, "%s\t%.3f\t%s\n", names[p.Label], p.Probs[p.Label], texts[i])
+	limit := min(*maxLen, m.Config().MaxPositionEmbeddings)
+	classify := func(batch []string) error {
+		preds, err := finetune.Predict(m, tok, batch, limit)
+		if err != nil {
+			return fmt.Errorf("predict: %w", err)
+		}
+		for i, p := range preds {
+			fmt.Fprintf(stdout, "%s\t%.3f\t%s\n", names[p.Label], p.Probs[p.Label], batch[i])
+		}
+		return nil
+	}
+	if fs.NArg() > 0 {
+		if len(skipped) > 0 {
+			fmt.Fprintf(stderr, "predict: skipped %d empty sentence arguments (%s)\n", len(skipped), strings.Join(skipped, ", "))
+		}
+		for lo := 0; lo < len(texts); lo += predictBatch {
+			if err := classify(texts[lo:min(lo+predictBatch, len(texts))]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+
+	classified, blank := 0, 0
+	err = dataset.ScanLines(stdin, "stdin", func(_ int, line string) error {
+		if line = strings.TrimSpace(line); line == "" {
+			blank++
+			return nil
+		}
+		if texts = append(texts, line); len(texts) == predictBatch {
+			classified += len(texts)
+			err := classify(texts)
+			texts = texts[:0]
+			return err
+		}
+		return ctx.Err()
+	})
+	if err == nil && len(texts) > 0 {
+		classified += len(texts)
+		err = classify(texts)
+	}
+	switch {
+	case err != nil && errors.Is(err, dataset.ErrMalformed):
+		return usageError{fmt.Errorf("predict: %w", err)}
+	case err != nil:
+		return err
+	case classified == 0:
+		return usageError{errors.New("predict: no sentences: give them as arguments, or as lines on stdin")}
+	case blank > 0:
+		fmt.Fprintf(stderr, "predict: skipped %d empty lines of stdin\n", blank)
 	}
 	return nil
 }
@@ -80,17 +144,4 @@ func labelNames(cfg checkpoint.Config, n int) []string {
 		names[i] = fmt.Sprintf("label-%d", i)
 	}
 	return names
-}
-
-// readLines returns the non-empty lines of r, trimmed.
-func readLines(r io.Reader) ([]string, error) {
-	var lines []string
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
-		if line := strings.TrimSpace(sc.Text()); line != "" {
-			lines = append(lines, line)
-		}
-	}
-	return lines, sc.Err()
 }

@@ -65,12 +65,16 @@ func parseTrainFlags(args []string, stderr io.Writer) (trainFlags, error) {
 				"  sentiment predict --adapter-dir DIR [sentence ...]  classify sentences (or stdin lines)\n\nFlags:\n")
 			fs.SetOutput(stderr)
 			fs.PrintDefaults()
+			fmt.Fprint(stderr, exitStatuses)
 			return f, errHelp
 		}
 		return f, usageError{fmt.Errorf("%w (see --help)", err)}
 	}
 	if fs.NArg() > 0 {
 		return f, usageError{fmt.Errorf("unexpected argument %q (did you mean: sentiment predict ...?)", fs.Arg(0))}
+	}
+	if err := checkSetFlags(fs, f); err != nil {
+		return f, usageError{err}
 	}
 	return f, nil
 }
@@ -137,6 +141,11 @@ func trainAndSave(ctx context.Context, f trainFlags, stdout, stderr io.Writer) (
 	if err != nil {
 		return nil, err
 	}
+	if f.save != "" {
+		if err := finetune.CheckAdapterDir(f.save); err != nil {
+			return nil, usageError{fmt.Errorf("--save: %w", err)}
+		}
+	}
 	job.OnLoad = func(msg string) { fmt.Fprintln(stderr, msg) }
 	job.Download.Progress = downloadProgress(stderr)
 	setup, err := finetune.Prepare(ctx, job)
@@ -148,7 +157,7 @@ func trainAndSave(ctx context.Context, f trainFlags, stdout, stderr io.Writer) (
 	}
 	if setup.RandomBase {
 		fmt.Fprintln(stdout, "base:      a small BERT with RANDOM weights built offline (not pretrained): accuracy here only shows the code works.")
-		fmt.Fprintln(stdout, "           For a real checkpoint: --model DIR (Hugging Face layout) or --model hub-name, e.g. --model ../shared/models/sst-bert-tiny")
+		fmt.Fprintln(stdout, "           For a real checkpoint: --model DIR (Hugging Face layout) or --model hub-name, e.g. --model bert-base-uncased")
 	} else {
 		fmt.Fprintf(stdout, "base:      %s\n", setup.BaseDescription)
 	}

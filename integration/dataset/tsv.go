@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -85,7 +86,7 @@ func ReadTSV(path string) ([]Example, error) {
 // ParseTSV reads TSV rows from r as ReadTSV does; name is the file name that errors and the
 // examples' File give.
 func ParseTSV(r io.Reader, name string) ([]Example, error) {
-	examples, perr := parseTSV(&lineReader{r: bufio.NewReaderSize(r, 64<<10)}, name)
+	examples, perr := parseTSV(&lineReader{r: bufio.NewReaderSize(r, 64<<10), limit: fileLimit}, name)
 	switch {
 	case perr == nil:
 		return examples, nil
@@ -124,9 +125,33 @@ type parseError struct {
 
 func (e *parseError) Error() string { return e.msg }
 
+// ScanLines calls fn with each line of r (its 1-based number, and its text without the line
+// ending or a first-line byte-order mark) until r ends or fn fails, within MaxLineBytes per line
+// and no limit on the whole: for streams such as a command's standard input. A line too long
+// fails with ErrMalformed naming name and the line.
+func ScanLines(r io.Reader, name string, fn func(line int, text string) error) error {
+	lr := &lineReader{r: bufio.NewReaderSize(r, 64<<10), limit: math.MaxInt64}
+	for {
+		text, err := lr.next()
+		var perr *parseError
+		switch {
+		case err == io.EOF:
+			return nil
+		case errors.As(err, &perr) && perr.line > 0:
+			return fmt.Errorf("%w: %s:%d: %s", ErrMalformed, name, perr.line, perr.msg)
+		case err != nil:
+			return fmt.Errorf("%w: %s: %w", ErrMalformed, name, err)
+		}
+		if err := fn(lr.line, text); err != nil {
+			return err
+		}
+	}
+}
+
 // lineReader reads lines within the limits.
 type lineReader struct {
 	r     *bufio.Reader
+	limit int64 // bytes it may read in all
 	line  int   // number of the line last read
 	total int64 // bytes read
 	buf   []byte
@@ -140,8 +165,8 @@ func (lr *lineReader) next() (string, error) {
 		lr.total += int64(len(chunk))
 		lr.buf = append(lr.buf, chunk...)
 		switch {
-		case lr.total > fileLimit:
-			return "", &parseError{0, fmt.Sprintf("more than the limit of %d MiB", fileLimit>>20)}
+		case lr.total > lr.limit:
+			return "", &parseError{0, fmt.Sprintf("more than the limit of %d MiB", lr.limit>>20)}
 		case len(lr.buf) > MaxLineBytes+2:
 			return "", &parseError{lr.line + 1, fmt.Sprintf("line longer than the limit of %d KiB", MaxLineBytes>>10)}
 		case errors.Is(err, bufio.ErrBufferFull):

@@ -12,6 +12,7 @@ import (
 	"github.com/spago-peft/spago-peft/integration/checkpoint"
 	"github.com/spago-peft/spago-peft/integration/tokenizer"
 	"github.com/spago-peft/spago-peft/integration/train"
+	"github.com/spago-peft/spago-peft/internal/atomicdir"
 	"github.com/spago-peft/spago-peft/peft"
 )
 
@@ -131,6 +132,16 @@ func (r *Result) SaveAdapter(dir string) error {
 	return r.Model.SaveAdapter(abs, peft.Meta{BaseModel: r.BaseModel, FileMetadata: map[string]string{
 		MetaBaseModel: r.BaseGiven, MetaBaseFingerprint: r.BaseFingerprint,
 	}})
+}
+
+// ErrDestination reports a directory SaveAdapter cannot write (see CheckAdapterDir).
+var ErrDestination = atomicdir.ErrDestination
+
+// CheckAdapterDir reports, wrapping ErrDestination, what would make SaveAdapter(dir) fail: a
+// file or a dangling link in its place, a directory that cannot be written, or other
+// subdirectories in it. Run it before training, so that a run never fails at its end for this.
+func CheckAdapterDir(dir string) error {
+	return atomicdir.Check(dir, []string{peft.AdapterConfigFile, peft.AdapterWeightsFile})
 }
 
 // PercentOfBase is Trainable as a percentage of Base.
