@@ -5,11 +5,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/spago-peft/spago-peft/integration/checkpoint"
-	"github.com/spago-peft/spago-peft/internal/safetensors"
+	"github.com/spago-peft/spago-peft/internal/adaptertest"
 	"github.com/spago-peft/spago-peft/peft"
 	"github.com/spago-peft/spago-peft/peft/hra"
 	"github.com/stretchr/testify/assert"
@@ -28,26 +27,6 @@ func savedAdapter(t *testing.T, model string) string {
 	dir := filepath.Join(t.TempDir(), "adapter")
 	require.NoError(t, res.SaveAdapter(dir))
 	return dir
-}
-
-// rewriteTensors rewrites the adapter file of dir after edit changes its tensors.
-func rewriteTensors(t *testing.T, dir string, edit func(name string, shape []int, data []float32)) {
-	t.Helper()
-	path := filepath.Join(dir, peft.AdapterWeightsFile)
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	f, err := safetensors.Parse(bytes.NewReader(b), int64(len(b)))
-	require.NoError(t, err)
-	var tensors []safetensors.Tensor
-	for _, e := range f.Entries {
-		data, err := f.Float32(e)
-		require.NoError(t, err)
-		edit(e.Name, e.Shape, data)
-		tensors = append(tensors, safetensors.Tensor{Name: e.Name, Shape: e.Shape, Data: data})
-	}
-	var out bytes.Buffer
-	require.NoError(t, safetensors.Write(&out, tensors, f.Metadata))
-	require.NoError(t, os.WriteFile(path, out.Bytes(), 0o644))
 }
 
 // An adapter records its base so that it loads from any directory, refuses another base, and
@@ -88,13 +67,7 @@ func TestLoadAdapterHostile(t *testing.T) {
 		assert.ErrorContains(t, err, "/no/such/bert (base_model_name_or_path of "+config+")")
 	})
 	t.Run("all-zero reflection vector", func(t *testing.T) {
-		rewriteTensors(t, adapter, func(name string, shape []int, data []float32) {
-			if strings.HasSuffix(name, "layer.1.attention.self.value.hra_u") {
-				for i := range shape[0] {
-					data[i*shape[1]+1] = 0
-				}
-			}
-		})
+		require.NoError(t, adaptertest.ZeroColumn(filepath.Join(adapter, peft.AdapterWeightsFile), "layer.1.attention.self.value.hra_u", 1))
 		_, _, _, err := LoadAdapter(context.Background(), adapter, "", checkpoint.DownloadOptions{})
 		assert.ErrorIs(t, err, peft.ErrInvalidParams)
 		assert.ErrorContains(t, err, "module encoder.layer.1.attention.self.value: peft: invalid adapter parameters: hra: column 1 of U has norm 0")
