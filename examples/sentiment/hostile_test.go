@@ -1,69 +1,34 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"io"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/spago-peft/spago-peft/internal/adaptertest"
+	"github.com/spago-peft/spago-peft/internal/clitest"
 	"github.com/spago-peft/spago-peft/peft"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// asMainEnv makes the test binary run main instead of the tests, so that the hostile-input tests
-// see the command as a user does: its exit status, its stderr, and any crash.
-const asMainEnv = "SENTIMENT_TEST_AS_MAIN"
+func TestMain(m *testing.M) { clitest.AsMain(m, main) }
 
-func TestMain(m *testing.M) {
-	if os.Getenv(asMainEnv) == "1" {
-		main()
-		return
-	}
-	os.Exit(m.Run())
-}
-
-// nobody is the user the hostile cases run as when the tests run as root, for whom read-only
-// directories are writable.
-const nobody = 65534
-
-// hostileEnv is a world-readable directory holding a copy of the test binary, a trained
-// adapter, and one working directory per case.
+// hostileEnv holds the command, a trained adapter, a copy of tiny-bert and an empty hub.
 type hostileEnv struct {
-	root, bin, adapter, tiny, hub string
+	*clitest.Env
+	adapter, tiny, hub string
 }
 
 func newHostileEnv(t *testing.T) *hostileEnv {
 	t.Helper()
-	root, err := os.MkdirTemp("", "sentiment-hostile-")
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && d.IsDir() {
-				os.Chmod(p, 0o755)
-			}
-			return nil
-		})
-		os.RemoveAll(root)
-	})
-	require.NoError(t, os.Chmod(root, 0o755))
-	e := &hostileEnv{root: root, bin: filepath.Join(root, "sentiment.test"), adapter: filepath.Join(root, "adapter"), tiny: filepath.Join(root, "tiny-bert")}
-	self, err := os.Executable()
-	require.NoError(t, err)
-	require.NoError(t, os.CopyFS(filepath.Join(root, "bin"), os.DirFS(filepath.Dir(self)))) // the binary and nothing it needs beside it
-	require.NoError(t, os.Rename(filepath.Join(root, "bin", filepath.Base(self)), e.bin))
-	require.NoError(t, os.Chmod(e.bin, 0o755))
+	env := clitest.NewEnv(t)
+	e := &hostileEnv{Env: env, adapter: filepath.Join(env.Root, "adapter"), tiny: filepath.Join(env.Root, "tiny-bert")}
 	require.NoError(t, os.CopyFS(e.tiny, os.DirFS(tinyBert)))
 	var out bytes.Buffer
 	f, err := parseTrainFlags([]string{"--steps", "1", "--r", "2", "--batch", "4", "--save", e.adapter}, &out)
@@ -83,8 +48,8 @@ type hostileCase struct {
 	setup func(t *testing.T, e *hostileEnv, w string) (args []string, stdin string)
 	code  int
 	want  string // in the error line, or in stdout for exit status 0
-	// interrupt sends SIGINT once training has started.
-	interrupt bool
+	// interruptAt sends SIGINT once a line of stderr contains it.
+	interruptAt string
 }
 
 // args returns a setup that only passes args.
@@ -192,7 +157,7 @@ func TestHostileInput(t *testing.T) {
 			require.NoError(t, os.WriteFile(p, bytes.Repeat([]byte{0x7f, 'E', 'L', 'F', 0, 1, 2, 3}, 4096), 0o644))
 			return []string{"--data", p}, ""
 		}, code: exitUsage, want: `… (32768 bytes) lacks a "sentence" or a "label" column`},
-		{name: "interrupted", setup: args("--steps", "100000", "--batch", "4"), code: exitSignal, want: "sentiment: interrupted", interrupt: true},
+		{name: "interrupted", setup: args("--steps", "100000", "--batch", "4"), code: exitSignal, want: "sentiment: interrupted", interruptAt: "step 1/"},
 		// 7. Predict.
 		{name: "predict: a stdin line over 64 KiB", setup: func(*testing.T, *hostileEnv, string) ([]string, string) {
 			return []string{"predict"}, "a fine film " + strings.Repeat("very ", 20000) + "\n"
@@ -208,123 +173,24 @@ func TestHostileInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			w := filepath.Join(e.root, strings.NewReplacer(" ", "-", "/", "-").Replace(c.name))
+			w := filepath.Join(e.Root, strings.NewReplacer(" ", "-", "/", "-").Replace(c.name))
 			require.NoError(t, os.CopyFS(filepath.Join(w, "sentiment-adapter"), os.DirFS(e.adapter)))
 			require.NoError(t, os.WriteFile(filepath.Join(w, "sentiment-adapter", "README.md"), []byte("the user's notes"), 0o644))
 			args, stdin := c.setup(t, e, w)
 			if strings.HasPrefix(c.name, "predict:") { // the trained adapter
 				args = append(args[:1], append([]string{"--adapter-dir", e.adapter}, args[1:]...)...)
 			}
-			giveToNobody(t, w)
-			before := snapshot(t, w)
-			code, stdout, stderr := e.run(t, w, args, stdin, c.interrupt)
-			assert.Equal(t, c.code, code, "stderr:\n%s", stderr)
-			assert.NotContains(t, stderr, "goroutine ")
-			assert.NotContains(t, stderr, "panic")
-			var errLines []string
-			for _, line := range strings.Split(strings.TrimRight(stderr, "\n"), "\n") {
-				if strings.HasPrefix(line, "sentiment: ") {
-					errLines = append(errLines, line)
-				}
-			}
+			clitest.GiveToNobody(t, w)
+			before := clitest.Snapshot(t, w)
+			r := e.Run(t, clitest.Command{Dir: w, Args: args, Stdin: stdin, Env: []string{"HF_ENDPOINT=" + e.hub}, InterruptAt: c.interruptAt})
+			assert.Equal(t, c.code, r.Code, "stderr:\n%s", r.Stderr)
 			if c.code == exitOK {
-				assert.Empty(t, errLines)
-				assert.Contains(t, stdout, c.want)
+				assert.NotContains(t, r.Stderr, "sentiment: ")
+				assert.Contains(t, r.Stdout, c.want)
 			} else {
-				require.Len(t, errLines, 1, "one error line:\n%s", stderr)
-				assert.True(t, strings.HasSuffix(strings.TrimRight(stderr, "\n"), errLines[0]), "the error line comes last:\n%s", stderr)
-				assert.Contains(t, errLines[0], c.want)
-				assert.Less(t, len(errLines[0]), 600, "a short line")
+				clitest.CheckFailure(t, r, "sentiment: ", c.want)
 			}
-			assert.Equal(t, before, snapshot(t, w), "the working directory is as it was")
+			assert.Equal(t, before, clitest.Snapshot(t, w), "the working directory is as it was")
 		})
 	}
-}
-
-// run runs the command in w as a user (as nobody if the tests run as root), with the hub
-// pointing at a server that has nothing.
-func (e *hostileEnv) run(t *testing.T, w string, args []string, stdin string, interrupt bool) (code int, stdout, stderr string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, e.bin, args...)
-	cmd.Dir = w
-	cmd.Env = []string{asMainEnv + "=1", "HOME=" + e.root, "XDG_CACHE_HOME=" + filepath.Join(e.root, "cache"), "HF_ENDPOINT=" + e.hub, "TERM=dumb"}
-	if os.Geteuid() == 0 {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
-	}
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errOut bytes.Buffer
-	cmd.Stdout = &out
-	if !interrupt {
-		cmd.Stderr = &errOut
-		err := cmd.Run()
-		return exitCode(t, err), out.String(), errOut.String()
-	}
-	pipe, err := cmd.StderrPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	sc := bufio.NewScanner(pipe)
-	for sc.Scan() {
-		errOut.WriteString(sc.Text() + "\n")
-		if strings.Contains(sc.Text(), "step 1/") {
-			require.NoError(t, cmd.Process.Signal(os.Interrupt))
-			break
-		}
-	}
-	rest, _ := io.ReadAll(pipe)
-	errOut.Write(rest)
-	return exitCode(t, cmd.Wait()), out.String(), errOut.String()
-}
-
-func exitCode(t *testing.T, err error) int {
-	t.Helper()
-	if err == nil {
-		return 0
-	}
-	exit, ok := err.(*exec.ExitError)
-	require.True(t, ok, "%v", err)
-	return exit.ExitCode()
-}
-
-// giveToNobody hands the tree under w to the unprivileged user the cases run as, when the tests
-// run as root.
-func giveToNobody(t *testing.T, w string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		return
-	}
-	require.NoError(t, filepath.WalkDir(w, func(p string, _ fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(p, nobody, nobody)
-	}))
-}
-
-// snapshot maps every entry under root to its mode and content (a link to its target).
-func snapshot(t *testing.T, root string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	require.NoError(t, filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		content := ""
-		switch {
-		case d.Type()&fs.ModeSymlink != 0:
-			content, err = os.Readlink(p)
-		case d.Type().IsRegular():
-			var b []byte
-			b, err = os.ReadFile(p)
-			content = string(b)
-		}
-		out[p] = info.Mode().String() + " " + content
-		return err
-	}))
-	return out
 }
