@@ -46,7 +46,7 @@ table and writes results.csv, results.json and curves.png to --out.
 Without --model it uses an offline default BERT with RANDOM weights: fine to try the tool, useless
 to judge the methods. For real numbers:
 
-  go run ./examples/compare --model ../shared/models/sst-bert-tiny --data ../shared/data/sst2 --steps 1000 --max-len 64
+  go run ./examples/compare --model bert-base-uncased --data path/to/glue/SST-2 --steps 1000 --max-len 64
 
 Flags:
 `
@@ -95,6 +95,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			fmt.Fprint(stderr, usage)
 			fs.SetOutput(stderr)
 			fs.PrintDefaults()
+			fmt.Fprint(stderr, exitStatuses)
 		}
 		return nil, err
 	}
@@ -103,6 +104,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if err := checkSetFlags(fs, *targetList); err != nil {
+		return nil, err
+	}
 
 	switch {
 	case o.steps < 1:
