@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -98,4 +99,23 @@ func FuzzParseTSV(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestScanLines(t *testing.T) {
+	var got []string
+	err := ScanLines(strings.NewReader("\uFEFFone\r\n\ntwo\nthree"), "stdin", func(line int, text string) error {
+		got = append(got, fmt.Sprintf("%d:%s", line, text))
+		return nil
+	})
+	if err != nil || strings.Join(got, " ") != "1:one 2: 3:two 4:three" {
+		t.Errorf("got %q, %v", got, err)
+	}
+	err = ScanLines(io.MultiReader(strings.NewReader("ok\n"), io.LimitReader(endless('a'), MaxLineBytes+10)), "stdin", func(int, string) error { return nil })
+	if !errors.Is(err, ErrMalformed) || err.Error() != "dataset: malformed TSV: stdin:2: line longer than the limit of 1024 KiB" {
+		t.Errorf("long line: %v", err)
+	}
+	stop := errors.New("stop")
+	if err := ScanLines(strings.NewReader("a\nb\n"), "stdin", func(int, string) error { return stop }); err != stop {
+		t.Errorf("the callback's error: %v", err)
+	}
 }
