@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package clitest runs an example command as a user would, for the examples' hostile-input
 // tests: the test binary itself, re-executed so that it runs main (see AsMain), in its own
 // working directory, as an unprivileged user when the tests run as root (root writes into
