@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"io"
@@ -8,8 +10,9 @@ import (
 	"testing"
 )
 
-// FuzzParseFlags checks that no command line panics, and that an accepted one has the budget
-// and methods compare needs; arguments are the input split at NUL bytes.
+// FuzzParseFlags checks that no command line panics, that a refusal prints as one line, and
+// that an accepted one has the budget and methods compare needs; arguments are the input split
+// at NUL bytes.
 func FuzzParseFlags(f *testing.F) {
 	for _, s := range []string{
 		"--hra-r\x000", "--lora-r\x000", "--oft-block\x000", "--targets\x00", "--targets\x00,,,", "--steps\x000",
@@ -24,8 +27,11 @@ func FuzzParseFlags(f *testing.F) {
 		switch {
 		case errors.Is(err, flag.ErrHelp):
 		case err != nil:
-			if strings.ContainsAny(err.Error(), "\n\r") {
-				t.Fatalf("%q: error on several lines: %q", args, err)
+			// run stops at the same error, before any work, and prints it on one line.
+			var stdout, stderr bytes.Buffer
+			if code := run(context.Background(), args, &stdout, &stderr); code != exitUsage || stdout.Len() > 0 ||
+				strings.Count(stderr.String(), "\n") != 1 || strings.ContainsRune(stderr.String(), '\r') {
+				t.Fatalf("%q: exit %d, stderr %q", args, code, stderr.String())
 			}
 		case o.steps < 1 || o.batch < 1 || o.maxLen < 2 || o.out == "" || len(o.methods) == 0:
 			t.Fatalf("%q: accepted %+v", args, o)

@@ -56,11 +56,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case err != nil:
-		fmt.Fprintf(stderr, "compare: %v (see --help)\n", err)
+		fmt.Fprintf(stderr, "compare: %s (see --help)\n", oneLine(err))
 		return exitUsage
 	}
 	if err := checkOut(opts.out); err != nil {
-		fmt.Fprintf(stderr, "compare: %v\n", err)
+		fmt.Fprintf(stderr, "compare: %s\n", oneLine(err))
 		return exitUsage
 	}
 	if err := compareAndReport(ctx, opts, stdout, stderr); err != nil {
@@ -68,7 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "compare: interrupted")
 			return exitInterrupted
 		}
-		fmt.Fprintf(stderr, "compare: %v\n", err)
+		fmt.Fprintf(stderr, "compare: %s\n", oneLine(err))
 		if errors.As(err, new(inputError)) {
 			return exitUsage
 		}

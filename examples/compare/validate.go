@@ -35,6 +35,9 @@ func checkSetFlags(fs *flag.FlagSet, targets string) error {
 	return err
 }
 
+// oneLine keeps an error message on one line: a flag name or a path may hold line breaks.
+func oneLine(err error) string { return strings.NewReplacer("\n", " ", "\r", " ").Replace(err.Error()) }
+
 // checkOut reports, before any training, what would keep the results from being written to out:
 // a file or a dangling link in its place, a directory that cannot be written, other
 // subdirectories in it.
