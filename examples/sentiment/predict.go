@@ -35,7 +35,7 @@ func runPredict(ctx context.Context, args []string, stdin io.Reader, stdout, std
 				"Classifies each sentence argument, or each line of stdin when there is none; empty ones are skipped.\n\nFlags:\n")
 			fs.SetOutput(stderr)
 			fs.PrintDefaults()
-			fmt.Fprint(stderr, exitStatuses)
+			fmt.Fprint(stderr, "\nExit status: 0 success; 2 bad flags, adapter (or its base) or input, or no sentence at all; 1 classifying failed; 130 interrupted.\n")
 			return errHelp
 		}
 		return usageError{fmt.Errorf("predict: %w (see predict --help)", err)}
