@@ -77,7 +77,7 @@ func AdapterParams(adapters map[string]Adapter) (map[string]*nn.Param, error) {
 // float64 adapters are rounded to float32.
 //
 // Both files are written into a temporary directory beside dir, which then takes dir's place by
-// renaming (dir's other files are moved back in): an error or a crash part-way never leaves a
+// renaming (dir's other files are hard-linked into it, never moved; see internal/atomicdir): an error or a crash part-way never leaves a
 // half-written or mixed adapter in dir. SaveAdapter fails with ErrInvalidConfig if an adapter was built with
 // another configuration than c or targets do not select exactly the adapted modules, and with
 // ErrInvalidParams on NaN or infinite values. The HRA regulariser weight, which PEFT does not
