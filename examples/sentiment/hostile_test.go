@@ -160,6 +160,11 @@ func TestHostileInput(t *testing.T) {
 			return []string{"--data", p}, ""
 		}, code: exitUsage, want: `… (32768 bytes) lacks a "sentence" or a "label" column`},
 		{name: "interrupted", setup: args("--steps", "100000", "--batch", "4"), code: exitSignal, want: "sentiment: interrupted", interruptAt: "step 1/"},
+		{name: "missing adapter directory", setup: args("predict", "--adapter-dir", "nope", "a fine film"), code: exitUsage,
+			want: "adapter directory: stat nope: no such file or directory"},
+		{name: "adapter directory is a file", setup: func(t *testing.T, _ *hostileEnv, w string) ([]string, string) {
+			return []string{"predict", "--adapter-dir", tsv(t, w, "notes.txt", "mine"), "a fine film"}, ""
+		}, code: exitUsage, want: "notes.txt is a file, want an adapter directory"},
 		// 7. Predict.
 		{name: "predict: a stdin line over 64 KiB", setup: func(*testing.T, *hostileEnv, string) ([]string, string) {
 			return []string{"predict"}, "a fine film " + strings.Repeat("very ", 20000) + "\n"

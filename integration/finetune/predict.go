@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 
 	"github.com/spago-peft/spago-peft/integration/bert"
@@ -91,6 +92,12 @@ var (
 // ErrBaseMismatch when the adapter records a base Fingerprint (as Result.SaveAdapter does) and
 // the base differs; bert.LoadAdapter checks the adapters' values.
 func LoadAdapter(ctx context.Context, dir, model string, opts checkpoint.DownloadOptions) (*bert.Model, *tokenizer.Tokenizer, string, error) {
+	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+		if err == nil {
+			err = fmt.Errorf("%s is a file, want an adapter directory (%s, %s)", dir, peft.AdapterConfigFile, peft.AdapterWeightsFile)
+		}
+		return nil, nil, "", fmt.Errorf("finetune: adapter directory: %w", err)
+	}
 	metadata, err := peft.LoadAdapterMetadata(dir)
 	if err != nil {
 		return nil, nil, "", err
