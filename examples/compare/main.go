@@ -25,6 +25,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+
+	"github.com/spago-peft/spago-peft/internal/holdback"
 )
 
 func main() {
@@ -63,7 +65,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "compare: %s\n", oneLine(err))
 		return exitUsage
 	}
-	if err := compareAndReport(ctx, opts, stdout, stderr); err != nil {
+	// Progress is held back a moment, so that a run failing at once prints its error alone.
+	progress := holdback.New(stderr, holdProgress)
+	defer progress.Flush()
+	if err := compareAndReport(ctx, opts, stdout, progress); err != nil {
+		progress.Discard()
 		if ctx.Err() != nil {
 			fmt.Fprintln(stderr, "compare: interrupted")
 			return exitInterrupted

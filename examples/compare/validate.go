@@ -5,9 +5,13 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spago-peft/spago-peft/internal/atomicdir"
 )
+
+// holdProgress is how long progress output is held back (see holdback).
+const holdProgress = 5 * time.Second
 
 // exitInterrupted is the exit status after Ctrl-C: 128 + SIGINT, as shells report it.
 const exitInterrupted = 130

@@ -194,6 +194,8 @@ func TestHostileInput(t *testing.T) {
 			if c.code == exitOK {
 				assert.NotContains(t, r.Stderr, "sentiment: ")
 				assert.Contains(t, r.Stdout, c.want)
+			} else if c.code == exitUsage {
+				clitest.CheckOnlyLine(t, r, "sentiment: ", c.want)
 			} else {
 				clitest.CheckFailure(t, r, "sentiment: ", c.want)
 			}

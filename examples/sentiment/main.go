@@ -29,6 +29,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"time"
+
+	"github.com/spago-peft/spago-peft/internal/holdback"
 )
 
 func main() {
@@ -55,14 +58,27 @@ type usageError struct{ err error }
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
+// holdProgress is how long progress output is held back (see holdback), unless stderr is a
+// terminal: a run failing sooner prints its error line alone.
+const holdProgress = 5 * time.Second
+
 // run is the whole command: args are the arguments after the program name. Results go to stdout,
 // progress and errors to stderr.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	progress := io.Writer(stderr)
+	if !isTerminal(stderr) {
+		held := holdback.New(stderr, holdProgress)
+		defer held.Flush()
+		progress = held
+	}
 	var err error
 	if len(args) > 0 && args[0] == "predict" {
-		err = runPredict(ctx, args[1:], stdin, stdout, stderr)
+		err = runPredict(ctx, args[1:], stdin, stdout, progress)
 	} else {
-		err = runTrain(ctx, args, stdout, stderr)
+		err = runTrain(ctx, args, stdout, progress)
+	}
+	if held, ok := progress.(*holdback.Writer); ok && err != nil && !errors.Is(err, errHelp) {
+		held.Discard()
 	}
 	var usage usageError
 	switch {

@@ -227,3 +227,13 @@ func CheckFailure(t *testing.T, r Result, prefix, want string) {
 		t.Errorf("error line of %d bytes", len(errLines[0]))
 	}
 }
+
+// CheckOnlyLine is CheckFailure for a run that fails before any work: its error is all of
+// stderr, one line.
+func CheckOnlyLine(t *testing.T, r Result, prefix, want string) {
+	t.Helper()
+	CheckFailure(t, r, prefix, want)
+	if strings.Count(r.Stderr, "\n") != 1 {
+		t.Errorf("want the error line alone on stderr, got:\n%s", r.Stderr)
+	}
+}
