@@ -3,5 +3,7 @@
 // that training uses.
 //
 // Reading is strict: a malformed row is an error that names the file and line and wraps
-// ErrMalformed, never a skipped or half-read example.
+// ErrMalformed, never a skipped or half-read example. Files are read as streams within
+// MaxLineBytes per line and MaxFileBytes in all, and labels are below MaxLabels, so that a
+// mistaken path or a mistyped label fails at once rather than exhausting memory.
 package dataset

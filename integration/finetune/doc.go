@@ -12,4 +12,11 @@
 // derived from the embedded sample data. It is not pretrained: it lets the examples run anywhere
 // without a download, and accuracy on it says little about a method. Point Job.Model at a real
 // checkpoint for meaningful numbers.
+//
+// Everything checkable is checked before the first step: the data (labels must number the
+// classes densely from 0 unless Job.NumLabels declares them), the model, and, with
+// CheckAdapterDir, the directory the adapter will be saved to. A run whose loss diverges stops
+// with ErrDiverged. Saved adapters record their base (a local directory as an absolute path,
+// with its name as given and its Fingerprint in the safetensors metadata), and LoadAdapter
+// refuses one trained on another base (ErrBaseMismatch).
 package finetune
