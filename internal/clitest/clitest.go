@@ -124,6 +124,9 @@ func (e *Env) Run(t *testing.T, c Command) Result {
 		if perr == nil {
 			perr = cmd.Start()
 		}
+		if perr != nil && os.Geteuid() == 0 && errors.Is(perr, syscall.EPERM) {
+			t.Skipf("skipping: cannot run the command as user %d (%v)", Nobody, perr)
+		}
 		if perr != nil {
 			t.Fatal(perr)
 		}
@@ -146,6 +149,8 @@ func (e *Env) Run(t *testing.T, c Command) Result {
 	switch {
 	case errors.As(err, &exit):
 		code = exit.ExitCode()
+	case err != nil && os.Geteuid() == 0 && errors.Is(err, syscall.EPERM):
+		t.Skipf("skipping: cannot run the command as user %d (%v)", Nobody, err)
 	case err != nil:
 		t.Fatal(err)
 	}
