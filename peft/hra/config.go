@@ -66,5 +66,9 @@ func (c Config) Validate() error {
 
 // New wraps base with an HRA adapter; see Config. Base's parameters are frozen.
 func (c Config) New(base *linear.Model, rng *rand.Rand) (peft.Adapter, error) {
-	return New(base, c, rng)
+	m, err := New(base, c, rng)
+	if err != nil {
+		return nil, err // not a nil *Model in a non-nil Adapter
+	}
+	return m, nil
 }

@@ -92,7 +92,11 @@ func (c Config) Validate() error {
 
 // New wraps base with an OFT adapter; see Config. Base's parameters are frozen.
 func (c Config) New(base *linear.Model, rng *rand.Rand) (peft.Adapter, error) {
-	return New(base, c, rng)
+	m, err := New(base, c, rng)
+	if err != nil {
+		return nil, err // not a nil *Model in a non-nil Adapter
+	}
+	return m, nil
 }
 
 // blockSize returns the block side for a layer with in input features, or an error naming the
