@@ -1,7 +1,3 @@
-// Package peft defines what every parameter-efficient adapter is: a trainable change wrapped around
-// one frozen spago linear layer. HRA (peft/hra), LoRA (peft/lora) and OFT (peft/oft) implement
-// the same Adapter interface and are built from a Config, so user code switches method by
-// changing one value.
 package peft
 
 import (
