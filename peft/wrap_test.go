@@ -3,6 +3,7 @@ package peft_test
 import (
 	"bytes"
 	"errors"
+	"maps"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -83,7 +84,7 @@ func TestWrap(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := slices.Sorted(mapKeys(adapters)); !slices.Equal(got, tt.want) {
+			if got := slices.Sorted(maps.Keys(adapters)); !slices.Equal(got, tt.want) {
 				t.Fatalf("adapters on %v, want %v", got, tt.want)
 			}
 			found, err := peft.Adapters(m)
@@ -216,16 +217,6 @@ func TestWrapAgainAndFailure(t *testing.T) {
 	}
 	if _, err := peft.Wrap(m, oft.Config{BlockSize: 4}, peft.Targets{Modules: []string{"in", "out"}}, rand.New(rand.NewPCG(1, 2))); err != nil {
 		t.Errorf("wrapping after the failure: %v", err)
-	}
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
 	}
 }
 
