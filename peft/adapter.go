@@ -43,7 +43,9 @@ type Config interface {
 	PeftType() string
 	// Validate checks the configuration on its own, before any layer is known.
 	Validate() error
-	// New wraps base with a new adapter initialised from rng, freezing base's parameters.
+	// New wraps base with a new adapter initialised from rng, a math/rand/v2 generator, freezing
+	// base's parameters. It fails on a nil base or rng, and with ErrSharedBase if another adapter
+	// in use wraps base.
 	New(base *linear.Model, rng *rand.Rand) (Adapter, error)
 }
 
