@@ -33,6 +33,7 @@ var (
 	linearType  = reflect.TypeFor[*linear.Model]()
 	adapterType = reflect.TypeFor[Adapter]()
 	moduleType  = reflect.TypeFor[nn.Module]()
+	paramType   = reflect.TypeFor[*nn.Param]()
 )
 
 // findLayers walks model, a pointer to a struct, and returns its linear layers and adapters in
@@ -78,6 +79,9 @@ func (w *walker) value(v reflect.Value, path, goPath string, set func(reflect.Va
 	case reflect.Struct:
 		w.fields(v, path, goPath)
 	case reflect.Slice, reflect.Array:
+		if !mayHoldLayers(v.Type().Elem()) {
+			return // such as the values of a matrix
+		}
 		for i := range v.Len() {
 			e := v.Index(i)
 			var set func(reflect.Value)
@@ -95,6 +99,9 @@ func (w *walker) value(v reflect.Value, path, goPath string, set func(reflect.Va
 func (w *walker) held(v reflect.Value, path, goPath string, slot reflect.Type, set func(reflect.Value), exported bool) {
 	if v.Kind() != reflect.Pointer {
 		w.value(v, path, goPath, nil) // a struct held by value in an interface cannot be changed
+		return
+	}
+	if v.Type() == paramType {
 		return
 	}
 	addr := v.Pointer()
@@ -163,6 +170,9 @@ func (w *walker) fields(v reflect.Value, path, goPath string) {
 
 // mapEntries visits the entries of a map with string or integer keys, in key order.
 func (w *walker) mapEntries(v reflect.Value, path, goPath string) {
+	if !mayHoldLayers(v.Type().Elem()) {
+		return
+	}
 	keys := v.MapKeys()
 	switch v.Type().Key().Kind() {
 	case reflect.String:
@@ -182,6 +192,15 @@ func (w *walker) mapEntries(v reflect.Value, path, goPath string) {
 		}
 		w.value(v.MapIndex(k), join(path, key), fmt.Sprintf("%s[%#v]", goPath, k.Interface()), set)
 	}
+}
+
+// mayHoldLayers reports whether a value of type t can lead to a linear layer.
+func mayHoldLayers(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Interface, reflect.Struct, reflect.Slice, reflect.Array, reflect.Map:
+		return true
+	}
+	return false
 }
 
 // fieldName returns the module name part of a struct field: the `peft:"name"` tag, or the field's
