@@ -11,9 +11,9 @@ import (
 	"github.com/nlpodyssey/spago/nn/linear"
 )
 
-// ErrSharedBase reports a layer that an adapter in use wraps already: two adapters on one weight
-// would change each other's outputs when either merges.
-var ErrSharedBase = errors.New("peft: layer already wrapped")
+// ErrSharedBase reports a layer that an adapter in use wraps already, or that a model reaches by
+// two paths: two adapters on one weight would change each other's outputs when either merges.
+var ErrSharedBase = errors.New("peft: layer wrapped already or shared")
 
 // owners maps each wrapped weight to its adapter, both held weakly: an adapter that is no longer
 // reachable releases its layer.
