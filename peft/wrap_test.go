@@ -3,6 +3,7 @@ package peft_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"maps"
 	"math/rand/v2"
 	"path/filepath"
@@ -95,6 +96,17 @@ func TestWrap(t *testing.T) {
 				if found[name] != a {
 					t.Errorf("%s: the model does not hold the adapter Wrap returned", name)
 				}
+			}
+			// Each adapter knows its name: a wrong input names the layer.
+			for name, a := range adapters {
+				func() {
+					defer func() {
+						if msg := fmt.Sprint(recover()); !strings.Contains(msg, "layer "+name+" takes tokens of 8 features, got 2 tokens of 3") {
+							t.Errorf("panic %q does not name %s", msg, name)
+						}
+					}()
+					a.ForwardRows(adaptertest.Rows[float32](rand.New(rand.NewPCG(1, 1)), 2, 3))
+				}()
 			}
 			// The adapters' forward rounds otherwise than spago's linear layer.
 			if d := adaptertest.MaxAbsDiff(m.outputs(column()), want); d > 1e-5 {
