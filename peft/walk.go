@@ -20,7 +20,8 @@ type site struct {
 	layer  *linear.Model // the bare layer, or nil
 	// adapter is the adapter in place of the layer, or nil.
 	adapter Adapter
-	// set puts an adapter in the layer's place, or is nil when it cannot; problem then says why.
+	// set puts an adapter in the layer's place, or is nil when it cannot; problem then says why,
+	// of layers in general ("in unexported fields, …").
 	set     func(Adapter)
 	problem string
 	// shared lists the other paths that reach the same layer.
@@ -113,11 +114,11 @@ func (w *walker) held(v reflect.Value, path, goPath string, slot reflect.Type, s
 		s := &site{path: path, goPath: goPath, layer: (*linear.Model)(v.UnsafePointer())}
 		switch {
 		case !exported:
-			s.problem = fmt.Sprintf("%s is in an unexported field, which reflection cannot change; export the field", goPath)
+			s.problem = "in unexported fields, which reflection cannot change; export such fields"
 		case set == nil:
-			s.problem = fmt.Sprintf("%s is inside a value held in an interface, which cannot be changed; hold it by pointer", goPath)
+			s.problem = "inside values held in interfaces, which cannot be changed; hold such values by pointer"
 		case slot.Kind() != reflect.Interface || !adapterType.Implements(slot):
-			s.problem = fmt.Sprintf("%s has type %s, which cannot hold an adapter; declare it as nn.StandardModel (or an interface of yours that peft.Adapter implements)", goPath, slot)
+			s.problem = fmt.Sprintf("held as %s, which cannot hold an adapter; put nn.StandardModel (or an interface of yours that peft.Adapter implements) in its place in the type of the field, slice or map", slot)
 		default:
 			s.set = func(a Adapter) { set(reflect.ValueOf(a)) }
 		}

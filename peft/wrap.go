@@ -79,7 +79,8 @@ func selectLayers(model any, targets Targets) ([]*site, error) {
 		return nil, err
 	}
 	var chosen []*site
-	var problems, wrapped []string
+	var wrapped []string
+	var problems []*site
 	for _, name := range selected {
 		s := byName[name]
 		switch {
@@ -88,7 +89,7 @@ func selectLayers(model any, targets Targets) ([]*site, error) {
 		case len(s.shared) > 0:
 			return nil, fmt.Errorf("%w: %s is the same layer as %s; give each path its own layer", ErrSharedBase, name, strings.Join(s.shared, ", "))
 		case s.set == nil:
-			problems = append(problems, name+": "+s.problem)
+			problems = append(problems, s)
 		}
 		chosen = append(chosen, s)
 	}
@@ -96,7 +97,7 @@ func selectLayers(model any, targets Targets) ([]*site, error) {
 		return nil, fmt.Errorf("%w: %s hold adapters already", ErrSharedBase, strings.Join(wrapped, ", "))
 	}
 	if len(problems) > 0 {
-		return nil, fmt.Errorf("%w: %s", ErrCannotWrap, strings.Join(problems, "; "))
+		return nil, fmt.Errorf("%w: %s", ErrCannotWrap, describeProblems(problems))
 	}
 	return chosen, nil
 }
@@ -135,4 +136,27 @@ func placeAdapters(sites []*site, adapters map[string]Adapter) {
 		}
 		s.set(a)
 	}
+}
+
+// describeProblems groups layers that cannot be replaced by reason: "a (model.A), b (model.B):
+// held as *linear.Model, …", listing a few layers of each group.
+func describeProblems(sites []*site) string {
+	var reasons []string
+	byReason := map[string][]string{}
+	for _, s := range sites {
+		if byReason[s.problem] == nil {
+			reasons = append(reasons, s.problem)
+		}
+		byReason[s.problem] = append(byReason[s.problem], fmt.Sprintf("%s (%s)", s.path, s.goPath))
+	}
+	var parts []string
+	for _, r := range reasons {
+		layers := byReason[r]
+		const shown = 4
+		if len(layers) > shown {
+			layers = append(layers[:shown:shown], fmt.Sprintf("and %d more", len(layers)-shown))
+		}
+		parts = append(parts, strings.Join(layers, ", ")+": "+r)
+	}
+	return strings.Join(parts, "; ")
 }

@@ -53,7 +53,7 @@ func ExampleWrap() {
 	// Output:
 	// [encoder.blocks.1.in] 32 trainable
 	// blocks[1].In holds an adapter: true
-	// peft: layer cannot hold an adapter: head: model.Head has type *linear.Model, which cannot hold an adapter; declare it as nn.StandardModel (or an interface of yours that peft.Adapter implements)
+	// peft: layer cannot hold an adapter: head (model.Head): held as *linear.Model, which cannot hold an adapter; put nn.StandardModel (or an interface of yours that peft.Adapter implements) in its place in the type of the field, slice or map
 }
 
 // A wrapped model saved in PEFT's format and loaded onto a fresh copy of its base: the

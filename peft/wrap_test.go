@@ -144,6 +144,11 @@ func TestWrapRefuses(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	l := func() *linear.Model { return adaptertest.Layer[float32](rng, width, width) }
 	shared := l()
+	type many struct {
+		nn.Module
+		Layers []*linear.Model
+	}
+	six := &many{Layers: []*linear.Model{l(), l(), l(), l(), l(), l()}}
 	for _, tt := range []struct {
 		name    string
 		model   any
@@ -152,12 +157,14 @@ func TestWrapRefuses(t *testing.T) {
 		msg     []string
 	}{
 		{"concrete", &concrete{Hidden: l(), Output: l()}, []string{"hidden", "output"}, peft.ErrCannotWrap,
-			[]string{"hidden: model.Hidden has type *linear.Model", "declare it as nn.StandardModel"}},
+			[]string{"hidden (model.Hidden): held as *linear.Model", "put nn.StandardModel"}},
+		{"many concrete", six, []string{"0", "1", "2", "3", "4", "5"}, peft.ErrCannotWrap,
+			[]string{"layers.0 (model.Layers[0]), layers.1 (model.Layers[1]), layers.2 (model.Layers[2]), layers.3 (model.Layers[3]), and 2 more: held as *linear.Model"}},
 		{"concrete untargeted", &concrete{Hidden: l(), Output: l()}, []string{"output"}, nil, nil},
 		{"unexported", &unexported{hidden: l(), Output: l()}, []string{"hidden"}, peft.ErrCannotWrap,
-			[]string{"model.hidden is in an unexported field"}},
+			[]string{"hidden (model.hidden): in unexported fields"}},
 		{"own interface", &ownInterface{Hidden: l(), Output: l()}, []string{"hidden", "output"}, peft.ErrCannotWrap,
-			[]string{"output: model.Output has type peft_test.mine"}},
+			[]string{"output (model.Output): held as peft_test.mine"}},
 		{"narrow interface", &ownInterface{Hidden: l(), Output: l()}, []string{"hidden"}, nil, nil},
 		{"shared", &stack{Encoder: encoder{Blocks: []*ffn{{In: shared, Out: shared}}}}, []string{"in"}, peft.ErrSharedBase,
 			[]string{"encoder.blocks.0.in is the same layer as encoder.blocks.0.out"}},
