@@ -1,7 +1,3 @@
-// Package peft defines what every parameter-efficient adapter is: a trainable change wrapped around
-// one frozen spago linear layer. HRA (peft/hra), LoRA (peft/lora) and OFT (peft/oft) implement
-// the same Adapter interface and are built from a Config, so user code switches method by
-// changing one value.
 package peft
 
 import (
@@ -47,7 +43,9 @@ type Config interface {
 	PeftType() string
 	// Validate checks the configuration on its own, before any layer is known.
 	Validate() error
-	// New wraps base with a new adapter initialised from rng, freezing base's parameters.
+	// New wraps base with a new adapter initialised from rng, a math/rand/v2 generator, freezing
+	// base's parameters. It fails on a nil base or rng, and with ErrSharedBase if another adapter
+	// in use wraps base.
 	New(base *linear.Model, rng *rand.Rand) (Adapter, error)
 }
 

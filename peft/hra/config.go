@@ -64,7 +64,12 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// New wraps base with an HRA adapter; see Config. Base's parameters are frozen.
+// New wraps base with an HRA adapter; see Config. Base's parameters are frozen; rng is a
+// math/rand/v2 generator (see New).
 func (c Config) New(base *linear.Model, rng *rand.Rand) (peft.Adapter, error) {
-	return New(base, c, rng)
+	m, err := New(base, c, rng)
+	if err != nil {
+		return nil, err // not a nil *Model in a non-nil Adapter
+	}
+	return m, nil
 }

@@ -24,13 +24,19 @@ type Model struct {
 	// Config is the configuration the adapter was built with.
 	Config Config
 	merged bool
+	name   string // the layer's path in its model, for error messages
 }
 
 var _ peft.Adapter = (*Model)(nil)
 
-// New wraps base with an HRA adapter configured by c, drawing the initial vectors from rng, and
-// freezes base. It fails if c is invalid or asks for more reflections than base has inputs.
+// New wraps base with an HRA adapter configured by c, drawing the initial vectors from rng (a
+// math/rand/v2 generator), and freezes base. It fails if base or rng is nil, if c is invalid or
+// asks for more reflections than base has inputs, and with peft.ErrSharedBase if another adapter
+// in use wraps base.
 func New(base *linear.Model, c Config, rng *rand.Rand) (*Model, error) {
+	if err := peft.CheckNewArgs("hra", base, rng); err != nil {
+		return nil, err
+	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -40,8 +46,11 @@ func New(base *linear.Model, c Config, rng *rand.Rand) (*Model, error) {
 	}
 	u := base.W.Value().(mat.Matrix).NewMatrix(mat.WithShape(in, c.R))
 	u.SetData(float.Make(initialVectors(in, c, rng)...))
-	peft.Freeze(base)
-	return &Model{Base: base, U: nn.NewParam(u), Config: c}, nil
+	m := &Model{Base: base, U: nn.NewParam(u), Config: c}
+	if err := peft.Attach(base, m); err != nil {
+		return nil, fmt.Errorf("hra: %w", err)
+	}
+	return m, nil
 }
 
 // initialVectors returns U (in×r, row-major) drawn as PEFT does: Kaiming-uniform with a = √5, so
@@ -72,6 +81,7 @@ func (m *Model) Forward(xs ...mat.Tensor) []mat.Tensor {
 // ForwardRows maps row-stacked tokens X (n×in) to X·(W·H)ᵀ + b by reflecting the tokens and then
 // applying the base layer; once merged it is the base layer alone.
 func (m *Model) ForwardRows(x mat.Tensor) mat.Tensor {
+	op.MustWidth(x, m.Base.W, "hra", m.name)
 	if !m.merged {
 		x = m.transform(x)
 	}
@@ -86,6 +96,10 @@ func (m *Model) transform(x mat.Tensor) mat.Tensor {
 	}
 	return reflect(x, unitColumns(m.U))
 }
+
+// SetName sets the layer's path in its model, such as "layers.0.ffn.in", which panics on tokens
+// of the wrong width name; peft.Wrap sets it.
+func (m *Model) SetName(name string) { m.name = name }
 
 // BaseLayer returns the wrapped layer.
 func (m *Model) BaseLayer() *linear.Model { return m.Base }

@@ -12,8 +12,8 @@ import (
 // dropout returns x with each element zeroed with probability p = Config.Dropout and the others
 // scaled by 1/(1−p), so the expected value is x (inverted dropout, as torch's nn.Dropout), while
 // training; otherwise x itself. The mask comes from the adapter's own generator, seeded at
-// construction, so training runs are reproducible; a Model not built by New, such as one decoded
-// from gob, which skips unexported fields, starts from a fixed seed.
+// construction, so training runs are reproducible; a Model not built by New or decoded from gob
+// starts from a fixed seed.
 func (m *Model) dropout(x mat.Tensor) mat.Tensor {
 	p := m.Config.Dropout
 	if !m.training || p == 0 {
@@ -23,7 +23,7 @@ func (m *Model) dropout(x mat.Tensor) mat.Tensor {
 	m.maskMu.Lock()
 	defer m.maskMu.Unlock()
 	if m.maskRNG == nil {
-		m.maskRNG = rand.New(rand.NewPCG(0, 0))
+		m.setMaskSource(rand.NewPCG(0, 0))
 	}
 	var mask mat.Tensor
 	switch x.Value().Data().BitSize() {

@@ -30,18 +30,26 @@ type Model struct {
 
 	merged   bool
 	training bool
-	// maskMu guards maskRNG, which draws the dropout masks: forwards of one adapter may run on
-	// several goroutines.
+	name     string // the layer's path in its model, for error messages
+	// maskMu guards maskRNG, which draws the dropout masks from maskSrc: forwards of one adapter
+	// may run on several goroutines. gob stores maskSrc's state, so a reloaded adapter draws the
+	// masks the original would have drawn next.
 	maskMu  sync.Mutex
+	maskSrc *rand.PCG
 	maskRNG *rand.Rand
 }
 
 var _ peft.Adapter = (*Model)(nil)
 
 // New wraps base with a LoRA adapter configured by c, drawing A and the seed of the adapter's
-// dropout masks from rng, and freezes base. It fails if c is invalid or its rank exceeds the
-// smaller dimension of the layer, where a low-rank update stops being low-rank.
+// dropout masks from rng (a math/rand/v2 generator), and freezes base. It fails if base or rng
+// is nil, if c is invalid or its rank exceeds the smaller dimension of the layer, where a
+// low-rank update stops being low-rank, and with peft.ErrSharedBase if another adapter in use
+// wraps base.
 func New(base *linear.Model, c Config, rng *rand.Rand) (*Model, error) {
+	if err := peft.CheckNewArgs("lora", base, rng); err != nil {
+		return nil, err
+	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -53,15 +61,22 @@ func New(base *linear.Model, c Config, rng *rand.Rand) (*Model, error) {
 	a := w.NewMatrix(mat.WithShape(c.R, in))
 	a.SetData(float.Make(initialA(in, c, rng)...))
 	b := w.NewMatrix(mat.WithShape(out, c.R))
-	peft.Freeze(base)
-	return &Model{
-		Base:    base,
-		A:       nn.NewParam(a),
-		B:       nn.NewParam(b),
-		Config:  c,
-		maskRNG: rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())),
-	}, nil
+	m := &Model{Base: base, A: nn.NewParam(a), B: nn.NewParam(b), Config: c}
+	m.setMaskSource(rand.NewPCG(rng.Uint64(), rng.Uint64()))
+	if err := peft.Attach(base, m); err != nil {
+		return nil, fmt.Errorf("lora: %w", err)
+	}
+	return m, nil
 }
+
+// setMaskSource makes src the source of the dropout masks.
+func (m *Model) setMaskSource(src *rand.PCG) {
+	m.maskSrc, m.maskRNG = src, rand.New(src)
+}
+
+// SetName sets the layer's path in its model, such as "layers.0.ffn.in", which panics on tokens
+// of the wrong width name; peft.Wrap sets it.
+func (m *Model) SetName(name string) { m.name = name }
 
 // initialA returns A (r×in, row-major) drawn as PEFT does. Kaiming-uniform with a = √5 has gain
 // √(2/(1+5)) and bound gain·√3/√fan_in, which is 1/√in.
@@ -91,6 +106,7 @@ func (m *Model) Forward(xs ...mat.Tensor) []mat.Tensor {
 // is the base layer alone. The update goes through the n×r product X·Aᵀ, which is also where s
 // is applied: the out×in matrix B·A is never formed.
 func (m *Model) ForwardRows(x mat.Tensor) mat.Tensor {
+	op.MustWidth(x, m.Base.W, "lora", m.name)
 	if m.merged {
 		return op.Linear(x, m.Base.W, m.Base.B)
 	}

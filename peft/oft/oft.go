@@ -30,18 +30,25 @@ type Model struct {
 	form     form
 	merged   bool
 	training bool
+	name     string // the layer's path in its model, for error messages
 
-	mu      sync.Mutex // guards dropout and the in-place COFT projection
-	dropout *rand.Rand // nil unless Config.ModuleDropout > 0
+	mu         sync.Mutex // guards dropout and the in-place COFT projection
+	dropout    *rand.Rand // nil unless Config.ModuleDropout > 0
+	dropoutSrc *rand.PCG  // dropout's source, whose state gob stores
 }
 
 var _ peft.Adapter = (*Model)(nil)
 
 // New wraps base with an OFT adapter configured by c and freezes base. R starts at zero, so the
-// adapted layer equals base exactly. rng seeds the adapter's own module-dropout generator when
-// c.ModuleDropout > 0 and is not used otherwise. New fails if c is invalid or if neither r nor the
-// block size divides base's input features; the error names the nearest valid values.
+// adapted layer equals base exactly. rng, a math/rand/v2 generator, seeds the adapter's own
+// module-dropout generator when c.ModuleDropout > 0 and is not used otherwise. New fails if base
+// or rng is nil, if c is invalid or if neither r nor the block size divides base's input features
+// (the error names the nearest valid values), and with peft.ErrSharedBase if another adapter in
+// use wraps base.
 func New(base *linear.Model, c Config, rng *rand.Rand) (*Model, error) {
+	if err := peft.CheckNewArgs("oft", base, rng); err != nil {
+		return nil, err
+	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -57,11 +64,22 @@ func New(base *linear.Model, c Config, rng *rand.Rand) (*Model, error) {
 	r := base.W.Value().(mat.Matrix).NewMatrix(mat.WithShape(rows, pairs(b)))
 	m := &Model{Base: base, R: nn.NewParam(r), Config: c, form: newForm(b, c)}
 	if c.ModuleDropout > 0 {
-		m.dropout = rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
+		m.setDropoutSource(rand.NewPCG(rng.Uint64(), rng.Uint64()))
 	}
-	peft.Freeze(base)
+	if err := peft.Attach(base, m); err != nil {
+		return nil, fmt.Errorf("oft: %w", err)
+	}
 	return m, nil
 }
+
+// setDropoutSource makes src the source of module dropout.
+func (m *Model) setDropoutSource(src *rand.PCG) {
+	m.dropoutSrc, m.dropout = src, rand.New(src)
+}
+
+// SetName sets the layer's path in its model, such as "layers.0.ffn.in", which panics on tokens
+// of the wrong width name; peft.Wrap sets it.
+func (m *Model) SetName(name string) { m.name = name }
 
 // BlockSize returns the side b of the diagonal blocks.
 func (m *Model) BlockSize() int { return m.form.b }
@@ -76,6 +94,7 @@ func (m *Model) Forward(xs ...mat.Tensor) []mat.Tensor {
 // alone. With COFT it first projects R in place, as PEFT does; in training mode it drops blocks
 // with probability Config.ModuleDropout.
 func (m *Model) ForwardRows(x mat.Tensor) mat.Tensor {
+	op.MustWidth(x, m.Base.W, "oft", m.name)
 	if !m.merged {
 		m.mu.Lock()
 		m.project()
