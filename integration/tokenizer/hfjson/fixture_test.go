@@ -169,3 +169,24 @@ func TestHFMiniLM(t *testing.T) {
 	}
 	expectExact(t, tok, "minilm")
 }
+
+// TestHFSentencePiece compares with transformers' DebertaV2Tokenizer built from a SentencePiece
+// Unigram model laid out like DeBERTa-v3's, with its defaults and with lower-casing and the
+// punctuation split.
+func TestHFSentencePiece(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		opts SentencePieceOptions
+	}{
+		{"spm", SentencePieceOptions{}},
+		{"spm-lower-punct", SentencePieceOptions{DoLowerCase: true, SplitByPunct: true}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tok, err := ParseSentencePiece(readTestdata(t, "spm.model.gz"), c.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			expectExact(t, tok, c.name)
+		})
+	}
+}

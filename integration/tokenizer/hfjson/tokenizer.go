@@ -25,6 +25,9 @@ type Tokenizer struct {
 	tokens      map[int]string // id → token, the model's and the added ones
 	ids         map[string]int
 	padID       int
+	// dropEmptyPair encodes a pair with an empty second text as the first alone, as
+	// transformers does (it tests the text for truth); `tokenizers` keeps the empty sequence.
+	dropEmptyPair bool
 }
 
 // truncation is tokenizer.json's truncation section.
@@ -70,18 +73,12 @@ func Parse(data []byte) (*Tokenizer, error) {
 	if isNull(f.Model) {
 		return nil, fmt.Errorf("%w: no model", ErrInvalid)
 	}
-	t := &Tokenizer{}
-	var err error
-	if t.model, err = parseModel(f.Model); err != nil {
+	m, err := parseModel(f.Model)
+	if err != nil {
 		return nil, err
 	}
-	if t.normalize, err = parseNormalizer(f.Normalizer, 0); err != nil {
-		return nil, err
-	}
-	if t.preTokenize, err = parsePreTokenizer(f.PreTokenizer, 0); err != nil {
-		return nil, err
-	}
-	if t.post, err = parsePostProcessor(f.PostProcessor, 0); err != nil {
+	t, err := assemble(m, f.AddedTokens, f.Normalizer, f.PreTokenizer, f.PostProcessor)
+	if err != nil {
 		return nil, err
 	}
 	if tr := f.Truncation; tr != nil {
@@ -90,12 +87,28 @@ func Parse(data []byte) (*Tokenizer, error) {
 		}
 		t.truncation = tr
 	}
-	if err := t.setVocabulary(f.AddedTokens); err != nil {
-		return nil, err
-	}
-	t.padID = -1
 	if f.Padding != nil {
 		t.padID = f.Padding.PadID
+	}
+	return t, nil
+}
+
+// assemble builds a tokenizer from its model, added tokens and the tokenizer.json descriptions
+// of its other components.
+func assemble(m model, added []addedToken, norm, pre, post json.RawMessage) (*Tokenizer, error) {
+	t := &Tokenizer{model: m, padID: -1}
+	var err error
+	if t.normalize, err = parseNormalizer(norm, 0); err != nil {
+		return nil, err
+	}
+	if t.preTokenize, err = parsePreTokenizer(pre, 0); err != nil {
+		return nil, err
+	}
+	if t.post, err = parsePostProcessor(post, 0); err != nil {
+		return nil, err
+	}
+	if err := t.setVocabulary(added); err != nil {
+		return nil, err
 	}
 	return t, nil
 }
@@ -204,8 +217,13 @@ func (t *Tokenizer) Encode(text string, maxLen int) tokenizer.Encoding {
 // EncodePair returns the model input for a pair of sentences (as [CLS] a [SEP] b [SEP] or
 // <s> a </s></s> b </s>, with the type ids of the post-processor). With maxLen > 0 the tokens
 // are cut as HF's 'longest_first': the longer sequence loses tokens until both are as long,
-// then both lose alike, an odd one left going to the second.
+// then both lose alike, an odd one left going to the second. An empty b is an empty second
+// sequence for a tokenizer.json, as in `tokenizers`; for an spm.model, as in transformers, it
+// makes the input a single sentence.
 func (t *Tokenizer) EncodePair(a, b string, maxLen int) tokenizer.Encoding {
+	if b == "" && t.dropEmptyPair {
+		return t.Encode(a, maxLen)
+	}
 	ta, tb := t.tokenize(a), t.tokenize(b)
 	ta, tb = t.truncate(ta, tb, true, maxLen)
 	return t.process(ta, tb, true)
