@@ -4,9 +4,11 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/spago-peft/spago-peft/integration/tokenizer"
@@ -31,7 +33,11 @@ type fixture struct {
 	Versions  string     `json:"versions"`
 	Single    [][2][]int `json:"single"`
 	Pairs     [][2][]int `json:"pairs"`
-	Truncated [][2][]int `json:"truncated"`
+	Truncated [][2][]int `json:"truncated"` // empty for the variants
+	// Base and Override describe a variant: the tokenizer.json Base with the components of
+	// Override in place of its own.
+	Base     string                     `json:"base"`
+	Override map[string]json.RawMessage `json:"override"`
 }
 
 func readJSON(t testing.TB, path string, v any) {
@@ -91,6 +97,9 @@ func mismatches(t testing.TB, enc encoder, fixtureName string) ([]string, int) {
 	readJSON(t, filepath.Join("testdata", "strings.json"), &in)
 	var want fixture
 	readJSON(t, filepath.Join("testdata", "fixtures-"+fixtureName+".json"), &want)
+	if len(want.Truncated) == 0 {
+		in.Truncated = nil
+	}
 	if len(want.Single) != len(in.Single) || len(want.Pairs) != len(in.Pairs) || len(want.Truncated) != len(in.Truncated) {
 		t.Fatalf("fixtures-%s.json does not match strings.json: regenerate both with make_fixtures.py", fixtureName)
 	}
@@ -187,6 +196,40 @@ func TestHFSentencePiece(t *testing.T) {
 				t.Fatal(err)
 			}
 			expectExact(t, tok, c.name)
+		})
+	}
+}
+
+// TestHFVariants compares with the real `tokenizers` on the test tokenizers with other
+// normalizers, pre-tokenizers and post-processors in place of their own (make_fixtures.py's
+// VARIANTS): NFD/NFKC/NFKD, StripAccents, Strip, Replace, Prepend; WhitespaceSplit, Whitespace,
+// Punctuation and Split with every behaviour and inverted; ByteLevel with a prefix space and
+// without its regex; Metaspace with the "first" and "never" schemes and without splitting;
+// TemplateProcessing, BertProcessing, no post-processor and a Sequence.
+func TestHFVariants(t *testing.T) {
+	paths, err := filepath.Glob(filepath.Join("testdata", "fixtures-variant-*.json"))
+	if err != nil || len(paths) < 7 {
+		t.Fatalf("variant fixtures: %v, %d files", err, len(paths))
+	}
+	for _, path := range paths {
+		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(path), "fixtures-"), ".json")
+		t.Run(name, func(t *testing.T) {
+			var f fixture
+			readJSON(t, path, &f)
+			var file map[string]json.RawMessage
+			if err := json.Unmarshal(readTestdata(t, f.Base), &file); err != nil {
+				t.Fatal(err)
+			}
+			maps.Copy(file, f.Override)
+			data, err := json.Marshal(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok, err := Parse(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			expectExact(t, tok, name)
 		})
 	}
 }

@@ -196,7 +196,7 @@ func translateRegex(pattern string) string {
 	const (
 		space = `\t\n\v\f\r\x{85}\p{Z}`
 		digit = `\p{Nd}`
-		word  = `\p{L}\p{M}\p{Nd}\p{Nl}\p{Pc}\x{200C}\x{200D}`
+		word  = `\p{L}\p{M}\p{Nd}\p{Nl}\p{Pc}` // isWordChar
 	)
 	var b strings.Builder
 	inClass := false

@@ -287,12 +287,13 @@ func parseMetaspace(r rawPreTokenizer) (preTokenizer, error) {
 }
 
 // whitespaceSpans marks the matches of HF's Whitespace pattern \w+|[^\w\s]+ as gaps (they are
-// kept) and the white space between them as matches (removed).
+// kept) and the white space between them as matches (removed). HF runs this pattern on Rust's
+// regex crate, whose \w, unlike Oniguruma's, includes the zero-width (non-)joiners.
 func whitespaceSpans(s string) []span {
 	var spans []span
 	class := func(r rune) int {
 		switch {
-		case isWordChar(r):
+		case isWordChar(r) || r == 0x200C || r == 0x200D:
 			return 1
 		case isWhitespace(r):
 			return 0

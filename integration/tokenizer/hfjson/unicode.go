@@ -35,11 +35,11 @@ func isChineseChar(r rune) bool {
 		r >= 0x2F800 && r <= 0x2FA1F
 }
 
-// isWordChar is Oniguruma's Unicode \w: letters, marks, decimal digits, connector punctuation
-// and the joiners.
+// isWordChar is Oniguruma's Unicode \w as HF's tokenizers uses it: letters, marks, decimal
+// digits, letter numbers and connector punctuation (not the zero-width joiners).
 func isWordChar(r rune) bool {
 	return unicode.IsLetter(r) || unicode.IsMark(r) || unicode.Is(unicode.Nd, r) || unicode.Is(unicode.Nl, r) ||
-		unicode.Is(unicode.Pc, r) || r == 0x200C || r == 0x200D
+		unicode.Is(unicode.Pc, r)
 }
 
 // appendLower appends Rust's char::to_lowercase of r: the simple mapping, except İ, whose full

@@ -353,6 +353,83 @@ def main():
         )
 
 
+# Variants: a base tokenizer with some components replaced, to check the normalizers,
+# pre-tokenizers and post-processors that the test tokenizers above do not use. Each is
+# written as fixtures-variant-NAME.json with its base and the replaced components.
+def S(s):
+    return {"String": s}
+
+
+def R(r):
+    return {"Regex": r}
+
+
+VARIANTS = {
+    "nfd-strip-lower": ("wordpiece-cased.json", {
+        "normalizer": {"type": "Sequence", "normalizers": [
+            {"type": "NFD"}, {"type": "StripAccents"}, {"type": "Lowercase"}, {"type": "Strip", "strip_left": True, "strip_right": True}]},
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "WhitespaceSplit"}, {"type": "Punctuation", "behavior": "Contiguous"}]},
+        "post_processor": {"type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+            "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+            "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [2], "tokens": ["[CLS]"]}, "[SEP]": {"id": "[SEP]", "ids": [3], "tokens": ["[SEP]"]}}},
+    }),
+    "nfkc-whitespace": ("wordpiece-cased.json", {
+        "normalizer": {"type": "Sequence", "normalizers": [
+            {"type": "NFKC"}, {"type": "Replace", "pattern": S("'"), "content": " ' "}, {"type": "Prepend", "prepend": "x"}]},
+        "pre_tokenizer": {"type": "Whitespace"},
+        "post_processor": None,
+    }),
+    "nfkd-split": ("wordpiece-cased.json", {
+        "normalizer": {"type": "NFKD"},
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": R(r"\s+"), "behavior": "Removed", "invert": False},
+            {"type": "Split", "pattern": S("-"), "behavior": "MergedWithPrevious", "invert": False},
+            {"type": "Split", "pattern": R(r"\d"), "behavior": "MergedWithNext", "invert": False},
+            {"type": "Split", "pattern": R(r"[aeiou]+"), "behavior": "Contiguous", "invert": False},
+            {"type": "Split", "pattern": R(r"\w+"), "behavior": "Isolated", "invert": True}]},
+    }),
+    "bytelevel-prefix": ("bpe-bytelevel.json.gz", {
+        "normalizer": {"type": "NFC"},
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+        "post_processor": {"type": "Sequence", "processors": [
+            {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+            {"type": "RobertaProcessing", "sep": ["</s>", 2], "cls": ["<s>", 0], "trim_offsets": True, "add_prefix_space": True}]},
+    }),
+    "bytelevel-noregex": ("bpe-bytelevel.json.gz", {
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "WhitespaceSplit"},
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]},
+        "post_processor": {"type": "BertProcessing", "sep": ["</s>", 2], "cls": ["<s>", 0]},
+    }),
+    "metaspace-first": ("unigram-metaspace.json.gz", {
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "Punctuation", "behavior": "Isolated"},
+            {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": True}]},
+    }),
+    "metaspace-nosplit": ("unigram-metaspace.json.gz", {
+        "normalizer": {"type": "Sequence", "normalizers": [{"type": "Lowercase"}, {"type": "Replace", "pattern": R(r"\s+"), "content": " "}]},
+        "pre_tokenizer": {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "never", "split": False},
+    }),
+}
+
+
+def variants(singles, pairs):
+    import gzip
+
+    for name, (base, override) in VARIANTS.items():
+        opener = gzip.open if base.endswith(".gz") else open
+        with opener(os.path.join(HERE, base), "rt", encoding="utf-8") as f:
+            data = json.load(f)
+        data.update(override)
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as f:
+            json.dump(data, f)
+        enc = encode_all(tokenizers_encoder(f.name), singles, pairs, [])
+        os.unlink(f.name)
+        write("variant-" + name, base, dict(base=base, override=override, **enc))
+
+
 def gzip_file(path):
     """Replaces path by path.gz (mtime 0, so that regenerating gives the same bytes)."""
     import gzip
@@ -367,3 +444,4 @@ if __name__ == "__main__":
     main()
     for big in ["bpe-bytelevel.json", "unigram-metaspace.json", "spm.model"]:
         gzip_file(os.path.join(HERE, big))
+    variants(*strings(sys.argv[1])[:2])
