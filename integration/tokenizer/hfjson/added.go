@@ -33,9 +33,19 @@ func splitAdded(s string, tokens []addedToken) []segment {
 	if len(tokens) == 0 || s == "" {
 		return []segment{{s, -1, 0}}
 	}
+	var first [256]bool // the first bytes of the tokens: elsewhere no token starts
+	for _, t := range tokens {
+		if t.Content != "" {
+			first[t.Content[0]] = true
+		}
+	}
 	var out []segment
 	gap := 0 // start of the text not yet emitted
 	for pos := 0; pos < len(s); {
+		if !first[s[pos]] {
+			pos++
+			continue
+		}
 		best := -1
 		for i, t := range tokens {
 			if t.Content != "" && strings.HasPrefix(s[pos:], t.Content) && (best < 0 || len(t.Content) > len(tokens[best].Content)) {
@@ -43,8 +53,7 @@ func splitAdded(s string, tokens []addedToken) []segment {
 			}
 		}
 		if best < 0 {
-			_, n := utf8.DecodeRuneInString(s[pos:])
-			pos += n
+			pos++
 			continue
 		}
 		t := tokens[best]

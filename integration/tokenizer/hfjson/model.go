@@ -96,6 +96,8 @@ type wordPiece struct {
 	unk          token
 	prefix       string
 	maxWordChars int
+	// maxKeyBytes is the length of the longest vocabulary entry: no longer piece is tried.
+	maxKeyBytes int
 }
 
 func newWordPiece(r rawModel) (*wordPiece, error) {
@@ -109,6 +111,9 @@ func newWordPiece(r rawModel) (*wordPiece, error) {
 	}
 	if r.MaxInputCharsPerWord != nil {
 		m.maxWordChars = *r.MaxInputCharsPerWord
+	}
+	for tok := range vocab {
+		m.maxKeyBytes = max(m.maxKeyBytes, len(tok))
 	}
 	unk := "[UNK]"
 	if r.UnkToken != nil {
@@ -129,21 +134,32 @@ func (m *wordPiece) tokenize(dst []token, w string) []token {
 		return append(dst, m.unk)
 	}
 	mark := len(dst)
+	var buf []byte // prefix + piece, for continuations
 	for start := 0; start < len(w); {
-		end := len(w)
+		limit := m.maxKeyBytes
+		if start > 0 {
+			limit -= len(m.prefix)
+		}
+		end := min(len(w), start+max(limit, 0))
 		found := false
-		for end > start {
-			sub := w[start:end]
-			if start > 0 {
-				sub = m.prefix + sub
+		for ; end > start; end-- {
+			if end < len(w) && !utf8.RuneStart(w[end]) {
+				continue
 			}
-			if id, ok := m.vocab[sub]; ok {
-				dst = append(dst, token{id, sub})
+			if start == 0 {
+				if id, ok := m.vocab[w[:end]]; ok {
+					dst = append(dst, token{id, w[:end]})
+					found = true
+					break
+				}
+				continue
+			}
+			buf = append(append(buf[:0], m.prefix...), w[start:end]...)
+			if id, ok := m.vocab[string(buf)]; ok { // no allocation: map index by converted bytes
+				dst = append(dst, token{id, string(buf)})
 				found = true
 				break
 			}
-			_, n := utf8.DecodeLastRuneInString(w[start:end])
-			end -= n
 		}
 		if !found {
 			return append(dst[:mark], m.unk)

@@ -140,6 +140,12 @@ type bertNormalizer struct {
 }
 
 func (b bertNormalizer) normalize(s string) string {
+	if isPlainASCII(s) { // nothing to clean, pad, decompose or strip
+		if b.lowercase {
+			return strings.ToLower(s)
+		}
+		return s
+	}
 	buf := make([]byte, 0, len(s)+8)
 	for _, r := range s {
 		if b.cleanText {
@@ -164,6 +170,17 @@ func (b bertNormalizer) normalize(s string) string {
 		s = lowercase(s)
 	}
 	return s
+}
+
+// isPlainASCII reports whether s has only printable ASCII and spaces, which BertNormalizer
+// leaves as they are (but for lower-casing).
+func isPlainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // lowercase lower-cases s one code point at a time, as HF's Lowercase normalizer.

@@ -187,13 +187,7 @@ func parsePreTokenizer(data json.RawMessage, depth int) (preTokenizer, error) {
 	}
 	switch r.Type {
 	case "BertPreTokenizer":
-		return eachWord(func(w word) []word {
-			var out []word
-			for _, p := range splitWord(w, charSpans(w.text, isWhitespace), removed) {
-				out = append(out, splitWord(p, charSpans(p.text, isPunctuation), isolated)...)
-			}
-			return out
-		}), nil
+		return eachWord(bertSplit), nil
 	case "WhitespaceSplit":
 		return eachWord(func(w word) []word { return splitWord(w, charSpans(w.text, isWhitespace), removed) }), nil
 	case "Whitespace":
@@ -250,6 +244,34 @@ func parsePreTokenizer(data json.RawMessage, depth int) (preTokenizer, error) {
 		}, nil
 	}
 	return nil, fmt.Errorf("%w: pre-tokenizer %q", ErrUnsupported, r.Type)
+}
+
+// bertSplit is BertPreTokenizer: split on white space, which is dropped, and around every
+// punctuation character, which becomes a word of its own.
+func bertSplit(w word) []word {
+	var out []word
+	start := 0
+	flush := func(end int) {
+		if end > start {
+			out = append(out, word{w.text[start:end], w.atStart && start == 0})
+		}
+	}
+	for i := 0; i < len(w.text); {
+		r, n := utf8.DecodeRuneInString(w.text[i:])
+		switch {
+		case isWhitespace(r):
+			flush(i)
+			start = i + n
+		case isPunctuation(r):
+			flush(i)
+			start = i
+			flush(i + n)
+			start = i + n
+		}
+		i += n
+	}
+	flush(len(w.text))
+	return out
 }
 
 // parseMetaspace builds SentencePiece's pre-tokenizer: spaces become the replacement (▁), which

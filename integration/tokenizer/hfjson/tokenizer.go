@@ -30,6 +30,8 @@ type Tokenizer struct {
 	dropEmptyPair bool
 }
 
+var _ tokenizer.Encoder = (*Tokenizer)(nil)
+
 // truncation is tokenizer.json's truncation section.
 type truncation struct {
 	MaxLength int    `json:"max_length"`
@@ -330,7 +332,8 @@ func (t *Tokenizer) added(pair bool) int {
 
 // process lays the sequences out with the post-processor's special tokens and type ids.
 func (t *Tokenizer) process(a, b []token, pair bool) tokenizer.Encoding {
-	var e tokenizer.Encoding
+	n := len(a) + len(b) + t.added(pair)
+	e := tokenizer.Encoding{Tokens: make([]string, 0, n), IDs: make([]int, 0, n), TypeIDs: make([]int, 0, n)}
 	add := func(toks []token, typeID int) {
 		for _, tk := range toks {
 			e.Tokens = append(e.Tokens, tk.text)

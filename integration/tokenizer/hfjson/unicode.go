@@ -3,7 +3,12 @@ package hfjson
 import "unicode"
 
 // isWhitespace is Rust's char::is_whitespace: the Unicode White_Space property.
-func isWhitespace(r rune) bool { return unicode.Is(unicode.White_Space, r) }
+func isWhitespace(r rune) bool {
+	if r < 0x80 {
+		return r == ' ' || r >= '\t' && r <= '\r'
+	}
+	return unicode.Is(unicode.White_Space, r)
+}
 
 // isPunctuation is the test of HF's BertPreTokenizer and Punctuation pre-tokenizer: ASCII
 // punctuation or Unicode category P*.
