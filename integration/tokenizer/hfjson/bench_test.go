@@ -2,6 +2,7 @@ package hfjson
 
 import (
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -87,5 +88,24 @@ func BenchmarkMiniLM(b *testing.B) {
 				c.enc.Encode(texts[i%len(texts)], 128)
 			}
 		})
+	}
+}
+
+// BenchmarkUnigramLongPieces encodes with a vocabulary that has long pieces (real SentencePiece
+// vocabularies have runs of ▁ and long words): the lattice must not slow down with their length.
+func BenchmarkUnigramLongPieces(b *testing.B) {
+	pieces := []unigramPiece{{"<unk>", 0}, {"▁", -2}}
+	for c := 'a'; c <= 'z'; c++ {
+		pieces = append(pieces, unigramPiece{string(c), -3})
+		pieces = append(pieces, unigramPiece{"▁" + strings.Repeat(string(c), 200), -1})
+	}
+	m, err := newUnigram(pieces, 0, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := "▁" + strings.Repeat("abcdefghij", 30)
+	b.ReportAllocs()
+	for b.Loop() {
+		m.tokenize(nil, w)
 	}
 }

@@ -39,7 +39,7 @@ type unigram struct {
 	scores       []float64
 	unkID        int
 	minScore     float64
-	maxPieceLen  int
+	pieces       *trie
 	byteFallback bool
 }
 
@@ -52,7 +52,9 @@ func newUnigram(pieces []unigramPiece, unkID int, byteFallback bool) (*unigram, 
 	}
 	m := &unigram{vocab: make(map[string]int, len(pieces)), scores: make([]float64, len(pieces)),
 		unkID: unkID, minScore: math.Inf(1), byteFallback: byteFallback}
+	names := make([]string, len(pieces))
 	for id, p := range pieces {
+		names[id] = p.piece
 		if _, dup := m.vocab[p.piece]; dup {
 			return nil, fmt.Errorf("%w: Unigram piece %q appears twice", ErrInvalid, p.piece)
 		}
@@ -62,8 +64,8 @@ func newUnigram(pieces []unigramPiece, unkID int, byteFallback bool) (*unigram, 
 		m.vocab[p.piece] = id
 		m.scores[id] = p.score
 		m.minScore = min(m.minScore, p.score)
-		m.maxPieceLen = max(m.maxPieceLen, len(p.piece))
 	}
+	m.pieces = newTrie(names)
 	return m, nil
 }
 
@@ -91,18 +93,14 @@ func (m *unigram) tokenize(dst []token, w string) []token {
 		here := best[start].score
 		_, charLen := utf8.DecodeRuneInString(w[start:])
 		single := false
-		for end := start + 1; end <= min(len(w), start+m.maxPieceLen); end++ {
-			id, ok := m.vocab[w[start:end]]
-			if !ok {
-				continue
-			}
+		m.pieces.prefixes(w, start, func(end, id int) {
 			if n := &best[end]; n.start < 0 || here+m.scores[id] > n.score {
 				*n = node{here + m.scores[id], start, id}
 			}
 			if end-start == charLen {
 				single = true
 			}
-		}
+		})
 		if !single {
 			if n := &best[start+charLen]; n.start < 0 || here+unkScore > n.score {
 				*n = node{here + unkScore, start, m.unkID}
