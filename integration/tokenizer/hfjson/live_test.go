@@ -78,6 +78,23 @@ func TestLiveRandomStrings(t *testing.T) {
 			return parseTestdata(t, name), path
 		}
 	}
+	fromSPM := func(opts SentencePieceOptions) func(*testing.T) (*Tokenizer, string) {
+		return func(t *testing.T) (*Tokenizer, string) {
+			spmDir := filepath.Join(dir, "spm")
+			data := readTestdata(t, "spm.model.gz")
+			if err := os.MkdirAll(spmDir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(spmDir, "spm.model"), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			tok, err := ParseSentencePiece(data, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tok, spmDir
+		}
+	}
 	for _, c := range []struct {
 		name, kind string
 		load       func(*testing.T) (*Tokenizer, string)
@@ -93,21 +110,10 @@ func TestLiveRandomStrings(t *testing.T) {
 			}
 			return tok, path
 		}},
-		{"spm", "spm", func(t *testing.T) (*Tokenizer, string) {
-			spmDir := filepath.Join(dir, "spm")
-			if err := os.Mkdir(spmDir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			data := readTestdata(t, "spm.model.gz")
-			if err := os.WriteFile(filepath.Join(spmDir, "spm.model"), data, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			tok, err := ParseSentencePiece(data, SentencePieceOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return tok, spmDir
-		}},
+		{"spm", "spm", fromSPM(SentencePieceOptions{})},
+		{"spm-lower-punct", `spm:{"do_lower_case": true, "split_by_punct": true}`,
+			fromSPM(SentencePieceOptions{DoLowerCase: true, SplitByPunct: true})},
+		{"spm-no-prefix-space", `spm:{"add_prefix_space": false}`, fromSPM(SentencePieceOptions{NoPrefixSpace: true})},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tok, path := c.load(t)

@@ -3,7 +3,8 @@
     python live_encode.py KIND PATH INPUT.json OUTPUT.json
 
 KIND is "json" (PATH is a tokenizer.json, encoded by `tokenizers`) or "spm" (PATH is a directory
-with spm.model, encoded by transformers' DebertaV2Tokenizer). INPUT holds {"pairs": [[a, b or
+with spm.model, encoded by transformers' DebertaV2Tokenizer), optionally followed by
+DebertaV2Tokenizer arguments as JSON: spm:{"add_prefix_space": false}. INPUT holds {"pairs": [[a, b or
 null, max_len], ...]}; OUTPUT gets [[ids, type_ids], ...] in the same order.
 """
 
@@ -31,7 +32,8 @@ if kind == "json":
 else:
     import transformers
 
-    tok = transformers.DebertaV2Tokenizer.from_pretrained(path)
+    kwargs = json.loads(kind.partition(":")[2] or "{}")
+    tok = transformers.DebertaV2Tokenizer.from_pretrained(path, **kwargs)
     for a, b, max_len in cases:
         args = dict(truncation="longest_first", max_length=max_len) if max_len else {}
         e = tok(a, b, **args) if b is not None else tok(a, **args)
