@@ -109,3 +109,17 @@ func BenchmarkUnigramLongPieces(b *testing.B) {
 		m.tokenize(nil, w)
 	}
 }
+
+// BenchmarkLongWord encodes one 16,000-character word without spaces (a URL or an encoded blob
+// in real data): BPE merges through a priority queue and the Unigram lattice through a trie, so
+// the cost grows as n·log n, not n².
+func BenchmarkLongWord(b *testing.B) {
+	word := strings.Repeat("abcdefghij", 1600)
+	for name, tok := range benchTokenizers(b) {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				tok.Encode(word, 0)
+			}
+		})
+	}
+}

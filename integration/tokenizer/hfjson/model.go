@@ -1,6 +1,7 @@
 package hfjson
 
 import (
+	"container/heap"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -317,21 +318,84 @@ func (m *bpe) tokenize(dst []token, w string) []token {
 		}
 		unkRun = true
 	}
-	for len(syms) > 1 {
-		best, bestRank := -1, math.MaxInt
-		for i := 0; i+1 < len(syms); i++ {
-			if mg, ok := m.merges[[2]int{syms[i], syms[i+1]}]; ok && mg.rank < bestRank {
-				best, bestRank = i, mg.rank
-			}
-		}
-		if best < 0 {
-			break
-		}
-		syms[best] = m.merges[[2]int{syms[best], syms[best+1]}].id
-		syms = append(syms[:best+1], syms[best+2:]...)
-	}
+	syms = m.mergeAll(syms)
 	for _, id := range syms {
 		dst = append(dst, token{id, m.tokens[id]})
 	}
 	return dst
+}
+
+// mergeCandidate is a pair of adjacent symbols that a merge applies to: the left one's position,
+// the merge's rank and the merged token.
+type mergeCandidate struct{ pos, rank, id int }
+
+// mergeQueue orders candidates by rank, then position: HF's order of merging.
+type mergeQueue []mergeCandidate
+
+func (q mergeQueue) Len() int { return len(q) }
+func (q mergeQueue) Less(i, j int) bool {
+	return q[i].rank < q[j].rank || q[i].rank == q[j].rank && q[i].pos < q[j].pos
+}
+func (q mergeQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *mergeQueue) Push(x any)   { *q = append(*q, x.(mergeCandidate)) }
+func (q *mergeQueue) Pop() any {
+	old := *q
+	x := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return x
+}
+
+// mergeAll applies the merges to the symbols, the pair of lowest rank first and the leftmost
+// among equals, with a priority queue over a linked list (as HF's Word::merge_all), so that a
+// long word costs n·log n rather than n².
+func (m *bpe) mergeAll(syms []int) []int {
+	if len(syms) < 2 {
+		return syms
+	}
+	n := len(syms)
+	prev, next := make([]int, n), make([]int, n)
+	removed := make([]bool, n)
+	q := make(mergeQueue, 0, n)
+	for i := range syms {
+		prev[i], next[i] = i-1, i+1
+		if i+1 < n {
+			if mg, ok := m.merges[[2]int{syms[i], syms[i+1]}]; ok {
+				q = append(q, mergeCandidate{i, mg.rank, mg.id})
+			}
+		}
+	}
+	heap.Init(&q)
+	for q.Len() > 0 {
+		top := heap.Pop(&q).(mergeCandidate)
+		right := next[top.pos]
+		if removed[top.pos] || right >= n {
+			continue
+		}
+		if mg, ok := m.merges[[2]int{syms[top.pos], syms[right]}]; !ok || mg.id != top.id {
+			continue // the pair has changed since the candidate was queued
+		}
+		syms[top.pos] = top.id
+		removed[right] = true
+		next[top.pos] = next[right]
+		if next[right] < n {
+			prev[next[right]] = top.pos
+		}
+		if p := prev[top.pos]; p >= 0 {
+			if mg, ok := m.merges[[2]int{syms[p], syms[top.pos]}]; ok {
+				heap.Push(&q, mergeCandidate{p, mg.rank, mg.id})
+			}
+		}
+		if nx := next[top.pos]; nx < n {
+			if mg, ok := m.merges[[2]int{syms[top.pos], syms[nx]}]; ok {
+				heap.Push(&q, mergeCandidate{top.pos, mg.rank, mg.id})
+			}
+		}
+	}
+	out := syms[:0]
+	for i, id := range syms {
+		if !removed[i] {
+			out = append(out, id)
+		}
+	}
+	return out
 }
