@@ -18,6 +18,10 @@
 //  6. the post-processor adds the special tokens and type ids: BertProcessing, RobertaProcessing,
 //     TemplateProcessing, ByteLevel (nothing to do without offsets) or a Sequence.
 //
+// An spm.model (DeBERTa-v2/v3 ship only that) is read by LoadSentencePiece, which builds the
+// pipeline that transformers 5's DebertaV2Tokenizer builds from it; LoadDir takes a checkpoint
+// directory and uses tokenizer.json when there is one, spm.model otherwise.
+//
 // Offsets, padding and decoding are not implemented: a model input needs ids and type ids, its
 // attention mask is 1 for every token of an Encoding, and padding is the batcher's job.
 // Components this package does not implement are reported by Load with ErrUnsupported, never

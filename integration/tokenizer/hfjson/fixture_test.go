@@ -205,10 +205,11 @@ func TestHFSentencePiece(t *testing.T) {
 // VARIANTS): NFD/NFKC/NFKD, StripAccents, Strip, Replace, Prepend; WhitespaceSplit, Whitespace,
 // Punctuation and Split with every behaviour and inverted; ByteLevel with a prefix space and
 // without its regex; Metaspace with the "first" and "never" schemes and without splitting;
-// TemplateProcessing, BertProcessing, no post-processor and a Sequence.
+// TemplateProcessing, BertProcessing, no post-processor and a Sequence; added tokens with
+// single_word, lstrip, rstrip and normalized, and the ids HF gives them.
 func TestHFVariants(t *testing.T) {
 	paths, err := filepath.Glob(filepath.Join("testdata", "fixtures-variant-*.json"))
-	if err != nil || len(paths) < 7 {
+	if err != nil || len(paths) < 8 {
 		t.Fatalf("variant fixtures: %v, %d files", err, len(paths))
 	}
 	for _, path := range paths {

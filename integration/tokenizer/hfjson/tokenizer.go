@@ -132,7 +132,10 @@ func (tr *truncation) check() error {
 	return nil
 }
 
-// setVocabulary records the added tokens and the id ↔ token maps.
+// setVocabulary records the added tokens and the id ↔ token maps. An added token's id is the
+// one its content already has (in the model or among the tokens added before it), else the next
+// after the model's vocabulary and the added ids, as HF assigns them when it reads the file (the
+// ids written in added_tokens are only checked there, with a warning).
 func (t *Tokenizer) setVocabulary(added []addedToken) error {
 	vocab := t.model.vocabulary()
 	t.ids = make(map[string]int, len(vocab)+len(added))
@@ -141,12 +144,25 @@ func (t *Tokenizer) setVocabulary(added []addedToken) error {
 		t.ids[tok] = id
 		t.tokens[id] = tok
 	}
+	size, maxAdded := len(vocab), -1
 	for _, a := range added {
-		if a.ID < 0 || a.Content == "" {
+		if a.ID < 0 {
 			return fmt.Errorf("%w: added token %q with id %d", ErrInvalid, a.Content, a.ID)
 		}
-		t.ids[a.Content] = a.ID
-		t.tokens[a.ID] = a.Content
+		if a.Content == "" {
+			continue
+		}
+		id, known := t.ids[a.Content]
+		if !known {
+			id = size
+			if maxAdded >= size || size == 0 {
+				id = maxAdded + 1
+			}
+		}
+		maxAdded = max(maxAdded, id)
+		a.ID = id
+		t.ids[a.Content] = id
+		t.tokens[id] = a.Content
 		if a.Normalized && t.normalize != nil {
 			a.Content = t.normalize(a.Content)
 			if a.Content == "" {
