@@ -6,6 +6,7 @@ require (
 	github.com/nlpodyssey/cybertron v0.2.1
 	github.com/nlpodyssey/gopickle v0.2.0
 	github.com/nlpodyssey/spago v1.1.0
+	github.com/rivo/uniseg v0.4.7
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/sys v0.35.0
 	golang.org/x/text v0.28.0
