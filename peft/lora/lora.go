@@ -39,16 +39,14 @@ type Model struct {
 var _ peft.Adapter = (*Model)(nil)
 
 // New wraps base with a LoRA adapter configured by c, drawing A and the seed of the adapter's
-// dropout masks from rng, and freezes base. It fails if c is invalid or its rank exceeds the
-// smaller dimension of the layer, where a low-rank update stops being low-rank.
+// dropout masks from rng, and freezes base. It fails if c is invalid. A rank above
+// min(in_features, out_features) is accepted, as PEFT accepts it, though it adds parameters
+// without adding rank.
 func New(base *linear.Model, c Config, rng *rand.Rand) (*Model, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	out, in := op.Dims(base.W)
-	if c.R > min(in, out) {
-		return nil, fmt.Errorf("%w: lora: r = %d exceeds min(in_features, out_features) = min(%d, %d)", peft.ErrInvalidConfig, c.R, in, out)
-	}
 	w := base.W.Value().(mat.Matrix)
 	a := w.NewMatrix(mat.WithShape(c.R, in))
 	a.SetData(float.Make(initialA(in, c, rng)...))

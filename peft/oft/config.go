@@ -48,7 +48,11 @@ type Config struct {
 	// BlockSize is the side b of each block (PEFT's oft_block_size); it must divide in_features.
 	BlockSize int `json:"oft_block_size"`
 	// ModuleDropout is the probability, in [0, 1), that a block's rotation is replaced by the
-	// identity in a training forward (PEFT's module_dropout).
+	// identity in a training forward (PEFT's module_dropout). PEFT differs here: since 0.16 (and
+	// still in 0.21) it builds this dropout but its forward never applies it, so an adapter
+	// trained by PEFT with module_dropout > 0 trained without it, while this package applies it
+	// as the OFT paper describes. Files are unaffected (the option only acts while training); for
+	// training that matches PEFT's, set 0.
 	ModuleDropout float64 `json:"module_dropout"`
 	// COFT constrains each block's Q to the Frobenius ball of radius Eps/√(parameter blocks) by
 	// projecting the parameters in place before every forward and merge, as PEFT does.
