@@ -16,7 +16,9 @@
 //   - exact Cayley (UseCayleyNeumann false): A = (I − Q)(I + Q)⁻¹, computed by PEFT as
 //     torch.linalg.solve(I + Q, I − Q, left=False);
 //   - Neumann series with T = NumCayleyNeumannTerms: A = I + 2Q + 2Q² + … + 2Q^(L−1) + Q^L with
-//     L = max(T−1, 3) for T ≥ 3, A = I + 2Q for T = 2; it truncates (I + Q)(I − Q)⁻¹.
+//     L = max(T−1, 3) for T ≥ 3, A = I + 2Q for T = 2; it truncates (I + Q)(I − Q)⁻¹. This is
+//     the series of PEFT ≥ 0.18; adapter files of earlier PEFT, whose series differs for T ≥ 3,
+//     are refused by their (missing) peft_version.
 //
 // As a map of column vectors a token block becomes Aᵀ·x, so the adapted layer is
 // y = W·blockdiag(Aᵀ)·x + b, and Merge sets W ← W·blockdiag(Aᵀ) as PEFT's merge does. For the

@@ -11,7 +11,8 @@ import (
 
 // The file format of OFT adapters, as PEFT's OFTConfig and OFTLayer (OFT v2, PEFT ≥ 0.14) write
 // them: the options r, oft_block_size, module_dropout, coft, eps, block_share, use_cayley_neumann
-// and num_cayley_neumann_terms, and one tensor per layer, oft_R.weight (blocks×b(b−1)/2).
+// and num_cayley_neumann_terms, and one tensor per layer, oft_R.weight (blocks×b(b−1)/2). A
+// Neumann file is read only with the series of the PEFT that wrote it (see checkNeumann).
 func init() {
 	peft.RegisterMethod(peft.Method{
 		PeftType:     Config{}.PeftType(),
