@@ -247,7 +247,12 @@ func checkPEFTToGo(t *testing.T, ck *checkpoint.Checkpoint, tok *tokenizer.Token
 			assert.Greater(t, maxDiff(t, exp.BaseLogits, r.Logits), moved, "the adapter changes the logits")
 		})
 	}
-	t.Run(neumann017, func(t *testing.T) { checkNeumann017(t, ck, batch, filepath.Join(dir, neumann017)) })
+	t.Run(neumann017, func(t *testing.T) {
+		if _, err := os.Stat(filepath.Join(dir, neumann017)); err != nil {
+			t.Skipf("no adapter of PEFT 0.17 for this checkpoint (set %s to make one)", PEFT017Var)
+		}
+		checkNeumann017(t, ck, batch, filepath.Join(dir, neumann017))
+	})
 }
 
 // checkNeumann017 checks that the Neumann OFT file of PEFT 0.17 is refused, and why: read with
@@ -296,7 +301,8 @@ func TestGoToPEFTFixtures(t *testing.T) {
 	var res goToPEFTResults
 	readJSON(t, "testdata/go-to-peft.json", &res)
 	for _, c := range goCases {
-		require.Contains(t, res.Cases, c.name)
+		_, ok := res.Cases[c.name]
+		require.True(t, ok, "no record of %s: run regenerate.sh", c.name)
 	}
 	checkGoToPEFT(t, loadCheckpoint(t, tinyDir), tinyTokenizer(t), "testdata/go-to-peft", res)
 }
