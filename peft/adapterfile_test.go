@@ -415,3 +415,24 @@ func TestSetParamsAllOrNothing(t *testing.T) {
 	assert.Equal(t, []float64{7, 8}, params["b"].Value().Data().F64())
 	assert.True(t, slices.Equal([]int{2, 1}, params["a"].Shape()))
 }
+
+// TestSaveAdapterPattern writes a Pattern as PEFT's target_modules string, which reads back as
+// the same Pattern, and PEFT's version beside it.
+func TestSaveAdapterPattern(t *testing.T) {
+	cfg := hra.Config{R: 2}
+	dir := t.TempDir()
+	targets := peft.Targets{Pattern: `.*\.(query|key)`}
+	require.NoError(t, peft.SaveAdapter(dir, cfg, targets, newAdapters(t, cfg, 1), nil, peft.Meta{}))
+	var raw map[string]any
+	data, err := os.ReadFile(filepath.Join(dir, peft.AdapterConfigFile))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, &raw))
+	assert.Equal(t, `.*\.(query|key)`, raw["target_modules"])
+	assert.Equal(t, peft.PEFTVersion, raw["peft_version"])
+	_, back, _, err := peft.LoadAdapterConfig(dir)
+	require.NoError(t, err)
+	assert.Equal(t, targets, back)
+
+	both := peft.Targets{Pattern: ".*query", Modules: []string{"query"}}
+	assert.ErrorIs(t, peft.SaveAdapter(t.TempDir(), cfg, both, newAdapters(t, cfg, 1), nil, peft.Meta{}), peft.ErrInvalidConfig)
+}
