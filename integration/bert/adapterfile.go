@@ -100,6 +100,10 @@ func LoadAdapter(ck *checkpoint.Checkpoint, dir string) (*Model, error) {
 		return nil, fmt.Errorf("%w: bert: %s has task_type %q; this model is a sequence classifier (%s)",
 			peft.ErrUnsupported, configPath, meta.TaskType, taskType)
 	}
+	if meta.TaskType == taskType && !slices.Contains(targets.ModulesToSave, "classifier") {
+		// PeftModelForSequenceClassification adds it before choosing the modules to adapt.
+		targets.ModulesToSave = append(targets.ModulesToSave, "classifier")
+	}
 	targets = fromPEFTTargets(targets)
 	if err := checkClassifierNotTargeted(targets, meta); err != nil {
 		return nil, fmt.Errorf("%w: bert: %s: %v", peft.ErrUnsupported, configPath, err)
@@ -136,11 +140,15 @@ func LoadAdapter(ck *checkpoint.Checkpoint, dir string) (*Model, error) {
 }
 
 // checkClassifierNotTargeted refuses targets that adapt the classifier, which PEFT does for
-// "all-linear" when task_type is unset (its saved target_modules then list "classifier").
+// "all-linear" when task_type is unset (its saved target_modules then list "classifier"). A
+// classifier in modules_to_save is trained in full and never adapted, in PEFT as here.
 func checkClassifierNotTargeted(t peft.Targets, meta peft.Meta) error {
+	if slices.Contains(t.ModulesToSave, "classifier") {
+		return nil
+	}
 	allLinear := strings.EqualFold(t.Pattern, peft.AllLinear)
 	switch {
-	case allLinear && meta.TaskType == "" && !slices.Contains(t.ModulesToSave, "classifier"):
+	case allLinear && meta.TaskType == "":
 		return fmt.Errorf(`target_modules %q without task_type adapts the classifier in PEFT, which this model does not support`, t.Pattern)
 	case slices.Contains(t.Modules, "classifier"):
 		return fmt.Errorf(`target_modules has "classifier" (as PEFT writes "all-linear" without task_type): adapters on the classifier are not supported; train it in full (task_type SEQ_CLS) instead`)
@@ -161,12 +169,14 @@ func (m *Model) freezeClassifier() {
 	m.headFromBase = true
 }
 
-// fromPEFTTargets removes the "bert." prefix from module names and the "score" entry of
-// modules_to_save.
+// fromPEFTTargets removes the "bert." prefix from module names, the "score" entry of
+// modules_to_save, and a "classifier" target that modules_to_save overrides.
 func fromPEFTTargets(t peft.Targets) peft.Targets {
 	out := peft.Targets{Pattern: t.Pattern, LayersToTransform: t.LayersToTransform}
 	for _, name := range t.Modules {
-		out.Modules = append(out.Modules, strings.TrimPrefix(name, hfPrefix))
+		if name = strings.TrimPrefix(name, hfPrefix); name != "classifier" || !slices.Contains(t.ModulesToSave, "classifier") {
+			out.Modules = append(out.Modules, name) // PEFT never adapts a module it saves in full
+		}
 	}
 	for _, name := range t.ModulesToSave {
 		if name = strings.TrimPrefix(name, hfPrefix); name != "score" && !slices.Contains(out.ModulesToSave, name) {

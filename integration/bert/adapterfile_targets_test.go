@@ -138,13 +138,19 @@ func TestLoadAdapterClassifierTargets(t *testing.T) {
 	saved := t.TempDir()
 	require.NoError(t, m.SaveAdapter(saved, peft.Meta{}))
 	for name, edit := range map[string]func(map[string]any){
-		"classifier listed": func(c map[string]any) { c["target_modules"] = []string{"query", "value", "classifier"} },
+		"classifier listed": func(c map[string]any) {
+			c["target_modules"] = []string{"query", "value", "classifier"}
+			c["task_type"], c["modules_to_save"] = nil, nil
+		},
 		"all-linear without the task": func(c map[string]any) {
 			c["target_modules"] = "all-linear"
 			c["task_type"] = nil
 			c["modules_to_save"] = nil
 		},
-		"pattern with the classifier": func(c map[string]any) { c["target_modules"] = ".*(query|value|classifier)" },
+		"pattern with the classifier": func(c map[string]any) {
+			c["target_modules"] = ".*(query|value|classifier)"
+			c["task_type"], c["modules_to_save"] = nil, nil
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "a")
@@ -165,5 +171,24 @@ func copyAdapter(t *testing.T, src, dst string) {
 		data, err := os.ReadFile(filepath.Join(src, name))
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(dst, name), data, 0o644))
+	}
+}
+
+// TestLoadAdapterSavedClassifierNotTargeted loads a file that names the classifier among its
+// targets and in modules_to_save (or with task_type SEQ_CLS, which puts it there): PEFT trains
+// it in full and adapts it not, and so does LoadAdapter.
+func TestLoadAdapterSavedClassifierNotTargeted(t *testing.T) {
+	ck := loadFileCheckpoint(t)
+	m := trainedModel(t, ck, Options{Adapter: hra.Config{R: 2}})
+	dir := t.TempDir()
+	require.NoError(t, m.SaveAdapter(dir, peft.Meta{}))
+	for _, saved := range []any{[]string{"classifier"}, nil} { // SEQ_CLS adds it when absent
+		editConfig(t, dir, func(c map[string]any) {
+			c["target_modules"] = []string{"query", "value", "classifier"}
+			c["modules_to_save"] = saved
+		})
+		back, err := LoadAdapter(ck, dir)
+		require.NoError(t, err)
+		assert.Equal(t, logits(t, m), logits(t, back))
 	}
 }
