@@ -17,7 +17,7 @@ import (
 	// Every method this package adapts with is registered, so LoadAdapter reads all of them.
 	_ "github.com/spago-peft/spago-peft/peft/hra"
 	_ "github.com/spago-peft/spago-peft/peft/lora"
-	_ "github.com/spago-peft/spago-peft/peft/oft"
+	"github.com/spago-peft/spago-peft/peft/oft"
 )
 
 // ErrNoHead reports an adapter file without a classification head (PEFT saves none when
@@ -85,7 +85,8 @@ func (m *Model) SaveAdapter(dir string, meta peft.Meta) error {
 //
 // PEFT's conventions are undone: target and saved module names may carry the "bert." prefix,
 // and the "score" entry PEFT adds to modules_to_save of every SEQ_CLS adapter (BERT has no such
-// module) is dropped. A file with task_type unset holds no classification head (PEFT saves none):
+// module) is dropped, and an OFT r or oft_block_size that PEFT had to adjust to a layer is
+// adjusted alike (oft.Config.AdjustToLayer). A file with task_type unset holds no classification head (PEFT saves none):
 // the model then takes ck's classifier, frozen, as PEFT takes the base model's, and LoadAdapter
 // fails with ErrNoHead when ck has none. Errors are those of peft.LoadAdapterConfig and
 // peft.LoadAdapterTensors (peft.ErrTensorMismatch when the file does not fit ck), and
@@ -118,6 +119,9 @@ func LoadAdapter(ck *checkpoint.Checkpoint, dir string) (*Model, error) {
 			"load it onto the BertForSequenceClassification checkpoint it was trained on, or save the adapter with task_type SEQ_CLS",
 			ErrNoHead, configPath)
 	}
+	if ck != nil {
+		cfg = adjustedOFT(cfg, ck.Config)
+	}
 	m, err := New(ck, Options{Adapter: cfg, Targets: targets, NumLabels: numLabels})
 	if err != nil {
 		return nil, err
@@ -137,6 +141,24 @@ func LoadAdapter(ck *checkpoint.Checkpoint, dir string) (*Model, error) {
 		return nil, fmt.Errorf("bert: %w", err)
 	}
 	return m, nil
+}
+
+// adjustedOFT sets AdjustToLayer on an OFT configuration whose r or oft_block_size does not
+// divide the input width of every linear layer of c (hidden and intermediate size): PEFT then
+// adjusted it per layer, and the file holds blocks of the adjusted size.
+func adjustedOFT(cfg peft.Config, c checkpoint.Config) peft.Config {
+	oc, ok := cfg.(oft.Config)
+	if !ok {
+		return cfg
+	}
+	for _, in := range []int{c.HiddenSize, c.IntermediateSize} {
+		for _, p := range []int{oc.R, oc.BlockSize} {
+			if p != 0 && (p > in || in%p != 0) {
+				oc.AdjustToLayer = true
+			}
+		}
+	}
+	return oc
 }
 
 // checkClassifierNotTargeted refuses targets that adapt the classifier, which PEFT does for

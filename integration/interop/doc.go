@@ -11,9 +11,9 @@
 //     and gives the same logits.
 //   - PEFT → Go: adapters made and saved by PEFT with the common recipes (all-linear, pooler
 //     targets, regular expressions, task_type set and unset, bf16 tensors, LoRA
-//     init_lora_weights=false with r above the layer width, OFT's forms) load in Go with PEFT's
-//     logits, or fail with an error naming what is unsupported (a block size PEFT adjusted,
-//     classifier adapters, the Neumann series of PEFT 0.17).
+//     init_lora_weights=false with r above the layer width, OFT's forms and a block size PEFT
+//     adjusted to the layers) load in Go with PEFT's logits, or fail with an error naming what
+//     is unsupported (classifier adapters, the Neumann series of PEFT 0.17).
 //   - cybertron: its own BertForSequenceClassification, loaded from a spago_model.bin written
 //     from the merged export, gives the Go logits.
 //

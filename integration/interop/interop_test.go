@@ -173,6 +173,11 @@ func checkLoad(t *testing.T, r loadReport, what string) {
 	assert.Empty(t, significant(r.Warnings), "%s: warnings while loading", what)
 }
 
+// expectedWarnings are the warnings PEFT gives about its own recipe, by recipe.
+var expectedWarnings = map[string]string{
+	"oft-block-size-adjusted": "Invalid `oft_block_size` (6)! Adjusted `oft_block_size` to (4).",
+}
+
 // significant drops the deprecation notices transformers gives PEFT's own calls (such as
 // "is_gradient_checkpointing is deprecated"): they say nothing about the file.
 func significant(warnings []string) []string {
@@ -242,7 +247,11 @@ func checkPEFTToGo(t *testing.T, ck *checkpoint.Checkpoint, tok *tokenizer.Token
 			}
 			require.NoError(t, err)
 			require.NotNil(t, r.Load)
-			checkLoad(t, *r.Load, "PeftModel.from_pretrained of PEFT's own file")
+			load := *r.Load
+			if w, ok := expectedWarnings[name]; ok {
+				load.Warnings = slices.DeleteFunc(slices.Clone(load.Warnings), func(s string) bool { return strings.Contains(s, w) })
+			}
+			checkLoad(t, load, "PeftModel.from_pretrained of PEFT's own file")
 			assertClose(t, r.Logits, logitsOf(t, m, batch), "PEFT vs Go")
 			assert.Greater(t, maxDiff(t, exp.BaseLogits, r.Logits), moved, "the adapter changes the logits")
 		})

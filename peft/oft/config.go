@@ -70,6 +70,11 @@ type Config struct {
 	// NumCayleyNeumannTerms is PEFT's number of series terms, at least 2 when UseCayleyNeumann is
 	// set (PEFT's default is 5); it is unused otherwise.
 	NumCayleyNeumannTerms int `json:"num_cayley_neumann_terms"`
+	// AdjustToLayer makes a layer whose in_features R or BlockSize does not divide take the
+	// nearest value that does, as PEFT adjusts it per layer (with a warning), instead of failing
+	// with the valid choices named. It is not stored in adapter files: a model that reads a file
+	// of PEFT whose value PEFT had to adjust sets it, to build the blocks PEFT built.
+	AdjustToLayer bool `json:"-"`
 }
 
 var _ peft.Config = Config{}
@@ -104,6 +109,13 @@ func (c Config) New(base *linear.Model, rng *rand.Rand) (peft.Adapter, error) {
 // blockSize returns the block side for a layer with in input features, or an error naming the
 // nearest valid choices when R or BlockSize does not divide in.
 func (c Config) blockSize(in int) (int, error) {
+	if c.AdjustToLayer && in >= 2 {
+		if c.BlockSize != 0 && (c.BlockSize > in || in%c.BlockSize != 0) {
+			c.BlockSize = adjustToDivisor(in, c.BlockSize)
+		} else if c.R != 0 && (c.R > in || in%c.R != 0) {
+			c.R = adjustToDivisor(in, c.R)
+		}
+	}
 	if c.BlockSize != 0 {
 		if c.BlockSize > in || in%c.BlockSize != 0 {
 			return 0, fmt.Errorf("%w: oft: oft_block_size = %d does not divide in_features = %d; the nearest valid block sizes are %s",
@@ -119,6 +131,26 @@ func (c Config) blockSize(in int) (int, error) {
 			peft.ErrInvalidConfig, c.R, in, nearestDivisors(in, c.R, 1, in/2))
 	}
 	return in / c.R, nil
+}
+
+// adjustToDivisor returns the divisor of in nearest to p, the lower one on a tie, and in for
+// p ≥ in: PEFT's OFTLayer.adjust_oft_parameters.
+func adjustToDivisor(in, p int) int {
+	if p >= in {
+		return in
+	}
+	higher := p
+	for higher <= in && in%higher != 0 {
+		higher++
+	}
+	lower := p
+	for lower > 1 && in%lower != 0 {
+		lower--
+	}
+	if p-lower <= higher-p {
+		return lower
+	}
+	return higher
 }
 
 // nearestDivisors describes the divisors of n in [lo, hi] closest to want from below and above.

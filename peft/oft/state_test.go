@@ -84,3 +84,32 @@ func TestState(t *testing.T) {
 	_, ok := state(nil)
 	assert.False(t, ok)
 }
+
+// TestAdjustToLayer checks PEFT's per-layer adjustment of r and oft_block_size
+// (OFTLayer.adjust_oft_parameters): the nearest divisor of in_features, the lower one on a tie.
+func TestAdjustToLayer(t *testing.T) {
+	tests := []struct {
+		c      Config
+		in     int
+		blocks int // rows of R
+		b      int
+	}{
+		{Config{BlockSize: 6}, 32, 8, 4},   // PEFT: "Adjusted oft_block_size to (4)"
+		{Config{BlockSize: 6}, 64, 16, 4},  // 4 and 8 are as near: the lower
+		{Config{BlockSize: 7}, 64, 8, 8},   // 8 is nearer
+		{Config{BlockSize: 40}, 32, 1, 32}, // above in_features: in_features
+		{Config{R: 5}, 32, 4, 8},           // r 5 → 4
+		{Config{BlockSize: 8}, 32, 4, 8},   // dividing: unchanged
+	}
+	for _, tt := range tests {
+		tt.c.AdjustToLayer = true
+		a, err := New(linear.New[float32](tt.in, 3), tt.c, rand.New(rand.NewPCG(1, 1)))
+		require.NoError(t, err, "%+v in %d", tt.c, tt.in)
+		assert.Equal(t, []int{tt.blocks, tt.b * (tt.b - 1) / 2}, a.R.Shape(), "%+v in %d", tt.c, tt.in)
+		tt.c.AdjustToLayer = false
+		if tt.c.BlockSize != 8 {
+			_, err = New(linear.New[float32](tt.in, 3), tt.c, rand.New(rand.NewPCG(1, 1)))
+			assert.ErrorIs(t, err, peft.ErrInvalidConfig, "without AdjustToLayer the choice is refused")
+		}
+	}
+}
