@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 )
 
 // Meta is what adapter_config.json records about the model an adapter belongs to.
@@ -22,6 +24,11 @@ type Meta struct {
 	// identity; LoadAdapterMetadata reads them back. LoadAdapterConfig leaves it nil.
 	FileMetadata map[string]string
 }
+
+// PEFTVersion is the PEFT release whose file format and semantics this package implements and
+// has been checked against (integration/interop runs the real library). SaveAdapter writes it as
+// peft_version, as PEFT's save_pretrained writes its own version.
+const PEFTVersion = "0.21.2"
 
 // commonKeys are the keys of adapter_config.json that every method has; the package reads them
 // itself rather than through a Method.
@@ -41,7 +48,13 @@ func encodeAdapterConfig(c Config, t Targets, meta Meta) ([]byte, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	if len(t.Modules) == 0 {
+	var targetModules any = t.Modules
+	switch {
+	case t.Pattern != "" && len(t.Modules) > 0:
+		return nil, fmt.Errorf("%w: targets have both a pattern %q and modules %v", ErrInvalidConfig, t.Pattern, t.Modules)
+	case t.Pattern != "":
+		targetModules = t.Pattern
+	case len(t.Modules) == 0:
 		return nil, fmt.Errorf("%w: no target_modules", ErrInvalidConfig)
 	}
 	fields, err := m.EncodeConfig(c)
@@ -55,7 +68,8 @@ func encodeAdapterConfig(c Config, t Targets, meta Meta) ([]byte, error) {
 		"revision":                nullIfEmpty(meta.Revision),
 		"inference_mode":          true,
 		"auto_mapping":            nil,
-		"target_modules":          t.Modules,
+		"peft_version":            PEFTVersion,
+		"target_modules":          targetModules,
 		"exclude_modules":         nil,
 		"layers_to_transform":     nil,
 		"layers_pattern":          nil,
@@ -109,7 +123,7 @@ func LoadAdapterConfig(dir string) (Config, Targets, Meta, error) {
 // the method's Config (through its registered Method), the targets and the base model. It fails
 // with ErrCorrupt on malformed JSON or a value of the wrong type, ErrUnsupported on a peft_type
 // that is not registered or an option in use that this package does not implement (a regular
-// expression in target_modules, exclude_modules, layers_pattern, a bias other than "none",
+// expression Go cannot compile, exclude_modules, layers_pattern, a bias other than "none",
 // DoRA, …), and ErrInvalidConfig when the method's Config rejects the values.
 //
 // PEFT appends "classifier" and "score" to modules_to_save of every SEQ_CLS adapter; the Targets
@@ -128,6 +142,9 @@ func ParseAdapterConfig(data []byte) (Config, Targets, Meta, error) {
 		return nil, Targets{}, Meta{}, err
 	}
 	f := &ConfigFields{peftType: peftType, raw: raw, used: map[string]bool{}}
+	if _, err := f.Decode("peft_version", &f.peftVersion); err != nil {
+		return nil, Targets{}, Meta{}, err
+	}
 	for _, k := range commonKeys {
 		f.used[k] = true
 	}
@@ -167,18 +184,26 @@ func decodeMeta(f *ConfigFields) (Meta, error) {
 func decodeTargets(f *ConfigFields) (Targets, error) {
 	var t Targets
 	raw := f.raw["target_modules"]
-	var pattern string
 	switch {
-	case json.Unmarshal(raw, &pattern) == nil:
-		return Targets{}, f.Unsupported("target_modules", "a regular expression or \"all-linear\"; list the module names instead")
 	case len(raw) == 0 || string(raw) == "null":
 		return Targets{}, fmt.Errorf("%w: adapter_config.json has no target_modules", ErrCorrupt)
-	}
-	if _, err := f.Decode("target_modules", &t.Modules); err != nil {
-		return Targets{}, err
-	}
-	if len(t.Modules) == 0 {
-		return Targets{}, fmt.Errorf("%w: adapter_config.json has an empty target_modules", ErrCorrupt)
+	case json.Unmarshal(raw, &t.Pattern) == nil:
+		// One string: PEFT's regular expression on the whole module name, or "all-linear".
+		if t.Pattern == "" {
+			return Targets{}, fmt.Errorf("%w: adapter_config.json has an empty target_modules", ErrCorrupt)
+		}
+		if !strings.EqualFold(t.Pattern, AllLinear) {
+			if _, err := regexp.Compile(t.Pattern); err != nil {
+				return Targets{}, f.Unsupported("target_modules", fmt.Sprintf("a regular expression Go's RE2 cannot read (no lookaround or backreferences): %v", err))
+			}
+		}
+	default:
+		if _, err := f.Decode("target_modules", &t.Modules); err != nil {
+			return Targets{}, err
+		}
+		if len(t.Modules) == 0 {
+			return Targets{}, fmt.Errorf("%w: adapter_config.json has an empty target_modules", ErrCorrupt)
+		}
 	}
 	// PEFT accepts one layer index as a number, or a list.
 	var layer int
@@ -189,6 +214,9 @@ func decodeTargets(f *ConfigFields) (Targets, error) {
 	}
 	if len(t.LayersToTransform) == 0 {
 		t.LayersToTransform = nil
+	}
+	if t.Pattern != "" && t.LayersToTransform != nil {
+		return Targets{}, fmt.Errorf("%w: layers_to_transform cannot be used with the target_modules string %q (PEFT refuses it too)", ErrInvalidConfig, t.Pattern)
 	}
 	var save []string
 	if _, err := f.Decode("modules_to_save", &save); err != nil {

@@ -91,10 +91,15 @@ func StateOf(a Adapter) (AdapterState, error) {
 // is how PEFT writes an option that is not in use, or loading fails with ErrUnsupported naming
 // it: an option this package would ignore must not change what the adapter computes.
 type ConfigFields struct {
-	peftType string
-	raw      map[string]json.RawMessage
-	used     map[string]bool
+	peftType    string
+	peftVersion string
+	raw         map[string]json.RawMessage
+	used        map[string]bool
 }
+
+// PEFTVersion returns the file's peft_version ("" when absent: PEFT before 0.18 did not write
+// it), so that a Method can refuse semantics that changed between releases.
+func (f *ConfigFields) PEFTVersion() string { return f.peftVersion }
 
 // Decode unmarshals the value of key into v and reports whether the key was present with a
 // non-null value. A value of the wrong JSON type fails with ErrCorrupt.

@@ -182,8 +182,9 @@ func TestParseAdapterConfigErrors(t *testing.T) {
 		{"null", `null`, peft.ErrCorrupt, "not a JSON object"},
 		{"no peft_type", `{"r":8}`, peft.ErrCorrupt, "no peft_type"},
 		{"unknown peft_type", `{"peft_type":"IA3","target_modules":["query"]}`, peft.ErrUnsupported, `peft_type "IA3"; supported: HRA, LORA, OFT`},
-		{"regex targets", `{"peft_type":"LORA","target_modules":".*query"}`, peft.ErrUnsupported, "regular expression"},
-		{"all-linear", `{"peft_type":"HRA","target_modules":"all-linear"}`, peft.ErrUnsupported, "target_modules"},
+		{"lookahead regex targets", `{"peft_type":"LORA","target_modules":"(?!.*key).*"}`, peft.ErrUnsupported, "target_modules"},
+		{"regex with layers", `{"peft_type":"LORA","target_modules":".*query","layers_to_transform":[0]}`, peft.ErrInvalidConfig, "layers_to_transform cannot be used"},
+		{"empty string targets", `{"peft_type":"LORA","target_modules":""}`, peft.ErrCorrupt, "empty target_modules"},
 		{"no targets", `{"peft_type":"LORA"}`, peft.ErrCorrupt, "no target_modules"},
 		{"empty targets", `{"peft_type":"LORA","target_modules":[]}`, peft.ErrCorrupt, "empty target_modules"},
 		{"targets of numbers", `{"peft_type":"LORA","target_modules":[1]}`, peft.ErrCorrupt, "target_modules"},
@@ -198,7 +199,7 @@ func TestParseAdapterConfigErrors(t *testing.T) {
 		{"pissa", `{` + lora + `,"init_lora_weights":"pissa"}`, peft.ErrUnsupported, "init_lora_weights"},
 		{"unknown option", `{` + lora + `,"new_option":3}`, peft.ErrUnsupported, "new_option = 3"},
 		{"oft v1", `{"peft_type":"OFT","target_modules":["query"],"r":8}`, peft.ErrUnsupported, "PEFT < 0.14"},
-		{"oft r and block size", `{"peft_type":"OFT","target_modules":["query"],"r":8,"oft_block_size":4}`, peft.ErrInvalidConfig, "exactly one"},
+		{"oft r and block size", `{"peft_type":"OFT","target_modules":["query"],"r":8,"oft_block_size":4,"use_cayley_neumann":false}`, peft.ErrInvalidConfig, "exactly one"},
 		{"oft random init", `{"peft_type":"OFT","target_modules":["query"],"oft_block_size":4,"init_weights":false}`, peft.ErrUnsupported, "init_weights"},
 		{"hra odd paired", `{"peft_type":"HRA","target_modules":["query"],"r":0}`, peft.ErrInvalidConfig, "r = 0"},
 		{"layers_to_transform string", `{` + lora + `,"layers_to_transform":"0"}`, peft.ErrCorrupt, "layers_to_transform"},
@@ -226,7 +227,13 @@ func TestParseAdapterConfigPEFTDefaults(t *testing.T) {
 			lora.Config{R: 8, Alpha: 8}, peft.Targets{Modules: []string{"q"}, LayersToTransform: []int{3}}},
 		{`{"peft_type":"LORA","target_modules":["q"],"init_lora_weights":"gaussian","modules_to_save":["classifier","score","classifier"]}`,
 			lora.Config{R: 8, Alpha: 8, Init: lora.GaussianInit}, peft.Targets{Modules: []string{"q"}, ModulesToSave: []string{"classifier", "score"}}},
-		{`{"peft_type":"OFT","target_modules":["q"],"oft_block_size":32}`,
+		// PEFT reads "gaussian" in any case, and false (torch's default A and B) loads the file's values.
+		{`{"peft_type":"LORA","target_modules":["q"],"init_lora_weights":"Gaussian"}`, lora.Config{R: 8, Alpha: 8, Init: lora.GaussianInit}, peft.Targets{Modules: []string{"q"}}},
+		{`{"peft_type":"LORA","target_modules":["q"],"init_lora_weights":false}`, lora.Config{R: 8, Alpha: 8}, peft.Targets{Modules: []string{"q"}}},
+		// One string is PEFT's regular expression on the whole name, or "all-linear" in any case.
+		{`{"peft_type":"HRA","target_modules":".*\\.(query|value)"}`, hra.Config{R: 8}, peft.Targets{Pattern: `.*\.(query|value)`}},
+		{`{"peft_type":"HRA","target_modules":"ALL-linear"}`, hra.Config{R: 8}, peft.Targets{Pattern: "ALL-linear"}},
+		{`{"peft_type":"OFT","target_modules":["q"],"oft_block_size":32,"peft_version":"0.21.2"}`,
 			oft.Config{BlockSize: 32, Eps: 6e-5, UseCayleyNeumann: true, NumCayleyNeumannTerms: 5}, peft.Targets{Modules: []string{"q"}}},
 	}
 	for _, c := range cases {
@@ -407,4 +414,25 @@ func TestSetParamsAllOrNothing(t *testing.T) {
 	assert.Equal(t, []float32{5, 6}, params["a"].Value().Data().F32())
 	assert.Equal(t, []float64{7, 8}, params["b"].Value().Data().F64())
 	assert.True(t, slices.Equal([]int{2, 1}, params["a"].Shape()))
+}
+
+// TestSaveAdapterPattern writes a Pattern as PEFT's target_modules string, which reads back as
+// the same Pattern, and PEFT's version beside it.
+func TestSaveAdapterPattern(t *testing.T) {
+	cfg := hra.Config{R: 2}
+	dir := t.TempDir()
+	targets := peft.Targets{Pattern: `.*\.(query|key)`}
+	require.NoError(t, peft.SaveAdapter(dir, cfg, targets, newAdapters(t, cfg, 1), nil, peft.Meta{}))
+	var raw map[string]any
+	data, err := os.ReadFile(filepath.Join(dir, peft.AdapterConfigFile))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, &raw))
+	assert.Equal(t, `.*\.(query|key)`, raw["target_modules"])
+	assert.Equal(t, peft.PEFTVersion, raw["peft_version"])
+	_, back, _, err := peft.LoadAdapterConfig(dir)
+	require.NoError(t, err)
+	assert.Equal(t, targets, back)
+
+	both := peft.Targets{Pattern: ".*query", Modules: []string{"query"}}
+	assert.ErrorIs(t, peft.SaveAdapter(t.TempDir(), cfg, both, newAdapters(t, cfg, 1), nil, peft.Meta{}), peft.ErrInvalidConfig)
 }

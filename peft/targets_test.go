@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -75,6 +76,51 @@ func TestTargetsSelectErrors(t *testing.T) {
 	}
 }
 
+// TestTargetsSelectPEFTRules checks PEFT's rules beyond name suffixes: a string target is a
+// regular expression on the whole name, "all-linear" takes every module given, and a module
+// that modules_to_save selects is never adapted.
+func TestTargetsSelectPEFTRules(t *testing.T) {
+	modules := append(bertLinears(2), "pooler.dense")
+	dense := []string{"encoder.layer.0.attention.output.dense", "encoder.layer.0.intermediate.dense", "encoder.layer.0.output.dense",
+		"encoder.layer.1.attention.output.dense", "encoder.layer.1.intermediate.dense", "encoder.layer.1.output.dense"}
+	tests := []struct {
+		name    string
+		targets Targets
+		want    []string
+	}{
+		{"dense takes the pooler", Targets{Modules: []string{"dense"}}, append(slices.Clone(dense), "pooler.dense")},
+		{"saved pooler is not adapted", Targets{Modules: []string{"dense"}, ModulesToSave: []string{"pooler"}}, dense},
+		{"pattern matches whole names", Targets{Pattern: `encoder\.layer\.1\..*(query|value)`}, []string{
+			"encoder.layer.1.attention.self.query", "encoder.layer.1.attention.self.value"}},
+		{"pattern is not a search", Targets{Pattern: `.*dense|query`}, append(slices.Clone(dense), "pooler.dense")},
+		{"all-linear", Targets{Pattern: "All-Linear"}, modules},
+		{"all-linear with saved pooler", Targets{Pattern: AllLinear, ModulesToSave: []string{"pooler"}}, bertLinears(2)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.targets.Select(modules)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+	for _, tt := range []struct {
+		name     string
+		targets  Targets
+		sentinel error
+		msg      string
+	}{
+		{"pattern matching nothing", Targets{Pattern: "query"}, ErrUnknownTarget, `pattern "query" matches no whole module name`},
+		{"pattern Go cannot read", Targets{Pattern: "(?!key).*"}, ErrInvalidConfig, "RE2"},
+		{"pattern with layers", Targets{Pattern: ".*query", LayersToTransform: []int{0}}, ErrInvalidConfig, "layers_to_transform"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.targets.Select(modules)
+			require.ErrorIs(t, err, tt.sentinel)
+			assert.Contains(t, err.Error(), tt.msg)
+		})
+	}
+}
+
 func TestTargetsSelectSaved(t *testing.T) {
 	modules := []string{"embeddings.word_embeddings", "encoder.layer.0.output.LayerNorm", "pooler.dense", "classifier"}
 	got, err := DefaultBertTargets.SelectSaved(modules)
@@ -98,7 +144,8 @@ func TestLayerIndex(t *testing.T) {
 	}{
 		{"encoder.layer.11.attention.self.query", 11, true},
 		{"bert.encoder.layer.3.output.dense", 3, true},
-		{"model.layers.0.blocks.2.fc", 2, true},
+		{"model.layers.0.blocks.2.fc", 0, true}, // PEFT 0.21 takes the first index, not a nested one
+		{"a.b.c.3.x", 3, true},
 		{"pooler.dense", 0, false},
 		{"h.0", 0, false}, // PEFT's pattern needs a dot after the index
 		{"0.layer.1", 0, false},

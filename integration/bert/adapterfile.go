@@ -1,9 +1,11 @@
 package bert
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,8 +17,12 @@ import (
 	// Every method this package adapts with is registered, so LoadAdapter reads all of them.
 	_ "github.com/spago-peft/spago-peft/peft/hra"
 	_ "github.com/spago-peft/spago-peft/peft/lora"
-	_ "github.com/spago-peft/spago-peft/peft/oft"
+	"github.com/spago-peft/spago-peft/peft/oft"
 )
+
+// ErrNoHead reports an adapter file without a classification head (PEFT saves none when
+// task_type is unset) for a checkpoint that has none either.
+var ErrNoHead = errors.New("bert: no classification head")
 
 // taskType is PEFT's task_type of a sequence classifier, which this model is.
 const taskType = "SEQ_CLS"
@@ -38,7 +44,9 @@ func (m *Model) SaveAdapter(dir string, meta peft.Meta) error {
 	}
 	switch meta.TaskType {
 	case "":
-		meta.TaskType = taskType
+		if !m.headFromBase { // a model whose classifier is the base's is saved, as PEFT saves it, without task_type
+			meta.TaskType = taskType
+		}
 	case taskType:
 	default:
 		return fmt.Errorf("%w: bert: task_type %q, but the model is a sequence classifier (%s)", peft.ErrInvalidConfig, meta.TaskType, taskType)
@@ -77,27 +85,51 @@ func (m *Model) SaveAdapter(dir string, meta peft.Meta) error {
 //
 // PEFT's conventions are undone: target and saved module names may carry the "bert." prefix,
 // and the "score" entry PEFT adds to modules_to_save of every SEQ_CLS adapter (BERT has no such
-// module) is dropped. Errors are those of peft.LoadAdapterConfig and peft.LoadAdapterTensors
-// (peft.ErrTensorMismatch when the file does not fit ck), and peft.ErrUnsupported for a task
-// type other than SEQ_CLS, and the errors of the adapters' Validate (peft.ErrInvalidParams for
-// values such as an all-zero HRA vector).
+// module) is dropped, and an OFT r or oft_block_size that PEFT had to adjust to a layer is
+// adjusted alike (oft.Config.AdjustToLayer). A file with task_type unset holds no classification
+// head (PEFT saves none): the model then takes ck's classifier, frozen, as PEFT takes the base
+// model's, and LoadAdapter fails with ErrNoHead when ck has none. Errors are those of
+// peft.LoadAdapterConfig and peft.LoadAdapterTensors (peft.ErrTensorMismatch when the file does
+// not fit ck), peft.ErrUnsupported for a task type other than SEQ_CLS or adapters on the
+// classifier, and the errors of the adapters' Validate (peft.ErrInvalidParams for values such as
+// an all-zero HRA vector).
 func LoadAdapter(ck *checkpoint.Checkpoint, dir string) (*Model, error) {
 	cfg, targets, meta, err := peft.LoadAdapterConfig(dir)
 	if err != nil {
 		return nil, fmt.Errorf("bert: %w", err)
 	}
+	configPath := filepath.Join(dir, peft.AdapterConfigFile)
 	if meta.TaskType != "" && meta.TaskType != taskType {
 		return nil, fmt.Errorf("%w: bert: %s has task_type %q; this model is a sequence classifier (%s)",
-			peft.ErrUnsupported, filepath.Join(dir, peft.AdapterConfigFile), meta.TaskType, taskType)
+			peft.ErrUnsupported, configPath, meta.TaskType, taskType)
+	}
+	if meta.TaskType == taskType && !slices.Contains(targets.ModulesToSave, "classifier") {
+		// PeftModelForSequenceClassification adds it before choosing the modules to adapt.
+		targets.ModulesToSave = append(targets.ModulesToSave, "classifier")
 	}
 	targets = fromPEFTTargets(targets)
+	if err := checkClassifierNotTargeted(targets, meta); err != nil {
+		return nil, fmt.Errorf("%w: bert: %s: %v", peft.ErrUnsupported, configPath, err)
+	}
 	numLabels, err := savedNumLabels(dir)
 	if err != nil {
 		return nil, fmt.Errorf("bert: %w", err)
 	}
+	headFromBase := numLabels == 0 && meta.TaskType == ""
+	if headFromBase && (ck == nil || !ck.HasClassifier()) {
+		return nil, fmt.Errorf("%w: bert: %s has no task_type, so PEFT saved no classifier in it, and the checkpoint has none either: "+
+			"load it onto the BertForSequenceClassification checkpoint it was trained on, or save the adapter with task_type SEQ_CLS",
+			ErrNoHead, configPath)
+	}
+	if ck != nil {
+		cfg = adjustedOFT(cfg, ck.Config)
+	}
 	m, err := New(ck, Options{Adapter: cfg, Targets: targets, NumLabels: numLabels})
 	if err != nil {
 		return nil, err
+	}
+	if headFromBase {
+		m.freezeClassifier()
 	}
 	params, want, err := m.fileParams()
 	if err != nil {
@@ -120,13 +152,62 @@ func LoadAdapter(ck *checkpoint.Checkpoint, dir string) (*Model, error) {
 	return m, nil
 }
 
-// fromPEFTTargets removes the "bert." prefix from module names and the "score" entry of
-// modules_to_save.
+// adjustedOFT sets AdjustToLayer on an OFT configuration whose r or oft_block_size does not
+// divide the input width of every linear layer of c (hidden and intermediate size): PEFT then
+// adjusted it per layer, and the file holds blocks of the adjusted size.
+func adjustedOFT(cfg peft.Config, c checkpoint.Config) peft.Config {
+	oc, ok := cfg.(oft.Config)
+	if !ok {
+		return cfg
+	}
+	for _, in := range []int{c.HiddenSize, c.IntermediateSize} {
+		for _, p := range []int{oc.R, oc.BlockSize} {
+			if p != 0 && (p > in || in%p != 0) {
+				oc.AdjustToLayer = true
+			}
+		}
+	}
+	return oc
+}
+
+// checkClassifierNotTargeted refuses targets that adapt the classifier, which PEFT does for
+// "all-linear" when task_type is unset (its saved target_modules then list "classifier"). A
+// classifier in modules_to_save is trained in full and never adapted, in PEFT as here.
+func checkClassifierNotTargeted(t peft.Targets, meta peft.Meta) error {
+	if slices.Contains(t.ModulesToSave, "classifier") {
+		return nil
+	}
+	allLinear := strings.EqualFold(t.Pattern, peft.AllLinear)
+	switch {
+	case allLinear && meta.TaskType == "":
+		return fmt.Errorf(`target_modules %q without task_type adapts the classifier in PEFT, which this model does not support`, t.Pattern)
+	case slices.Contains(t.Modules, "classifier"):
+		return fmt.Errorf(`target_modules has "classifier" (as PEFT writes "all-linear" without task_type): adapters on the classifier are not supported; train it in full (task_type SEQ_CLS) instead`)
+	case t.Pattern != "" && !allLinear:
+		if re, err := regexp.Compile(`^(?:` + t.Pattern + `)$`); err == nil && re.MatchString("classifier") {
+			return fmt.Errorf("target_modules pattern %q matches the classifier: adapters on the classifier are not supported", t.Pattern)
+		}
+	}
+	return nil
+}
+
+// freezeClassifier makes the classifier part of the frozen base, as it is in PEFT for a model
+// without task_type.
+func (m *Model) freezeClassifier() {
+	m.trainable = slices.DeleteFunc(m.trainable, func(p *nn.Param) bool { return p == m.Classifier.W || p == m.Classifier.B })
+	m.Classifier.W.SetRequiresGrad(false)
+	m.Classifier.B.SetRequiresGrad(false)
+	m.headFromBase = true
+}
+
+// fromPEFTTargets removes the "bert." prefix from module names, the "score" entry of
+// modules_to_save, and a "classifier" target that modules_to_save overrides.
 func fromPEFTTargets(t peft.Targets) peft.Targets {
-	var out peft.Targets
-	out.LayersToTransform = t.LayersToTransform
+	out := peft.Targets{Pattern: t.Pattern, LayersToTransform: t.LayersToTransform}
 	for _, name := range t.Modules {
-		out.Modules = append(out.Modules, strings.TrimPrefix(name, hfPrefix))
+		if name = strings.TrimPrefix(name, hfPrefix); name != "classifier" || !slices.Contains(t.ModulesToSave, "classifier") {
+			out.Modules = append(out.Modules, name) // PEFT never adapts a module it saves in full
+		}
 	}
 	for _, name := range t.ModulesToSave {
 		if name = strings.TrimPrefix(name, hfPrefix); name != "score" && !slices.Contains(out.ModulesToSave, name) {

@@ -8,7 +8,6 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/spago-peft/spago-peft/integration/checkpoint"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -63,12 +62,7 @@ func TestLoadPEFTAdapters(t *testing.T) {
 			assert.Greater(t, moved, 0.05, "the adapter changes the logits")
 
 			// Merged and exported, the plain model gives PyTorch's logits too.
-			dir := t.TempDir()
-			require.NoError(t, m.ExportMerged(dir))
-			exported, err := checkpoint.LoadDir(dir)
-			require.NoError(t, err)
-			plain, err := New(exported, Options{})
-			require.NoError(t, err)
+			plain := exportedModel(t, m)
 			y, err = plain.Logits(batch)
 			require.NoError(t, err)
 			for i, v := range y.Value().Data().F64() {

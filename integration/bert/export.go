@@ -20,19 +20,40 @@ import (
 // not run concurrently with forward passes; a merged model is exported as it is. Label names are
 // the checkpoint config's when the number of labels is unchanged, "LABEL_<i>" otherwise.
 func (m *Model) ExportMerged(dir string, copyFiles ...string) error {
+	_, err := m.exportMerged(dir, copyFiles)
+	return err
+}
+
+// ExportCybertron writes what ExportMerged writes and, beside it, the spago_model.bin that
+// cybertron's BERT loaders read (checkpoint.WriteSpago), so that cybertron's
+// BertForSequenceClassification runs the merged model. copyFiles must include a vocab.txt and, for
+// cybertron's textclassification loader, a tokenizer_config.json.
+func (m *Model) ExportCybertron(dir string, copyFiles ...string) error {
+	ck, err := m.exportMerged(dir, copyFiles)
+	if err != nil {
+		return err
+	}
+	if err := checkpoint.WriteSpago(dir, ck); err != nil {
+		return fmt.Errorf("bert: %w", err)
+	}
+	return nil
+}
+
+// exportMerged writes the merged checkpoint to dir and returns it.
+func (m *Model) exportMerged(dir string, copyFiles []string) (*checkpoint.Checkpoint, error) {
 	var ck *checkpoint.Checkpoint
 	if m.merged {
 		ck = m.checkpoint()
 	} else {
 		var err error
 		if ck, err = m.mergedCheckpoint(); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := checkpoint.WriteDir(dir, ck, copyFiles...); err != nil {
-		return fmt.Errorf("bert: %w", err)
+		return nil, fmt.Errorf("bert: %w", err)
 	}
-	return nil
+	return ck, nil
 }
 
 // mergedCheckpoint merges the adapters, copies the weights out and restores the base weights

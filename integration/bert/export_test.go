@@ -73,12 +73,7 @@ func TestExportMergedModel(t *testing.T) {
 	m := trainedModel(t, ck, Options{Adapter: lora.Config{R: 2, Alpha: 4}, Targets: peft.DefaultBertTargets})
 	require.NoError(t, m.Merge())
 	want := logits(t, m)
-	dir := t.TempDir()
-	require.NoError(t, m.ExportMerged(dir))
-	exported, err := checkpoint.LoadDir(dir)
-	require.NoError(t, err)
-	plain, err := New(exported, Options{})
-	require.NoError(t, err)
+	plain := exportedModel(t, m)
 	assert.Equal(t, want, logits(t, plain), "a merged model is exported as it runs")
 	require.NoError(t, m.Unmerge(), "and stays merged")
 }
@@ -96,4 +91,16 @@ func TestExportHeadOnlyRenamesLabels(t *testing.T) {
 	assert.Equal(t, logits(t, m), logits(t, plain))
 
 	assert.ErrorIs(t, m.ExportMerged(filepath.Join(dir, "x"), filepath.Join(dir, "absent.txt")), checkpoint.ErrNotFound)
+}
+
+// exportedModel exports m merged and builds a plain model from the export.
+func exportedModel(t *testing.T, m *Model) *Model {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, m.ExportMerged(dir))
+	exported, err := checkpoint.LoadDir(dir)
+	require.NoError(t, err)
+	plain, err := New(exported, Options{})
+	require.NoError(t, err)
+	return plain
 }

@@ -84,9 +84,9 @@ func (m *Model) expand(name string, base *linear.Model, x mat.Tensor) mat.Tensor
 	return m.activate(m.project(name, base, x))
 }
 
-// pool returns tanh(pooler(first token)) for each sequence.
+// pool returns tanh(pooler(first token)) for each sequence; the pooler may have an adapter.
 func (m *Model) pool(x mat.Tensor, p packed) mat.Tensor {
-	return op.Tanh(op.Linear(op.Gather(x, p.starts), m.Pooler.W, m.Pooler.B))
+	return op.Tanh(m.project("pooler.dense", m.Pooler, op.Gather(x, p.starts)))
 }
 
 func (m *Model) norm(x mat.Tensor, n LayerNorm) mat.Tensor {

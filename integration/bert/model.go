@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/nlpodyssey/spago/mat/float"
@@ -17,11 +18,14 @@ import (
 type Options struct {
 	// Adapter builds the adapter of every targeted layer; nil trains the head alone.
 	Adapter peft.Config
-	// Targets chooses the adapted layers among the linear layers of the encoder (the pooler and
-	// the classifier are not adaptable) and the modules trained in full. As in PEFT, no target
-	// modules means query and value, and the classifier is always trained (PEFT's sequence
-	// classification task adds it to modules_to_save). peft.DefaultBertTargets adapts query and
-	// value and trains pooler and classifier.
+	// Targets chooses the adapted layers among the linear layers of the encoder and the pooler
+	// (the classifier is not adaptable) and the modules trained in full, with PEFT's rules on
+	// the Hugging Face names ("bert.encoder.layer.0.attention.self.query", "bert.pooler.dense"):
+	// "dense" also selects the pooler, peft.AllLinear selects every linear layer but the
+	// classifier, a Pattern must match a whole name, and a module in ModulesToSave is never
+	// adapted. As in PEFT, no target modules means query and value, and the classifier is always
+	// trained (PEFT's sequence classification task adds it to modules_to_save).
+	// peft.DefaultBertTargets adapts query and value and trains pooler and classifier.
 	Targets peft.Targets
 	// NumLabels is the number of classes; 0 takes the checkpoint config's.
 	NumLabels int
@@ -65,6 +69,9 @@ type Model struct {
 	dropRNG   *rand.Rand
 	training  bool
 	merged    bool
+	// headFromBase is set for a model loaded from an adapter without task_type: its classifier is
+	// the checkpoint's, frozen, and SaveAdapter writes no task_type.
+	headFromBase bool
 }
 
 // Embeddings holds the embedding tables, each a matrix with one row per id.
@@ -170,7 +177,7 @@ func newModel[T float.DType](ck *checkpoint.Checkpoint, opts Options) (*Model, e
 	h := cfg.HiddenSize
 	m.Pooler = w.linearOrNew("pooler.dense", h, h, rng)
 	m.Classifier = w.linearOrNew("classifier", numLabels, h, rng)
-	m.addModule("pooler.dense", nil, m.Pooler.W, m.Pooler.B)
+	m.addLinear("pooler.dense", m.Pooler)
 	m.addModule("classifier", nil, m.Classifier.W, m.Classifier.B)
 	if opts.FullFineTune {
 		for _, mod := range m.modules {
@@ -214,13 +221,9 @@ func (m *Model) addAdapters(opts Options, rng *rand.Rand) error {
 	}
 	var targeted []string
 	if opts.Adapter != nil {
-		targets := opts.Targets
-		if len(targets.Modules) == 0 {
-			targets.Modules = peft.DefaultBertTargets.Modules
-		}
 		var err error
-		if targeted, err = targets.Select(linears); err != nil {
-			return fmt.Errorf("bert: %w", err)
+		if targeted, err = selectLinears(opts.Targets, linears); err != nil {
+			return err
 		}
 	}
 	saveTargets := opts.Targets
@@ -230,11 +233,6 @@ func (m *Model) addAdapters(opts Options, rng *rand.Rand) error {
 	saved, err := saveTargets.SelectSaved(names)
 	if err != nil {
 		return fmt.Errorf("bert: %w", err)
-	}
-	for _, name := range targeted {
-		if slices.Contains(saved, name) {
-			return fmt.Errorf("%w: bert: module %s is both adapted and in modules_to_save", peft.ErrInvalidConfig, name)
-		}
 	}
 	for _, mod := range m.modules {
 		if !slices.Contains(targeted, mod.name) {
@@ -253,6 +251,30 @@ func (m *Model) addAdapters(opts Options, rng *rand.Rand) error {
 		}
 	}
 	return nil
+}
+
+// selectLinears returns the linear layers (by name without the "bert." prefix) that targets
+// adapt, matching PEFT's rules on the Hugging Face names, which a Pattern must match whole.
+func selectLinears(targets peft.Targets, linears []string) ([]string, error) {
+	if len(targets.Modules) == 0 && targets.Pattern == "" {
+		targets.Modules = peft.DefaultBertTargets.Modules
+	}
+	hfNames := make([]string, len(linears))
+	for i, name := range linears {
+		hfNames[i] = hfPrefix + name
+	}
+	selected, err := targets.Select(hfNames)
+	if err != nil {
+		return nil, fmt.Errorf("bert: %w", err)
+	}
+	if len(selected) == 0 { // PEFT refuses this too ("All modules were excluded")
+		return nil, fmt.Errorf("%w: bert: every targeted module is in modules_to_save %v (trained in full), so nothing would be adapted",
+			peft.ErrInvalidConfig, targets.ModulesToSave)
+	}
+	for i, name := range selected {
+		selected[i] = strings.TrimPrefix(name, hfPrefix)
+	}
+	return selected, nil
 }
 
 func (m *Model) addModule(name string, lin *linear.Model, params ...*nn.Param) {

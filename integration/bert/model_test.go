@@ -184,7 +184,7 @@ func TestNewErrors(t *testing.T) {
 		{"invalid adapter", Options{Adapter: hra.Config{R: 3}, Targets: peft.DefaultBertTargets}, peft.ErrInvalidConfig, "odd"},
 		{"adapter wider than the layer", Options{Adapter: hra.Config{R: 34}, Targets: peft.DefaultBertTargets}, peft.ErrInvalidConfig, "query"},
 		{"adapted and saved", Options{Adapter: hra.Config{R: 2}, Targets: peft.Targets{Modules: []string{"query"}, ModulesToSave: []string{"encoder"}}},
-			peft.ErrInvalidConfig, "both"},
+			peft.ErrInvalidConfig, "every targeted module is in modules_to_save"},
 		{"full fine-tuning with adapter", Options{Adapter: hra.Config{R: 2}, FullFineTune: true}, peft.ErrInvalidConfig, "FullFineTune"},
 		{"negative labels", Options{NumLabels: -1}, peft.ErrInvalidConfig, "NumLabels"},
 		{"dropout 1", Options{HiddenDropout: 1}, peft.ErrInvalidConfig, "HiddenDropout"},

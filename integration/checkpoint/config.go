@@ -36,6 +36,10 @@ type Config struct {
 	// numLabels is the "num_labels" key some hand-written configs use
 	// instead of id2label; see NumLabels.
 	numLabels int
+	// fields holds every key of the parsed config.json, so that WriteDir
+	// keeps the ones this struct does not model (hidden_dropout_prob,
+	// position_embedding_type, problem_type, …).
+	fields map[string]json.RawMessage
 }
 
 // Activation names accepted in Config.HiddenAct.
@@ -78,6 +82,9 @@ func ParseConfig(data []byte) (Config, error) {
 	}
 	c := file.Config
 	c.numLabels = file.NumLabels
+	if err := json.Unmarshal(data, &c.fields); err != nil {
+		return Config{}, fmt.Errorf("%w: config: %v", ErrCorrupt, err)
+	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}

@@ -82,3 +82,46 @@ func TestLoadSpagoModelErrors(t *testing.T) {
 		requireError(t, err, ErrUnsupported, "BertForMultipleChoice")
 	})
 }
+
+// TestWriteSpagoRoundTrip checks that WriteSpago writes what loadSpago (the inverse of
+// cybertron's converter) reads back bit for bit, last vocabulary row included.
+func TestWriteSpagoRoundTrip(t *testing.T) {
+	ck, err := LoadDir(tinyDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	copyFiles(t, dir, tinyDir, ConfigFile, VocabFile)
+	if err := WriteSpago(dir, ck); err != nil {
+		t.Fatal(err)
+	}
+	back, err := LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireSameTensors(t, ck.Tensors, back.Tensors)
+}
+
+func TestWriteSpagoErrors(t *testing.T) {
+	ck, err := LoadDir(tinyDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireError(t, WriteSpago(t.TempDir(), ck), ErrNotFound, VocabFile)
+
+	headless := &Checkpoint{Config: ck.Config, Tensors: map[string]*Tensor{}}
+	for name, tensor := range ck.Tensors {
+		if name != "classifier.weight" && name != "classifier.bias" {
+			headless.Tensors[name] = tensor
+		}
+	}
+	dir := t.TempDir()
+	copyFiles(t, dir, tinyDir, VocabFile)
+	requireError(t, WriteSpago(dir, headless), ErrUnsupported, "classifier")
+
+	short := t.TempDir()
+	if err := os.WriteFile(filepath.Join(short, VocabFile), []byte("[PAD]\n[UNK]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	requireError(t, WriteSpago(short, ck), ErrCorrupt, "vocab_size")
+}

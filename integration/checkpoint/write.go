@@ -20,7 +20,9 @@ import (
 // then takes dir's place by renaming, so that a failure part-way never leaves a half-written
 // checkpoint; other files of an existing dir are kept. ck must pass Validate.
 //
-// config.json has the fields of Config, model_type "bert", the architecture
+// config.json has every field of the config.json ck.Config was parsed from (dropout
+// probabilities, initializer_range, position_embedding_type, problem_type, …), with the values of
+// Config's own fields, model_type "bert", the architecture
 // BertForSequenceClassification when ck has a classifier (BertModel otherwise), and id2label and
 // label2id for NumLabels classes ("LABEL_0", … when ck has no label names, as transformers names
 // them).
@@ -85,12 +87,18 @@ func encodeConfig(ck *Checkpoint) ([]byte, error) {
 	for id, label := range c.ID2Label {
 		c.Label2ID[label] = id
 	}
-	// Through a map, so that the keys come out sorted like transformers' to_json_string.
+	// Through a map, so that the keys come out sorted like transformers' to_json_string. The
+	// base config's other keys are kept; num_labels is dropped, as id2label gives the number.
 	data, err := json.Marshal(c)
 	if err != nil {
 		return nil, err
 	}
-	var fields map[string]any
+	fields := map[string]any{}
+	for key, value := range c.fields {
+		if key != "num_labels" {
+			fields[key] = value
+		}
+	}
 	if err := json.Unmarshal(data, &fields); err != nil {
 		return nil, err
 	}

@@ -111,3 +111,41 @@ func TestWriteDirRejects(t *testing.T) {
 	_, err = os.Stat(filepath.Join(dir, "absent-vocab.txt"))
 	assert.True(t, errors.Is(err, fs.ErrNotExist))
 }
+
+// TestWriteDirKeepsConfigFields checks that the written config.json keeps every field of the base
+// config.json, those Config does not model included, with Config's values for its own fields.
+func TestWriteDirKeepsConfigFields(t *testing.T) {
+	base := map[string]any{}
+	data, err := os.ReadFile(filepath.Join(tinyDir, ConfigFile))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, &base))
+	base["problem_type"] = "single_label_classification"
+	base["hidden_dropout_prob"] = 0.25
+	base["num_labels"] = 3
+	data, err = json.Marshal(base)
+	require.NoError(t, err)
+	cfg, err := ParseConfig(data)
+	require.NoError(t, err)
+	ck, err := LoadDir(tinyDir)
+	require.NoError(t, err)
+	ck.Config = cfg
+	ck.Config.LayerNormEps = 1e-6
+
+	dir := t.TempDir()
+	require.NoError(t, WriteDir(dir, ck))
+	written := map[string]any{}
+	data, err = os.ReadFile(filepath.Join(dir, ConfigFile))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, &written))
+	for _, key := range []string{"hidden_dropout_prob", "attention_probs_dropout_prob", "initializer_range", "position_embedding_type",
+		"problem_type", "classifier_dropout", "use_cache", "id2label"} {
+		assert.Equal(t, base[key], written[key], key)
+	}
+	assert.Equal(t, 1e-6, written["layer_norm_eps"], "Config's value for its own fields")
+	assert.NotContains(t, written, "num_labels", "id2label gives the number of labels")
+	for key := range base {
+		if key != "num_labels" {
+			assert.Contains(t, written, key)
+		}
+	}
+}

@@ -31,7 +31,8 @@ const (
 
 // Config configures LoRA adapters. Its JSON names are those of PEFT's LoraConfig.
 type Config struct {
-	// R is the rank of the update, 1 ≤ R ≤ min(in_features, out_features).
+	// R is the rank of the update, at least 1; above min(in_features, out_features) it adds
+	// parameters but no rank (PEFT accepts it too).
 	R int `json:"r"`
 	// Alpha scales the update: s = Alpha/R, or Alpha/√R with UseRSLoRA. It must be positive.
 	Alpha float64 `json:"lora_alpha"`

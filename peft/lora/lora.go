@@ -43,9 +43,9 @@ var _ peft.Adapter = (*Model)(nil)
 
 // New wraps base with a LoRA adapter configured by c, drawing A and the seed of the adapter's
 // dropout masks from rng (a math/rand/v2 generator), and freezes base. It fails if base or rng
-// is nil, if c is invalid or its rank exceeds the smaller dimension of the layer, where a
-// low-rank update stops being low-rank, and with peft.ErrSharedBase if another adapter in use
-// wraps base.
+// is nil, if c is invalid, and with peft.ErrSharedBase if another adapter in use wraps base. A
+// rank above min(in_features, out_features) is accepted, as PEFT accepts it, though it adds
+// parameters without adding rank.
 func New(base *linear.Model, c Config, rng *rand.Rand) (*Model, error) {
 	if err := peft.CheckNewArgs("lora", base, rng); err != nil {
 		return nil, err
@@ -54,9 +54,6 @@ func New(base *linear.Model, c Config, rng *rand.Rand) (*Model, error) {
 		return nil, err
 	}
 	out, in := op.Dims(base.W)
-	if c.R > min(in, out) {
-		return nil, fmt.Errorf("%w: lora: r = %d exceeds min(in_features, out_features) = min(%d, %d)", peft.ErrInvalidConfig, c.R, in, out)
-	}
 	w := base.W.Value().(mat.Matrix)
 	a := w.NewMatrix(mat.WithShape(c.R, in))
 	a.SetData(float.Make(initialA(in, c, rng)...))

@@ -2,6 +2,7 @@ package lora
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/nlpodyssey/spago/nn"
 	"github.com/spago-peft/spago-peft/peft"
@@ -43,9 +44,12 @@ func encodeConfig(c peft.Config) (map[string]any, error) {
 }
 
 // decodeConfig reads PEFT's keys, with PEFT's defaults (r 8, lora_alpha 8, lora_dropout 0,
-// use_rslora false, init_lora_weights true). init_lora_weights other than true and "gaussian"
-// is refused: PiSSA, OLoRA, LoftQ, EVA and CorDA change the base weights, which this package
-// would not, and false starts B away from zero, which no Init here does.
+// use_rslora false, init_lora_weights true). init_lora_weights is read as PEFT reads it: true,
+// "gaussian" in any letter case, or false, which leaves PEFT's A and B at torch's default
+// initialisation (B not zero). A loaded adapter takes its values from the file, so false loads as
+// KaimingInit (and is saved back as true, which PEFT also only uses to initialise). PiSSA,
+// OLoRA, LoftQ, EVA, CorDA and the other named initialisations change the base weights or need
+// data, and are refused by name.
 func decodeConfig(f *peft.ConfigFields) (peft.Config, error) {
 	c := Config{R: 8, Alpha: 8}
 	for key, dst := range map[string]any{"r": &c.R, "lora_alpha": &c.Alpha, "lora_dropout": &c.Dropout, "use_rslora": &c.UseRSLoRA} {
@@ -57,13 +61,13 @@ func decodeConfig(f *peft.ConfigFields) (peft.Config, error) {
 	if _, err := f.Decode("init_lora_weights", &start); err != nil {
 		return nil, err
 	}
-	switch start {
-	case true:
+	switch s, _ := start.(string); {
+	case start == true || start == false:
 		c.Init = KaimingInit
-	case "gaussian":
+	case strings.EqualFold(s, "gaussian"):
 		c.Init = GaussianInit
 	default:
-		return nil, f.Unsupported("init_lora_weights", `only true and "gaussian" are supported`)
+		return nil, f.Unsupported("init_lora_weights", `only true, false and "gaussian" are supported (the other initialisations change the base weights)`)
 	}
 	// PEFT writes megatron_core as "megatron.core" and qalora_group_size as 16 whatever the
 	// configuration; they only matter with megatron_config and use_qalora, which must be off.

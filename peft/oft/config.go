@@ -16,7 +16,9 @@
 //   - exact Cayley (UseCayleyNeumann false): A = (I − Q)(I + Q)⁻¹, computed by PEFT as
 //     torch.linalg.solve(I + Q, I − Q, left=False);
 //   - Neumann series with T = NumCayleyNeumannTerms: A = I + 2Q + 2Q² + … + 2Q^(L−1) + Q^L with
-//     L = max(T−1, 3) for T ≥ 3, A = I + 2Q for T = 2; it truncates (I + Q)(I − Q)⁻¹.
+//     L = max(T−1, 3) for T ≥ 3, A = I + 2Q for T = 2; it truncates (I + Q)(I − Q)⁻¹. This is
+//     the series of PEFT ≥ 0.18; adapter files of earlier PEFT, whose series differs for T ≥ 3,
+//     are refused by their (missing) peft_version.
 //
 // As a map of column vectors a token block becomes Aᵀ·x, so the adapted layer is
 // y = W·blockdiag(Aᵀ)·x + b, and Merge sets W ← W·blockdiag(Aᵀ) as PEFT's merge does. For the
@@ -48,7 +50,11 @@ type Config struct {
 	// BlockSize is the side b of each block (PEFT's oft_block_size); it must divide in_features.
 	BlockSize int `json:"oft_block_size"`
 	// ModuleDropout is the probability, in [0, 1), that a block's rotation is replaced by the
-	// identity in a training forward (PEFT's module_dropout).
+	// identity in a training forward (PEFT's module_dropout). PEFT differs here: since 0.16 (and
+	// still in 0.21) it builds this dropout but its forward never applies it, so an adapter
+	// trained by PEFT with module_dropout > 0 trained without it, while this package applies it
+	// as the OFT paper describes. Files are unaffected (the option only acts while training); for
+	// training that matches PEFT's, set 0.
 	ModuleDropout float64 `json:"module_dropout"`
 	// COFT constrains each block's Q to the Frobenius ball of radius Eps/√(parameter blocks) by
 	// projecting the parameters in place before every forward and merge, as PEFT does.
@@ -64,6 +70,11 @@ type Config struct {
 	// NumCayleyNeumannTerms is PEFT's number of series terms, at least 2 when UseCayleyNeumann is
 	// set (PEFT's default is 5); it is unused otherwise.
 	NumCayleyNeumannTerms int `json:"num_cayley_neumann_terms"`
+	// AdjustToLayer makes a layer whose in_features R or BlockSize does not divide take the
+	// nearest value that does, as PEFT adjusts it per layer (with a warning), instead of failing
+	// with the valid choices named. It is not stored in adapter files: a model that reads a file
+	// of PEFT whose value PEFT had to adjust sets it, to build the blocks PEFT built.
+	AdjustToLayer bool `json:"-"`
 }
 
 var _ peft.Config = Config{}
@@ -103,6 +114,13 @@ func (c Config) New(base *linear.Model, rng *rand.Rand) (peft.Adapter, error) {
 // blockSize returns the block side for a layer with in input features, or an error naming the
 // nearest valid choices when R or BlockSize does not divide in.
 func (c Config) blockSize(in int) (int, error) {
+	if c.AdjustToLayer && in >= 2 {
+		if c.BlockSize != 0 && (c.BlockSize > in || in%c.BlockSize != 0) {
+			c.BlockSize = adjustToDivisor(in, c.BlockSize)
+		} else if c.R != 0 && (c.R > in || in%c.R != 0) {
+			c.R = adjustToDivisor(in, c.R)
+		}
+	}
 	if c.BlockSize != 0 {
 		if c.BlockSize > in || in%c.BlockSize != 0 {
 			return 0, fmt.Errorf("%w: oft: oft_block_size = %d does not divide in_features = %d; the nearest valid block sizes are %s",
@@ -118,6 +136,26 @@ func (c Config) blockSize(in int) (int, error) {
 			peft.ErrInvalidConfig, c.R, in, nearestDivisors(in, c.R, 1, in/2))
 	}
 	return in / c.R, nil
+}
+
+// adjustToDivisor returns the divisor of in nearest to p, the lower one on a tie, and in for
+// p ≥ in: PEFT's OFTLayer.adjust_oft_parameters.
+func adjustToDivisor(in, p int) int {
+	if p >= in {
+		return in
+	}
+	higher := p
+	for higher <= in && in%higher != 0 {
+		higher++
+	}
+	lower := p
+	for lower > 1 && in%lower != 0 {
+		lower--
+	}
+	if p-lower <= higher-p {
+		return lower
+	}
+	return higher
 }
 
 // nearestDivisors describes the divisors of n in [lo, hi] closest to want from below and above.

@@ -106,8 +106,9 @@ func (m *Model) ForwardRows(x mat.Tensor) mat.Tensor {
 }
 
 // dropMask draws which blocks a training forward leaves unrotated, or returns nil outside training.
-// Unlike PEFT's MultiplicativeDropoutLayer, which replaces exactly ⌊p·blocks⌋ blocks and none when
-// blocks are shared, each block is dropped independently with probability p.
+// Each block is dropped independently with probability p. PEFT 0.21 never applies its
+// MultiplicativeDropoutLayer (which would replace exactly ⌊p·blocks⌋ blocks, none when blocks are
+// shared): see Config.ModuleDropout.
 func (m *Model) dropMask() []bool {
 	if !m.training || m.dropout == nil {
 		return nil
