@@ -41,7 +41,8 @@ func BenchmarkAdapter(b *testing.B) {
 					W: nn.NewParam(denseOf(rng, d, d)),
 					B: nn.NewParam(denseOf(rng, d, 1)),
 				}
-				peft.Freeze(base)
+				base.W.SetRequiresGrad(false) // the bare layer is frozen, as an adapter freezes it
+				base.B.SetRequiresGrad(false)
 				forward := func(x mat.Tensor) mat.Tensor { return op.Linear(x, base.W, base.B) }
 				var params []*nn.Param
 				if a.config != nil {

@@ -59,6 +59,10 @@ var (
 	ErrMerged = errors.New("peft: merge state")
 )
 
+// ErrSharedBase reports a layer that an adapter in use wraps already, or that a model reaches by
+// two paths: two adapters on one weight would change each other's outputs when either merges.
+var ErrSharedBase = errors.New("peft: layer wrapped already or shared")
+
 // CountParams returns the number of scalar values in params.
 func CountParams(params []*nn.Param) int {
 	n := 0
@@ -66,10 +70,4 @@ func CountParams(params []*nn.Param) int {
 		n += p.Size()
 	}
 	return n
-}
-
-// Freeze stops W and B of base from receiving gradients, as every adapter's constructor does.
-func Freeze(base *linear.Model) {
-	base.W.SetRequiresGrad(false)
-	base.B.SetRequiresGrad(false)
 }

@@ -54,15 +54,15 @@ type Tensor struct {
 func TensorKey(module, suffix string) string { return KeyPrefix + module + "." + suffix }
 
 // AdapterParams returns the parameters of adapters (keyed by module path) under their keys in an
-// adapter file, through each adapter's registered Method.
+// adapter file, through each adapter's method.
 func AdapterParams(adapters map[string]Adapter) (map[string]*nn.Param, error) {
 	params := map[string]*nn.Param{}
 	for module, a := range adapters {
-		s, err := StateOf(a)
+		_, ps, err := stateOf(a)
 		if err != nil {
 			return nil, fmt.Errorf("module %s: %w", module, err)
 		}
-		for suffix, p := range s.Params {
+		for suffix, p := range ps {
 			params[TensorKey(module, suffix)] = p
 		}
 	}
@@ -88,12 +88,12 @@ func SaveAdapter(dir string, c Config, targets Targets, adapters map[string]Adap
 	}
 	modules := make([]string, 0, len(adapters))
 	for module, a := range adapters {
-		s, err := StateOf(a)
+		built, err := ConfigOf(a)
 		if err != nil {
 			return fmt.Errorf("module %s: %w", module, err)
 		}
-		if !reflect.DeepEqual(s.Config, c) {
-			return fmt.Errorf("%w: the adapter of %s was built with %+v, not the configuration to save %+v", ErrInvalidConfig, module, s.Config, c)
+		if !reflect.DeepEqual(built, c) {
+			return fmt.Errorf("%w: the adapter of %s was built with %+v, not the configuration to save %+v", ErrInvalidConfig, module, built, c)
 		}
 		if err := a.Validate(); err != nil {
 			return fmt.Errorf("module %s: %w", module, err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/spago-peft/spago-peft/peft/internal/registry"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -41,10 +42,6 @@ var commonKeys = []string{
 // encodeAdapterConfig returns adapter_config.json for c, as PEFT's save_pretrained writes it:
 // keys sorted, indented by two spaces, with inference_mode true.
 func encodeAdapterConfig(c Config, t Targets, meta Meta) ([]byte, error) {
-	m, err := lookupMethod(c.PeftType())
-	if err != nil {
-		return nil, err
-	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -57,7 +54,7 @@ func encodeAdapterConfig(c Config, t Targets, meta Meta) ([]byte, error) {
 	case len(t.Modules) == 0:
 		return nil, fmt.Errorf("%w: no target_modules", ErrInvalidConfig)
 	}
-	fields, err := m.EncodeConfig(c)
+	fields, err := encodeMethodConfig(c)
 	if err != nil {
 		return nil, err
 	}
@@ -141,13 +138,11 @@ func ParseAdapterConfig(data []byte) (Config, Targets, Meta, error) {
 	if err != nil {
 		return nil, Targets{}, Meta{}, err
 	}
-	f := &ConfigFields{peftType: peftType, raw: raw, used: map[string]bool{}}
-	if _, err := f.Decode("peft_version", &f.peftVersion); err != nil {
+	f, err := registry.NewFields(peftType, raw, ErrCorrupt, ErrUnsupported)
+	if err != nil {
 		return nil, Targets{}, Meta{}, err
 	}
-	for _, k := range commonKeys {
-		f.used[k] = true
-	}
+	f.MarkUsed(commonKeys...)
 	meta, err := decodeMeta(f)
 	if err != nil {
 		return nil, Targets{}, Meta{}, err
@@ -156,11 +151,11 @@ func ParseAdapterConfig(data []byte) (Config, Targets, Meta, error) {
 	if err != nil {
 		return nil, Targets{}, Meta{}, err
 	}
-	c, err := m.DecodeConfig(f)
+	c, err := decodeMethodConfig(m, f)
 	if err != nil {
 		return nil, Targets{}, Meta{}, err
 	}
-	if err := f.checkUnused(); err != nil {
+	if err := f.CheckUnused(); err != nil {
 		return nil, Targets{}, Meta{}, err
 	}
 	if err := c.Validate(); err != nil {
@@ -169,7 +164,7 @@ func ParseAdapterConfig(data []byte) (Config, Targets, Meta, error) {
 	return c, t, meta, nil
 }
 
-func decodeMeta(f *ConfigFields) (Meta, error) {
+func decodeMeta(f *registry.Fields) (Meta, error) {
 	var meta Meta
 	for key, dst := range map[string]*string{"base_model_name_or_path": &meta.BaseModel, "revision": &meta.Revision, "task_type": &meta.TaskType} {
 		if _, err := f.Decode(key, dst); err != nil {
@@ -181,9 +176,9 @@ func decodeMeta(f *ConfigFields) (Meta, error) {
 
 // decodeTargets reads target_modules, layers_to_transform and modules_to_save, and checks that
 // the options that select modules otherwise are off.
-func decodeTargets(f *ConfigFields) (Targets, error) {
+func decodeTargets(f *registry.Fields) (Targets, error) {
 	var t Targets
-	raw := f.raw["target_modules"]
+	raw := f.Raw("target_modules")
 	switch {
 	case len(raw) == 0 || string(raw) == "null":
 		return Targets{}, fmt.Errorf("%w: adapter_config.json has no target_modules", ErrCorrupt)
@@ -207,7 +202,7 @@ func decodeTargets(f *ConfigFields) (Targets, error) {
 	}
 	// PEFT accepts one layer index as a number, or a list.
 	var layer int
-	if raw := f.raw["layers_to_transform"]; string(raw) != "null" && json.Unmarshal(raw, &layer) == nil {
+	if raw := f.Raw("layers_to_transform"); string(raw) != "null" && json.Unmarshal(raw, &layer) == nil {
 		t.LayersToTransform = []int{layer}
 	} else if _, err := f.Decode("layers_to_transform", &t.LayersToTransform); err != nil {
 		return Targets{}, err
@@ -228,7 +223,7 @@ func decodeTargets(f *ConfigFields) (Targets, error) {
 		}
 	}
 	for _, key := range []string{"exclude_modules", "layers_pattern"} {
-		if raw, ok := f.raw[key]; ok && !isOff(raw) {
+		if raw := f.Raw(key); raw != nil && !registry.IsOff(raw) {
 			return Targets{}, f.Unsupported(key, "modules are selected by target_modules and layers_to_transform only")
 		}
 	}

@@ -53,4 +53,15 @@
 // a nil-pointer panic can occur. integration/train's AdamW is exact against PyTorch and
 // synchronous: train.NewAdamW(peft.TrainableParams(adapters), lr, weightDecay) and Step after each
 // backward pass.
+//
+// # What is here
+//
+// For users: Config (built by hra.Config, lora.Config, oft.Config) and Adapter; Targets;
+// Wrap, Adapters, TrainableParams, Regularization, Save and Load for a model of your own;
+// CountParams and ConfigOf. For integrations that name modules their own way, as
+// integration/bert does for Hugging Face's BERT: SaveAdapter, LoadAdapterConfig,
+// ParseAdapterConfig, LoadAdapterTensors, LoadAdapterMetadata, AdapterParams, SetParams and
+// TensorKey read and write PEFT's files piece by piece. The plumbing that method packages share
+// (the registry of methods behind adapter files, argument checks, the record of wrapped layers)
+// is internal and not part of the API.
 package peft

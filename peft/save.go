@@ -42,15 +42,15 @@ func sharedConfig(adapters map[string]Adapter) (Config, error) {
 	var c Config
 	var first string
 	for _, name := range slices.Sorted(maps.Keys(adapters)) {
-		s, err := StateOf(adapters[name])
+		built, err := ConfigOf(adapters[name])
 		if err != nil {
 			return nil, fmt.Errorf("module %s: %w", name, err)
 		}
 		if c == nil {
-			c, first = s.Config, name
-		} else if !reflect.DeepEqual(s.Config, c) {
+			c, first = built, name
+		} else if !reflect.DeepEqual(built, c) {
 			return nil, fmt.Errorf("%w: the adapters of %s (%+v) and %s (%+v) have different configurations; an adapter file holds one",
-				ErrInvalidConfig, first, c, name, s.Config)
+				ErrInvalidConfig, first, c, name, built)
 		}
 	}
 	return c, nil
@@ -139,16 +139,16 @@ func checkLoadable(existing map[string]Adapter, c Config, targets Targets, model
 		if a.Merged() {
 			return fmt.Errorf("%w: module %s is merged; unmerge it before loading new values", ErrMerged, name)
 		}
-		s, err := StateOf(a)
+		built, err := ConfigOf(a)
 		if err != nil {
 			return fmt.Errorf("module %s: %w", name, err)
 		}
-		got, err := encodedConfig(s.Config)
+		got, err := encodedConfig(built)
 		if err != nil {
 			return err
 		}
 		if !reflect.DeepEqual(got, want) {
-			return fmt.Errorf("%w: module %s has an adapter configured %+v, the file %+v", ErrInvalidConfig, name, s.Config, c)
+			return fmt.Errorf("%w: module %s has an adapter configured %+v, the file %+v", ErrInvalidConfig, name, built, c)
 		}
 	}
 	return nil
@@ -157,11 +157,7 @@ func checkLoadable(existing map[string]Adapter, c Config, targets Targets, model
 // encodedConfig returns c as adapter_config.json stores it, which leaves out options PEFT does
 // not have (such as HRA's regulariser weight).
 func encodedConfig(c Config) (map[string]any, error) {
-	m, err := lookupMethod(c.PeftType())
-	if err != nil {
-		return nil, err
-	}
-	fields, err := m.EncodeConfig(c)
+	fields, err := encodeMethodConfig(c)
 	if err != nil {
 		return nil, err
 	}

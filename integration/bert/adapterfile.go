@@ -52,7 +52,7 @@ func (m *Model) SaveAdapter(dir string, meta peft.Meta) error {
 		return fmt.Errorf("%w: bert: task_type %q, but the model is a sequence classifier (%s)", peft.ErrInvalidConfig, meta.TaskType, taskType)
 	}
 	names := m.adapterNames()
-	state, err := peft.StateOf(m.adapters[names[0]])
+	cfg, err := peft.ConfigOf(m.adapters[names[0]])
 	if err != nil {
 		return fmt.Errorf("bert: %w", err)
 	}
@@ -71,7 +71,7 @@ func (m *Model) SaveAdapter(dir string, meta peft.Meta) error {
 	for _, mod := range saved {
 		targets.ModulesToSave = append(targets.ModulesToSave, mod.name)
 	}
-	if err := peft.SaveAdapter(dir, state.Config, targets, adapters, extra, meta); err != nil {
+	if err := peft.SaveAdapter(dir, cfg, targets, adapters, extra, meta); err != nil {
 		return fmt.Errorf("bert: %w", err)
 	}
 	return nil

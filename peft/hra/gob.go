@@ -3,6 +3,7 @@ package hra
 import (
 	"encoding/gob"
 	"fmt"
+	"github.com/spago-peft/spago-peft/peft/internal/adapterkit"
 
 	"github.com/nlpodyssey/spago/nn"
 	"github.com/nlpodyssey/spago/nn/linear"
@@ -47,5 +48,5 @@ func (m *Model) GobDecode(data []byte) error {
 		return fmt.Errorf("%w: hra: decoded U is %d×%d, the layer needs %d×%d", peft.ErrInvalidParams, rows, cols, in, g.Config.R)
 	}
 	*m = Model{Base: g.Base, U: g.U, Config: g.Config, merged: g.Merged, name: g.Name}
-	return peft.Attach(m.Base, m)
+	return adapterkit.Attach(m.Base, m)
 }

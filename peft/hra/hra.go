@@ -2,6 +2,7 @@ package hra
 
 import (
 	"fmt"
+	"github.com/spago-peft/spago-peft/peft/internal/adapterkit"
 	"math"
 	"math/rand/v2"
 
@@ -34,7 +35,7 @@ var _ peft.Adapter = (*Model)(nil)
 // asks for more reflections than base has inputs, and with peft.ErrSharedBase if another adapter
 // in use wraps base.
 func New(base *linear.Model, c Config, rng *rand.Rand) (*Model, error) {
-	if err := peft.CheckNewArgs("hra", base, rng); err != nil {
+	if err := adapterkit.CheckNewArgs("hra", base, rng); err != nil {
 		return nil, err
 	}
 	if err := c.Validate(); err != nil {
@@ -47,7 +48,7 @@ func New(base *linear.Model, c Config, rng *rand.Rand) (*Model, error) {
 	u := base.W.Value().(mat.Matrix).NewMatrix(mat.WithShape(in, c.R))
 	u.SetData(float.Make(initialVectors(in, c, rng)...))
 	m := &Model{Base: base, U: nn.NewParam(u), Config: c}
-	if err := peft.Attach(base, m); err != nil {
+	if err := adapterkit.Attach(base, m); err != nil {
 		return nil, fmt.Errorf("hra: %w", err)
 	}
 	return m, nil
@@ -73,9 +74,9 @@ func initialVectors(in int, c Config, rng *rand.Rand) []float64 {
 	return u
 }
 
-// Forward maps each in×1 token to out×1; see peft.ForwardTokens.
+// Forward maps each in×1 token to out×1; see adapterkit.ForwardTokens.
 func (m *Model) Forward(xs ...mat.Tensor) []mat.Tensor {
-	return peft.ForwardTokens(m.ForwardRows, xs)
+	return adapterkit.ForwardTokens(m.ForwardRows, xs)
 }
 
 // ForwardRows maps row-stacked tokens X (n×in) to X·(W·H)ᵀ + b by reflecting the tokens and then

@@ -2,6 +2,7 @@ package hra
 
 import (
 	"fmt"
+	"github.com/spago-peft/spago-peft/peft/internal/registry"
 
 	"github.com/nlpodyssey/spago/nn"
 	"github.com/spago-peft/spago-peft/peft"
@@ -10,7 +11,7 @@ import (
 // The file format of HRA adapters, as PEFT's HRAConfig and HRALayer write them: the options r,
 // apply_GS and init_weights, and one tensor per layer, hra_u (in×r).
 func init() {
-	peft.RegisterMethod(peft.Method{
+	registry.Register(registry.Method{
 		PeftType:     Config{}.PeftType(),
 		EncodeConfig: encodeConfig,
 		DecodeConfig: decodeConfig,
@@ -19,7 +20,7 @@ func init() {
 }
 
 // encodeConfig maps c to PEFT's keys. Lambda has no PEFT key and is not stored.
-func encodeConfig(c peft.Config) (map[string]any, error) {
+func encodeConfig(c any) (map[string]any, error) {
 	hc, ok := c.(Config)
 	if !ok {
 		return nil, fmt.Errorf("%w: hra: configuration of type %T", peft.ErrInvalidConfig, c)
@@ -32,7 +33,7 @@ func encodeConfig(c peft.Config) (map[string]any, error) {
 // odd one; with apply_GS the paired start is degenerate. Init is therefore PairedInit only for
 // init_weights=true with an even r and no apply_GS, which makes the Config valid whenever PEFT
 // could train it; it only matters for new adapters, as a loaded one takes the file's vectors.
-func decodeConfig(f *peft.ConfigFields) (peft.Config, error) {
+func decodeConfig(f *registry.Fields) (any, error) {
 	c := Config{R: 8}
 	initWeights := true
 	for key, dst := range map[string]any{"r": &c.R, "apply_GS": &c.GS, "init_weights": &initWeights} {
@@ -46,10 +47,10 @@ func decodeConfig(f *peft.ConfigFields) (peft.Config, error) {
 	return c, nil
 }
 
-func state(a peft.Adapter) (peft.AdapterState, bool) {
+func state(a any) (registry.State, bool) {
 	m, ok := a.(*Model)
 	if !ok {
-		return peft.AdapterState{}, false
+		return registry.State{}, false
 	}
-	return peft.AdapterState{Config: m.Config, Params: map[string]*nn.Param{"hra_u": m.U}}, true
+	return registry.State{Config: m.Config, Params: map[string]*nn.Param{"hra_u": m.U}}, true
 }

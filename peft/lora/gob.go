@@ -3,6 +3,7 @@ package lora
 import (
 	"encoding/gob"
 	"fmt"
+	"github.com/spago-peft/spago-peft/peft/internal/adapterkit"
 
 	"github.com/nlpodyssey/spago/nn"
 	"github.com/nlpodyssey/spago/nn/linear"
@@ -61,5 +62,5 @@ func (m *Model) GobDecode(data []byte) error {
 	}
 	*m = Model{Base: g.Base, A: g.A, B: g.B, Config: g.Config, merged: g.Merged, training: g.Training, name: g.Name}
 	m.setMaskSource(src)
-	return peft.Attach(m.Base, m)
+	return adapterkit.Attach(m.Base, m)
 }

@@ -2,6 +2,7 @@ package lora
 
 import (
 	"fmt"
+	"github.com/spago-peft/spago-peft/peft/internal/adapterkit"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -47,7 +48,7 @@ var _ peft.Adapter = (*Model)(nil)
 // rank above min(in_features, out_features) is accepted, as PEFT accepts it, though it adds
 // parameters without adding rank.
 func New(base *linear.Model, c Config, rng *rand.Rand) (*Model, error) {
-	if err := peft.CheckNewArgs("lora", base, rng); err != nil {
+	if err := adapterkit.CheckNewArgs("lora", base, rng); err != nil {
 		return nil, err
 	}
 	if err := c.Validate(); err != nil {
@@ -60,7 +61,7 @@ func New(base *linear.Model, c Config, rng *rand.Rand) (*Model, error) {
 	b := w.NewMatrix(mat.WithShape(out, c.R))
 	m := &Model{Base: base, A: nn.NewParam(a), B: nn.NewParam(b), Config: c}
 	m.setMaskSource(rand.NewPCG(rng.Uint64(), rng.Uint64()))
-	if err := peft.Attach(base, m); err != nil {
+	if err := adapterkit.Attach(base, m); err != nil {
 		return nil, fmt.Errorf("lora: %w", err)
 	}
 	return m, nil
@@ -94,9 +95,9 @@ func initialA(in int, c Config, rng *rand.Rand) []float64 {
 	return a
 }
 
-// Forward maps each in×1 token to out×1; see peft.ForwardTokens.
+// Forward maps each in×1 token to out×1; see adapterkit.ForwardTokens.
 func (m *Model) Forward(xs ...mat.Tensor) []mat.Tensor {
-	return peft.ForwardTokens(m.ForwardRows, xs)
+	return adapterkit.ForwardTokens(m.ForwardRows, xs)
 }
 
 // ForwardRows maps row-stacked tokens X (n×in) to X·Wᵀ + b + s·(dropout(X)·Aᵀ)·Bᵀ; once merged it

@@ -2,6 +2,7 @@ package lora
 
 import (
 	"fmt"
+	"github.com/spago-peft/spago-peft/peft/internal/registry"
 	"strings"
 
 	"github.com/nlpodyssey/spago/nn"
@@ -12,7 +13,7 @@ import (
 // lora_alpha, lora_dropout, use_rslora and init_lora_weights, and two tensors per layer,
 // lora_A.weight (r×in) and lora_B.weight (out×r).
 func init() {
-	peft.RegisterMethod(peft.Method{
+	registry.Register(registry.Method{
 		PeftType:     Config{}.PeftType(),
 		EncodeConfig: encodeConfig,
 		DecodeConfig: decodeConfig,
@@ -21,7 +22,7 @@ func init() {
 }
 
 // encodeConfig maps c to PEFT's keys, with the options this package does not have written off.
-func encodeConfig(c peft.Config) (map[string]any, error) {
+func encodeConfig(c any) (map[string]any, error) {
 	lc, ok := c.(Config)
 	if !ok {
 		return nil, fmt.Errorf("%w: lora: configuration of type %T", peft.ErrInvalidConfig, c)
@@ -50,7 +51,7 @@ func encodeConfig(c peft.Config) (map[string]any, error) {
 // KaimingInit (and is saved back as true, which PEFT also only uses to initialise). PiSSA,
 // OLoRA, LoftQ, EVA, CorDA and the other named initialisations change the base weights or need
 // data, and are refused by name.
-func decodeConfig(f *peft.ConfigFields) (peft.Config, error) {
+func decodeConfig(f *registry.Fields) (any, error) {
 	c := Config{R: 8, Alpha: 8}
 	for key, dst := range map[string]any{"r": &c.R, "lora_alpha": &c.Alpha, "lora_dropout": &c.Dropout, "use_rslora": &c.UseRSLoRA} {
 		if _, err := f.Decode(key, dst); err != nil {
@@ -80,10 +81,10 @@ func decodeConfig(f *peft.ConfigFields) (peft.Config, error) {
 	return c, nil
 }
 
-func state(a peft.Adapter) (peft.AdapterState, bool) {
+func state(a any) (registry.State, bool) {
 	m, ok := a.(*Model)
 	if !ok {
-		return peft.AdapterState{}, false
+		return registry.State{}, false
 	}
-	return peft.AdapterState{Config: m.Config, Params: map[string]*nn.Param{"lora_A.weight": m.A, "lora_B.weight": m.B}}, true
+	return registry.State{Config: m.Config, Params: map[string]*nn.Param{"lora_A.weight": m.A, "lora_B.weight": m.B}}, true
 }

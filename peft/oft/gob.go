@@ -3,6 +3,7 @@ package oft
 import (
 	"encoding/gob"
 	"fmt"
+	"github.com/spago-peft/spago-peft/peft/internal/adapterkit"
 
 	"github.com/nlpodyssey/spago/nn"
 	"github.com/nlpodyssey/spago/nn/linear"
@@ -70,5 +71,5 @@ func (m *Model) GobDecode(data []byte) error {
 	if g.Config.ModuleDropout > 0 {
 		m.setDropoutSource(src)
 	}
-	return peft.Attach(m.Base, m)
+	return adapterkit.Attach(m.Base, m)
 }

@@ -2,6 +2,7 @@ package oft
 
 import (
 	"fmt"
+	"github.com/spago-peft/spago-peft/peft/internal/adapterkit"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -46,7 +47,7 @@ var _ peft.Adapter = (*Model)(nil)
 // (the error names the nearest valid values), and with peft.ErrSharedBase if another adapter in
 // use wraps base.
 func New(base *linear.Model, c Config, rng *rand.Rand) (*Model, error) {
-	if err := peft.CheckNewArgs("oft", base, rng); err != nil {
+	if err := adapterkit.CheckNewArgs("oft", base, rng); err != nil {
 		return nil, err
 	}
 	if err := c.Validate(); err != nil {
@@ -66,7 +67,7 @@ func New(base *linear.Model, c Config, rng *rand.Rand) (*Model, error) {
 	if c.ModuleDropout > 0 {
 		m.setDropoutSource(rand.NewPCG(rng.Uint64(), rng.Uint64()))
 	}
-	if err := peft.Attach(base, m); err != nil {
+	if err := adapterkit.Attach(base, m); err != nil {
 		return nil, fmt.Errorf("oft: %w", err)
 	}
 	return m, nil
@@ -84,9 +85,9 @@ func (m *Model) SetName(name string) { m.name = name }
 // BlockSize returns the side b of the diagonal blocks.
 func (m *Model) BlockSize() int { return m.form.b }
 
-// Forward maps each in×1 token to out×1; see peft.ForwardTokens.
+// Forward maps each in×1 token to out×1; see adapterkit.ForwardTokens.
 func (m *Model) Forward(xs ...mat.Tensor) []mat.Tensor {
-	return peft.ForwardTokens(m.ForwardRows, xs)
+	return adapterkit.ForwardTokens(m.ForwardRows, xs)
 }
 
 // ForwardRows maps row-stacked tokens X (n×in) to the adapted layer's outputs (n×out) by rotating

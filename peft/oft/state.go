@@ -2,6 +2,7 @@ package oft
 
 import (
 	"fmt"
+	"github.com/spago-peft/spago-peft/peft/internal/registry"
 	"strconv"
 	"strings"
 
@@ -14,7 +15,7 @@ import (
 // and num_cayley_neumann_terms, and one tensor per layer, oft_R.weight (blocks×b(b−1)/2). A
 // Neumann file is read only with the series of the PEFT that wrote it (see checkNeumann).
 func init() {
-	peft.RegisterMethod(peft.Method{
+	registry.Register(registry.Method{
 		PeftType:     Config{}.PeftType(),
 		EncodeConfig: encodeConfig,
 		DecodeConfig: decodeConfig,
@@ -23,7 +24,7 @@ func init() {
 }
 
 // encodeConfig maps c to PEFT's keys.
-func encodeConfig(c peft.Config) (map[string]any, error) {
+func encodeConfig(c any) (map[string]any, error) {
 	oc, ok := c.(Config)
 	if !ok {
 		return nil, fmt.Errorf("%w: oft: configuration of type %T", peft.ErrInvalidConfig, c)
@@ -47,7 +48,7 @@ func encodeConfig(c peft.Config) (map[string]any, error) {
 // A file without oft_block_size was written by PEFT before 0.14 for OFT v1, whose parameters
 // differ, and is refused as PEFT refuses it. init_weights=false (a random start) is refused: the
 // Config has no such start.
-func decodeConfig(f *peft.ConfigFields) (peft.Config, error) {
+func decodeConfig(f *registry.Fields) (any, error) {
 	if ok, err := f.Decode("oft_block_size", new(int)); err != nil {
 		return nil, err
 	} else if !ok {
@@ -87,7 +88,7 @@ var neumannChanged = [2]int{0, 18}
 // from the PEFT that trained them: those of PEFT before 0.18 (no peft_version) with 3 terms or
 // more, and those with fewer than 2 terms, which PEFT computes as the identity whatever the
 // weights.
-func checkNeumann(f *peft.ConfigFields, terms int) error {
+func checkNeumann(f *registry.Fields, terms int) error {
 	if terms < 2 {
 		return f.Unsupported("num_cayley_neumann_terms", "with use_cayley_neumann and fewer than 2 terms PEFT's rotation is the identity whatever the weights (the adapter does nothing); use 2 or more, or use_cayley_neumann = false")
 	}
@@ -121,10 +122,10 @@ func parseVersion(v string) (major, minor int, ok bool) {
 	return major, minor, err1 == nil && err2 == nil
 }
 
-func state(a peft.Adapter) (peft.AdapterState, bool) {
+func state(a any) (registry.State, bool) {
 	m, ok := a.(*Model)
 	if !ok {
-		return peft.AdapterState{}, false
+		return registry.State{}, false
 	}
-	return peft.AdapterState{Config: m.Config, Params: map[string]*nn.Param{"oft_R.weight": m.R}}, true
+	return registry.State{Config: m.Config, Params: map[string]*nn.Param{"oft_R.weight": m.R}}, true
 }

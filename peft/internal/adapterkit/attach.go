@@ -1,7 +1,6 @@
-package peft
+package adapterkit
 
 import (
-	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -9,11 +8,8 @@ import (
 
 	"github.com/nlpodyssey/spago/nn"
 	"github.com/nlpodyssey/spago/nn/linear"
+	"github.com/spago-peft/spago-peft/peft"
 )
-
-// ErrSharedBase reports a layer that an adapter in use wraps already, or that a model reaches by
-// two paths: two adapters on one weight would change each other's outputs when either merges.
-var ErrSharedBase = errors.New("peft: layer wrapped already or shared")
 
 // owners maps each wrapped weight to its adapter, both held weakly: an adapter that is no longer
 // reachable releases its layer.
@@ -28,7 +24,7 @@ type owner struct {
 }
 
 // Attach records that adapter wraps base and freezes base; every adapter's constructor calls it.
-// It fails with ErrSharedBase if another adapter that is still reachable wraps base or a layer
+// It fails with peft.ErrSharedBase if another adapter that is still reachable wraps base or a layer
 // with the same weight parameter.
 func Attach[T any](base *linear.Model, adapter *T) error {
 	key := weak.Make(base.W)
@@ -44,7 +40,7 @@ func Attach[T any](base *linear.Model, adapter *T) error {
 		// refusing, so that the answer does not depend on the collector's timing.
 		runtime.GC()
 		if claimed() {
-			return fmt.Errorf("%w: its weight (%v) is wrapped by another adapter in use; wrap a copy of the layer, or drop the other adapter", ErrSharedBase, base.W.Shape())
+			return fmt.Errorf("%w: its weight (%v) is wrapped by another adapter in use; wrap a copy of the layer, or drop the other adapter", peft.ErrSharedBase, base.W.Shape())
 		}
 	}
 	owners.Lock()
@@ -60,4 +56,10 @@ func Attach[T any](base *linear.Model, adapter *T) error {
 	}
 	Freeze(base)
 	return nil
+}
+
+// Freeze stops W and B of base from receiving gradients, as every adapter's constructor does (through Attach).
+func Freeze(base *linear.Model) {
+	base.W.SetRequiresGrad(false)
+	base.B.SetRequiresGrad(false)
 }
