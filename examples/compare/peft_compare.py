@@ -73,6 +73,7 @@ def parse_args(argv):
     for k in KINDS:
         p.add_argument("--lr-" + k, type=float, default=0)
     p.add_argument("--lr-sweep", default="", help="factors of each method's learning rate, such as 0.3,1,3")
+    p.add_argument("--eval-every", type=int, default=0, help="accepted for Go's command line; this script evaluates after the last step only")
     p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
     p.add_argument("--json", default="", help="file for the results as JSON")
     p.add_argument("--replay", default="", help="Go --trace file whose batches to replay step by step")
