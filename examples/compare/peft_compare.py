@@ -205,7 +205,7 @@ def train_once(a, kind, lr, seed, train, dev, test, steps, replay=None, log=sys.
     per_epoch = math.ceil(len(train) / a.batch)
     model.train()
     reset_peak_rss()
-    step_time, losses, step = 0.0, [], 0
+    step_time, cpu_time, losses, step = 0.0, 0.0, [], 0
     while step < steps:
         order = torch.randperm(len(train), generator=gen).tolist()
         for b in range(per_epoch):
@@ -213,7 +213,7 @@ def train_once(a, kind, lr, seed, train, dev, test, steps, replay=None, log=sys.
                 break
             idx = replay[step]["batch"] if replay else order[b * a.batch : (b + 1) * a.batch]
             ids, mask, y = collate([train[i] for i in idx])
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             logits = model(input_ids=ids, attention_mask=mask).logits
             loss = nn.functional.cross_entropy(logits, y)
             if kind == "hra" and a.hra_lambda > 0:
@@ -224,6 +224,7 @@ def train_once(a, kind, lr, seed, train, dev, test, steps, replay=None, log=sys.
             sched.step()
             opt.zero_grad(set_to_none=True)
             step_time += time.perf_counter() - t0
+            cpu_time += time.process_time() - c0
             losses.append(loss.item())
             step += 1
             if replay:
@@ -235,7 +236,7 @@ def train_once(a, kind, lr, seed, train, dev, test, steps, replay=None, log=sys.
     last = losses[-10:]
     return dict(
         seed=seed, dev_accuracy=dev_acc, dev_loss=dev_loss, test_accuracy=test_acc,
-        final_train_loss=sum(last) / len(last), step_seconds=step_time / steps,
+        final_train_loss=sum(last) / len(last), step_seconds=step_time / steps, cpu_step_seconds=cpu_time / steps,
         epoch_seconds=step_time / steps * per_epoch, peak_rss_bytes=rss,
         trainable=n_trainable, base=n_base,
     )
@@ -300,7 +301,7 @@ def main(argv):
                 print(f"{NAMES[kind]} {config_of(a, kind)}, lr {lr:g}, seed {seed}, {steps} steps", file=sys.stderr)
                 r = train_once(a, kind, lr, seed, train, dev, test, steps)
                 print(f"  dev acc {r['dev_accuracy']:.4f}" + (f", test acc {r['test_accuracy']:.4f}" if test else "")
-                      + f", {r['epoch_seconds']:.1f} s/epoch, peak RSS {r['peak_rss_bytes'] / 2**20:.0f} MiB", file=sys.stderr)
+                      + f", {r['epoch_seconds']:.1f} s/epoch ({1000 * r['cpu_step_seconds']:.0f} ms CPU per step), peak RSS {r['peak_rss_bytes'] / 2**20:.0f} MiB", file=sys.stderr)
                 runs.append(r)
             dev_mean = mean_std([r["dev_accuracy"] for r in runs])[0]
             sweep.append(dict(lr=lr, dev_accuracies=[r["dev_accuracy"] for r in runs], dev_accuracy=dev_mean))
@@ -319,8 +320,8 @@ def report(a, rows, n_train, n_dev, n_test, steps):
           f"adapters on {a.targets}; dropout {a.dropout:g} (attention {a.attention_dropout:g}), clip {a.clip:g}, "
           f"weight decay {a.weight_decay:g}, warm-up {a.warmup:g}; {platform.machine()}, {os.cpu_count()} CPUs\n", file=out)
     test_head = " Test acc |" if n_test else ""
-    print(f"| Method | Config | LR | Trainable params | % of base | Dev acc |{test_head} Final train loss | s/epoch | Time/step | Peak RSS |", file=out)
-    print("|---|---|---:|---:|---:|---:|" + ("---:|" if n_test else "") + "---:|---:|---:|---:|", file=out)
+    print(f"| Method | Config | LR | Trainable params | % of base | Dev acc |{test_head} Final train loss | s/epoch | Time/step | CPU/step | Peak RSS |", file=out)
+    print("|---|---|---:|---:|---:|---:|" + ("---:|" if n_test else "") + "---:|---:|---:|---:|---:|", file=out)
     for r in rows:
         runs = r["runs"]
         first = runs[0]
@@ -329,6 +330,7 @@ def report(a, rows, n_train, n_dev, n_test, steps):
         print(f"| {NAMES[r['method']]} | {r['config']} | {r['lr']:g} | {first['trainable']:,} | {pct:.3f}% | "
               f"{fmt_acc([x['dev_accuracy'] for x in runs])} |{test_cell} {first['final_train_loss']:.4f} | "
               f"{statistics.fmean(x['epoch_seconds'] for x in runs):.1f} | {1000 * statistics.fmean(x['step_seconds'] for x in runs):.1f} ms | "
+              f"{1000 * statistics.fmean(x['cpu_step_seconds'] for x in runs):.1f} ms | "
               f"{max(x['peak_rss_bytes'] for x in runs) / 2**20:.0f} MiB |", file=out)
     if len(a.factors) > 1:
         print("\nLearning-rate sweep (mean dev accuracy; the table shows each method at its best):\n", file=out)

@@ -99,3 +99,32 @@ func TestMeanStd(t *testing.T) {
 		assert.InDelta(t, tt.std, std, 1e-12)
 	}
 }
+
+// TestSettingsChangeTraining checks that each training setting reaches the training: a run
+// repeats exactly, and changing one setting changes the dev loss.
+func TestSettingsChangeTraining(t *testing.T) {
+	devLoss := func(t *testing.T, flags ...string) float64 {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), "results")
+		args := append([]string{"--methods", "lora", "--steps", "4", "--batch", "8", "--max-len", "32", "--workers", "1",
+			"--warmup", "0.5", "--out", out}, flags...)
+		code, _, stderr := runCompare(t, args...)
+		require.Equal(t, exitOK, code, stderr)
+		var rep report
+		b, err := os.ReadFile(filepath.Join(out, jsonFile))
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(b, &rep))
+		return rep.Methods[0].DevLoss
+	}
+	base := devLoss(t)
+	require.Equal(t, base, devLoss(t), "a run repeats exactly")
+	for _, flags := range [][]string{
+		{"--clip", "0.001"},
+		{"--weight-decay", "10"},
+		{"--warmup", "0"},
+		{"--dropout", "0.3"},
+		{"--attention-dropout", "0.3"},
+	} {
+		assert.NotEqual(t, base, devLoss(t, flags...), "%v changes training", flags)
+	}
+}
