@@ -33,6 +33,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import statistics
 import sys
 import time
@@ -276,6 +277,9 @@ def main(argv):
         model, _, _ = build(a, "full", a.seed)
         model.save_pretrained(a.save_init, safe_serialization=True)
         tok.save_pretrained(a.save_init)
+        vocab = os.path.join(a.model, "vocab.txt")  # Go's tokenizer reads vocab.txt, which transformers 5 no longer writes
+        if os.path.exists(vocab):
+            shutil.copy(vocab, a.save_init)
         print(f"wrote the initial model (seed {a.seed}) to {a.save_init}", file=sys.stderr)
         return
     if a.replay:
