@@ -97,13 +97,7 @@ func (f *attention[T]) Forward() (mat.Tensor, error) {
 	f.probs = make([]T, size)
 	if f.dropout > 0 {
 		// Drawn here, in one goroutine, so that the masks depend on rng alone.
-		f.kept, f.dropped = make([]T, size), make([]T, size)
-		keep := T(1 / (1 - f.dropout))
-		for i := range f.kept {
-			if f.rng.Float64() >= f.dropout {
-				f.kept[i] = keep
-			}
-		}
+		f.kept, f.dropped = dropoutMask[T](size, f.dropout, f.rng), make([]T, size)
 	}
 	y := make([]T, n*d)
 	scale := f.scale()
