@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/spago-peft/spago-peft/integration/bert"
@@ -147,7 +148,8 @@ func compare(ctx context.Context, setup *finetune.Setup, testSet []train.Example
 		oc := outcome{method: m}
 		best := -1.0
 		for _, f := range factors {
-			lr := m.lr * f
+			// Rounded to 6 significant digits, so that 3 × 1e-4 is reported as 3e-4.
+			lr, _ := strconv.ParseFloat(strconv.FormatFloat(m.lr*f, 'g', 6, 64), 64)
 			var runs []trial
 			for s := range o.seeds {
 				seed := o.seed + uint64(s)
