@@ -60,7 +60,8 @@ table and writes results.csv, results.json and curves.png to --out.
 Without --model it uses an offline default BERT with RANDOM weights: fine to try the tool, useless
 to judge the methods. For real numbers:
 
-  go run ./examples/compare --model ../shared/models/sst-bert-tiny --data ../shared/data/sst2 --steps 1000 --max-len 64
+  go run ./examples/compare --model sentence-transformers/all-MiniLM-L6-v2 --data path/to/glue/SST-2 \
+      --train-limit 1000 --epochs 1 --batch 16 --max-len 64 --dropout 0.1 --seeds 3
 
 Flags:
 `
