@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/spago-peft/spago-peft/integration/bert"
+	"github.com/spago-peft/spago-peft/integration/dataset"
 	"github.com/spago-peft/spago-peft/integration/finetune"
 	"github.com/spago-peft/spago-peft/integration/train"
 	"github.com/spago-peft/spago-peft/internal/atomicdir"
@@ -24,12 +28,26 @@ const (
 // in finetune.Result.FinalTrainLoss: a single batch's loss is too noisy to compare.
 const lossWindow = 10
 
-// outcome is one method's run.
+// outcome is one method's result: its runs at the chosen learning rate, and the sweep.
 type outcome struct {
 	method
-	res *finetune.Result
+	// runs are the runs at lr, one per seed; the first one's curves are plotted.
+	runs []trial
+	// sweep holds every learning rate tried, with its runs' accuracies (one entry without a
+	// sweep).
+	sweep []sweepPoint
+}
+
+// trial is one training run of a method.
+type trial struct {
+	seed uint64
+	res  *finetune.Result
+	// test is the accuracy on --test's file (zero Metrics without one).
+	test train.Metrics
 	// cpuPerStep is the mean CPU time of an optimiser step, 0 if unknown (see cpuMeter).
 	cpuPerStep time.Duration
+	// peakRSS is the process's resident-set high-water mark during the run, 0 if unknown.
+	peakRSS uint64
 }
 
 // compareAndReport loads the base and data once, trains every method on them, prints the table
@@ -48,7 +66,36 @@ func compareAndReport(ctx context.Context, o *options, stdout, stderr io.Writer)
 	if err := checkTargets(setup, o); err != nil {
 		return inputError{err}
 	}
-	outcomes, err := compare(ctx, setup, o, stderr)
+	var testSet []train.Example
+	if o.test != "" {
+		rows, err := dataset.ReadTSV(o.test)
+		if err != nil {
+			return inputError{fmt.Errorf("--test: %w", err)}
+		}
+		if n := dataset.NumLabels(rows); n > setup.NumLabels {
+			return inputError{fmt.Errorf("--test %s: %w: labels up to %d but the model has %d", o.test, dataset.ErrLabelRange, n-1, setup.NumLabels)}
+		}
+		testSet = finetune.Encode(setup.Tokenizer, rows, setup.MaxLen)
+		fmt.Fprintf(stderr, "test: %d rows from %s\n", len(testSet), o.test)
+	}
+	if o.epochs > 0 {
+		o.steps = o.epochs * stepsPerEpoch(len(setup.TrainSet), o.batch)
+		if o.evalEvery == 0 {
+			o.evalEvery = max(1, o.steps/10)
+		}
+	}
+	var trace io.Writer
+	if o.trace != "" {
+		f, err := os.Create(o.trace)
+		if err != nil {
+			return inputError{fmt.Errorf("--trace: %w", err)}
+		}
+		defer f.Close()
+		bw := bufio.NewWriter(f)
+		defer bw.Flush()
+		trace = bw
+	}
+	outcomes, err := compare(ctx, setup, testSet, o, stderr, trace)
 	if err != nil {
 		return err
 	}
@@ -68,6 +115,9 @@ func compareAndReport(ctx context.Context, o *options, stdout, stderr io.Writer)
 	return nil
 }
 
+// stepsPerEpoch is the number of batches of size batch that cover n examples.
+func stepsPerEpoch(n, batch int) int { return (n + batch - 1) / batch }
+
 // checkTargets builds each adapter method's model once, so that targets matching no module or an
 // OFT block size that does not divide a layer fail now rather than after other methods trained.
 func checkTargets(setup *finetune.Setup, o *options) error {
@@ -85,38 +135,120 @@ func checkTargets(setup *finetune.Setup, o *options) error {
 	return nil
 }
 
-// compare trains every method of o on setup with the same budget, logging progress to log.
-func compare(ctx context.Context, setup *finetune.Setup, o *options, log io.Writer) ([]outcome, error) {
+// compare trains every method of o on setup with the same budget, at each learning rate of the
+// sweep and with each seed, logging progress to log and, if trace is not nil, every step of each
+// method's first run to trace.
+func compare(ctx context.Context, setup *finetune.Setup, testSet []train.Example, o *options, log, trace io.Writer) ([]outcome, error) {
+	factors := o.lrFactors
+	if len(factors) == 0 {
+		factors = []float64{1}
+	}
 	var outcomes []outcome
 	for i, m := range o.methods {
-		fmt.Fprintf(log, "[%d/%d] %s %s, lr %g, %d steps\n", i+1, len(o.methods), displayName(m.kind), config(m), m.lr, o.steps)
-		var losses []float64
-		var cpu cpuMeter
-		res, err := setup.Train(ctx, finetune.Job{
-			Adapter: m.adapter, FullFineTune: m.full, Targets: o.targets,
-			Steps: o.steps, BatchSize: o.batch, Workers: o.workers, EvalEvery: o.evalEvery,
-			LR: m.lr, Seed: o.seed,
-			OnStep: func(s train.StepInfo) {
-				losses = append(losses, s.Loss)
-				cpu.stepDone()
-			},
-			OnEval: func(e train.EvalInfo) {
-				fmt.Fprintf(log, "  step %*d/%d  train loss %.4f  dev loss %.4f  dev acc %.4f\n",
-					digits(o.steps), e.Step, o.steps, trailingMean(losses, lossWindow), e.Loss, e.Accuracy)
-				cpu.restart()
-			},
-		})
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", m.kind, err)
+		oc := outcome{method: m}
+		best := -1.0
+		for _, f := range factors {
+			// Rounded to 6 significant digits, so that 3 × 1e-4 is reported as 3e-4.
+			lr, _ := strconv.ParseFloat(strconv.FormatFloat(m.lr*f, 'g', 6, 64), 64)
+			var runs []trial
+			for s := range o.seeds {
+				seed := o.seed + uint64(s)
+				fmt.Fprintf(log, "[%d/%d] %s %s, lr %g, seed %d, %d steps\n", i+1, len(o.methods), displayName(m.kind), config(m), lr, seed, o.steps)
+				var tr io.Writer
+				if s == 0 && f == factors[0] {
+					tr = trace
+				}
+				r, err := trainOnce(ctx, setup, testSet, o, m, lr, seed, log, tr)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", m.kind, err)
+				}
+				runs = append(runs, r)
+			}
+			p := sweepPoint{LR: lr}
+			for _, r := range runs {
+				p.DevAccuracies = append(p.DevAccuracies, r.res.Dev.Accuracy)
+			}
+			p.DevMean, p.DevStd = meanStd(p.DevAccuracies)
+			oc.sweep = append(oc.sweep, p)
+			if p.DevMean > best {
+				best, oc.runs, oc.lr = p.DevMean, runs, lr
+			}
 		}
-		fmt.Fprintf(log, "  done in %v: %s per step (%s CPU), peak heap %s\n", res.TrainTime.Round(time.Millisecond),
-			formatStepTime(res.StepTime), formatStepTime(cpu.perStep()), formatMiB(res.PeakHeapBytes))
-		// The model is not needed any more: drop it so that the next method's peak heap does not
-		// include it.
-		res.Model = nil
-		outcomes = append(outcomes, outcome{method: m, res: res, cpuPerStep: cpu.perStep()})
+		outcomes = append(outcomes, oc)
 	}
 	return outcomes, nil
+}
+
+// trainOnce trains method m with learning rate lr and seed on setup and evaluates it on the
+// dev set and testSet.
+func trainOnce(ctx context.Context, setup *finetune.Setup, testSet []train.Example, o *options, m method, lr float64, seed uint64, log, trace io.Writer) (trial, error) {
+	var losses []float64
+	var cpu cpuMeter
+	clip, warmup := o.clip, o.warmup
+	if clip == 0 {
+		clip = -1 // finetune's and train's "none"
+	}
+	if warmup == 0 {
+		warmup = -1
+	}
+	tracer := newStepTracer(trace, m.kind, seed, len(setup.TrainSet), o.batch)
+	resetPeakRSS()
+	res, err := setup.Train(ctx, finetune.Job{
+		Adapter: m.adapter, FullFineTune: m.full, Targets: o.targets,
+		Steps: o.steps, BatchSize: o.batch, Workers: o.workers, EvalEvery: o.evalEvery,
+		LR: lr, Seed: seed, Dropout: o.dropout, AttentionDropout: o.attnDropout,
+		MaxGradNorm: clip, WeightDecay: o.weightDecay, WarmupRatio: warmup,
+		OnStep: func(s train.StepInfo) {
+			losses = append(losses, s.Loss)
+			cpu.stepDone()
+			tracer.step(s)
+		},
+		OnEval: func(e train.EvalInfo) {
+			fmt.Fprintf(log, "  step %*d/%d  train loss %.4f  dev loss %.4f  dev acc %.4f\n",
+				digits(o.steps), e.Step, o.steps, trailingMean(losses, lossWindow), e.Loss, e.Accuracy)
+			cpu.restart()
+		},
+	})
+	if err != nil {
+		return trial{}, err
+	}
+	if err := tracer.err; err != nil {
+		return trial{}, fmt.Errorf("--trace: %w", err)
+	}
+	r := trial{seed: seed, res: res, cpuPerStep: cpu.perStep(), peakRSS: peakRSS()}
+	if len(testSet) > 0 {
+		if r.test, err = train.Evaluate(res.Model, testSet, o.batch); err != nil {
+			return trial{}, fmt.Errorf("evaluating --test: %w", err)
+		}
+	}
+	fmt.Fprintf(log, "  done in %v: %s per step (%s CPU), peak heap %s, dev acc %.4f", res.TrainTime.Round(time.Millisecond),
+		formatStepTime(res.StepTime), formatStepTime(r.cpuPerStep), formatMiB(res.PeakHeapBytes), res.Dev.Accuracy)
+	if len(testSet) > 0 {
+		fmt.Fprintf(log, ", test acc %.4f", r.test.Accuracy)
+	}
+	fmt.Fprintln(log)
+	// The model is not needed any more: drop it so that the next run's peak heap does not
+	// include it.
+	res.Model = nil
+	return r, nil
+}
+
+// meanStd returns the mean and the sample standard deviation (n − 1; 0 for one value) of xs.
+func meanStd(xs []float64) (mean, std float64) {
+	if len(xs) == 0 {
+		return math.NaN(), math.NaN()
+	}
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(len(xs))
+	if len(xs) == 1 {
+		return mean, 0
+	}
+	for _, x := range xs {
+		std += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(std / float64(len(xs)-1))
 }
 
 // trailingMean is the mean of the last n values of xs (all of them if fewer), NaN for none.

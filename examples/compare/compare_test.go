@@ -135,6 +135,7 @@ func TestBadInput(t *testing.T) {
 	require.NoError(t, os.Mkdir(malformed, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(malformed, "train.tsv"), []byte("sentence\tlabel\ngood film\t1\nno tab here\n"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(malformed, "dev.tsv"), []byte("sentence\tlabel\nfine\t0\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "three.tsv"), []byte("sentence\tlabel\nfine\t2\n"), 0o644))
 
 	tests := []struct {
 		name  string
@@ -142,7 +143,17 @@ func TestBadInput(t *testing.T) {
 		msg   string
 		loads bool // fails after loading the base, whose progress lines come first
 	}{
-		{"unknown flag", []string{"--epochs", "3"}, "flag provided but not defined: -epochs", false},
+		{"unknown flag", []string{"--epoch", "3"}, "flag provided but not defined: -epoch", false},
+		{"steps and epochs", []string{"--epochs", "1"}, "--epochs and --steps both set", false},
+		{"dropout 1", []string{"--dropout", "1"}, "--dropout 1", false},
+		{"attention dropout", []string{"--attention-dropout", "-0.1"}, "--attention-dropout -0.1", false},
+		{"negative clip", []string{"--clip", "-1"}, "--clip -1", false},
+		{"negative weight decay", []string{"--weight-decay", "-0.01"}, "--weight-decay -0.01", false},
+		{"warm-up beyond 1", []string{"--warmup", "1.5"}, "--warmup 1.5", false},
+		{"no seeds", []string{"--seeds", "0"}, "--seeds 0", false},
+		{"bad sweep", []string{"--lr-sweep", "1,x"}, `factor "x"`, false},
+		{"missing test file", []string{"--test", filepath.Join(dir, "none.tsv")}, filepath.Join(dir, "none.tsv"), true},
+		{"test labels", []string{"--test", filepath.Join(dir, "three.tsv")}, "labels up to 2", true},
 		{"not a number", []string{"--steps", "many"}, "invalid value \"many\" for flag -steps", false},
 		{"no steps", []string{"--steps", "0"}, "--steps 0", false},
 		{"argument", []string{"hra"}, `unexpected argument "hra"`, false},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spago-peft/spago-peft/integration/finetune"
@@ -22,9 +23,22 @@ type options struct {
 	methods []method
 	// targets are the adapted modules, shared by every adapter method.
 	targets peft.Targets
-	// The shared budget.
-	steps, batch, maxLen, trainLimit, workers, evalEvery int
-	seed                                                 uint64
+	// The shared budget: steps, or with epochs > 0 whole passes over the training set (steps is
+	// then set once the data is loaded).
+	steps, epochs, batch, maxLen, trainLimit, workers, evalEvery int
+	seed                                                         uint64
+	// The training settings that change results, shared by every method: hidden and
+	// attention-probability dropout, the gradient norm cap (0: none), AdamW's weight decay, the
+	// warm-up ratio.
+	dropout, attnDropout, clip, weightDecay, warmup float64
+	// seeds is the number of runs per method, with seeds seed, seed+1, …
+	seeds int
+	// lrFactors, if set, sweeps each method's learning rate times each factor and reports the
+	// method at its best mean dev accuracy.
+	lrFactors []float64
+	// test, if set, is a labelled TSV file evaluated after training; trace, if set, receives one
+	// JSON line per optimiser step of each method's first run.
+	test, trace string
 }
 
 // method is one column of the comparison: a kind and its configuration.
@@ -46,7 +60,8 @@ table and writes results.csv, results.json and curves.png to --out.
 Without --model it uses an offline default BERT with RANDOM weights: fine to try the tool, useless
 to judge the methods. For real numbers:
 
-  go run ./examples/compare --model bert-base-uncased --data path/to/glue/SST-2 --steps 1000 --max-len 64
+  go run ./examples/compare --model sentence-transformers/all-MiniLM-L6-v2 --data path/to/glue/SST-2 \
+      --train-limit 1000 --epochs 1 --batch 16 --max-len 64 --dropout 0.1 --seeds 3
 
 Flags:
 `
@@ -65,7 +80,17 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.out, "out", "compare-results", "directory for results.csv, results.json and curves.png")
 	methods := fs.String("methods", strings.Join(finetune.Kinds, ","), "comma-separated methods to compare, from "+strings.Join(finetune.Kinds, ", "))
 	targetList := fs.String("targets", "query,value", "comma-separated modules that get adapters (suffixes of PEFT module names)")
-	fs.IntVar(&o.steps, "steps", 200, "optimiser steps per method")
+	fs.IntVar(&o.steps, "steps", 200, "optimiser steps per method (see --epochs)")
+	fs.IntVar(&o.epochs, "epochs", 0, "passes over the training set per method, instead of --steps")
+	fs.Float64Var(&o.dropout, "dropout", 0, "dropout probability of the hidden states and of the attention probabilities in training (BERT's configs: 0.1)")
+	attnDropout := fs.Float64("attention-dropout", 0, "dropout probability of the attention probabilities alone (default: --dropout's)")
+	fs.Float64Var(&o.clip, "clip", 1, "largest global gradient norm per step; larger gradients are scaled down (0: no clipping)")
+	fs.Float64Var(&o.weightDecay, "weight-decay", 0, "AdamW's decoupled weight decay, on every trainable parameter")
+	fs.Float64Var(&o.warmup, "warmup", 0.06, "fraction of the steps over which the learning rate rises linearly from 0, before it falls linearly to 0")
+	fs.StringVar(&o.test, "test", "", "labelled TSV file (sentence<TAB>label) whose accuracy is reported too, such as a held-out slice of the training file")
+	fs.IntVar(&o.seeds, "seeds", 1, "runs per method, with seeds --seed, --seed+1, …; accuracies are reported as mean ± std")
+	lrSweep := fs.String("lr-sweep", "", "comma-separated factors of each method's learning rate to try, such as 0.3,1,3; each method is reported at its best mean dev accuracy")
+	fs.StringVar(&o.trace, "trace", "", "file to receive one JSON line per step of each method's first run: loss, gradient norm, learning rate and the batch's example indices")
 	fs.IntVar(&o.batch, "batch", 32, "examples per step")
 	fs.IntVar(&o.maxLen, "max-len", 128, "longest token sequence, [CLS] and [SEP] included")
 	fs.Uint64Var(&o.seed, "seed", 42, "seed of the new weights, the example order and --train-limit's draw")
@@ -127,8 +152,40 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("--hra-lambda has no effect with --hra-gs, whose reflections are orthogonal by construction")
 	case set["lr"] && !(*lr > 0):
 		return nil, fmt.Errorf("--lr %v: want a positive number", *lr)
+	case o.epochs < 0:
+		return nil, fmt.Errorf("--epochs %d: want 1 or more", o.epochs)
+	case o.epochs > 0 && set["steps"]:
+		return nil, fmt.Errorf("--epochs and --steps both set: give one budget")
+	case !(o.dropout >= 0 && o.dropout < 1):
+		return nil, fmt.Errorf("--dropout %v: want a probability in [0, 1)", o.dropout)
+	case !(*attnDropout >= 0 && *attnDropout < 1):
+		return nil, fmt.Errorf("--attention-dropout %v: want a probability in [0, 1)", *attnDropout)
+	case !(o.clip >= 0):
+		return nil, fmt.Errorf("--clip %v: want 0 (none) or a positive norm", o.clip)
+	case !(o.weightDecay >= 0):
+		return nil, fmt.Errorf("--weight-decay %v: want 0 or more", o.weightDecay)
+	case !(o.warmup >= 0 && o.warmup <= 1):
+		return nil, fmt.Errorf("--warmup %v: want a fraction in [0, 1]", o.warmup)
+	case o.seeds < 1:
+		return nil, fmt.Errorf("--seeds %d: want at least 1", o.seeds)
 	}
-	if o.evalEvery == 0 {
+	o.attnDropout = o.dropout
+	if set["attention-dropout"] {
+		o.attnDropout = *attnDropout
+	}
+	if *lrSweep != "" {
+		for _, f := range strings.Split(*lrSweep, ",") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil || !(v > 0) {
+				return nil, fmt.Errorf("--lr-sweep: factor %q is not a positive number", f)
+			}
+			o.lrFactors = append(o.lrFactors, v)
+		}
+	}
+	if o.epochs > 0 {
+		o.steps = 0
+	}
+	if o.evalEvery == 0 && o.steps > 0 {
 		o.evalEvery = max(1, o.steps/10)
 	}
 	o.targets = finetune.ParseTargets(*targetList)

@@ -7,10 +7,11 @@
 // and the embedded sample data: that shows the tool works, not which method is better. For
 // meaningful numbers point it at a pretrained checkpoint and a real data set:
 //
-//	go run ./examples/compare --model bert-base-uncased --data path/to/glue/SST-2 --steps 1000 --max-len 64
+//	go run ./examples/compare --model sentence-transformers/all-MiniLM-L6-v2 --data path/to/glue/SST-2 \
+//	    --train-limit 1000 --epochs 1 --batch 16 --max-len 64 --dropout 0.1 --seeds 3
 //
-// (RESULTS.md has the table and curves of such a run on a small pretrained BERT, with the command
-// that reproduces it).
+// RESULTS.md has the same experiment beside Hugging Face PEFT's (peft_compare.py), with the exact
+// commands.
 //
 // Exit status: 0 on success, 2 for bad flags or unusable input (model, data, targets, an --out
 // that cannot be written), found before training; 1 for a failure while training or writing the

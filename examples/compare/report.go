@@ -30,7 +30,10 @@ type report struct {
 	Budget        budget  `json:"budget"`
 	Machine       machine `json:"machine"`
 	PeakHeap      string  `json:"peak_heap_measure"`
-	Methods       []row   `json:"methods"`
+	// Test names --test's file and TestExamples counts its rows ("" and 0 without one).
+	Test         string `json:"test_data,omitempty"`
+	TestExamples int    `json:"test_examples,omitempty"`
+	Methods      []row  `json:"methods"`
 }
 
 // budget is what every method shares.
@@ -43,6 +46,19 @@ type budget struct {
 	TrainLimit int      `json:"train_limit"`
 	Workers    int      `json:"workers"`
 	EvalEvery  int      `json:"eval_every"`
+	// Epochs is --epochs (0 when the budget is in steps); StepsPerEpoch covers the training set.
+	Epochs        int `json:"epochs"`
+	StepsPerEpoch int `json:"steps_per_epoch"`
+	// The training settings: dropout of the hidden states and of the attention probabilities,
+	// the gradient norm cap (0: none), AdamW's weight decay, the warm-up ratio.
+	Dropout          float64 `json:"dropout"`
+	AttentionDropout float64 `json:"attention_dropout"`
+	Clip             float64 `json:"clip"`
+	WeightDecay      float64 `json:"weight_decay"`
+	Warmup           float64 `json:"warmup"`
+	// Seeds is the number of runs per method and learning rate; LRFactors the sweep's factors.
+	Seeds     int       `json:"seeds"`
+	LRFactors []float64 `json:"lr_factors,omitempty"`
 }
 
 // machine describes where the comparison ran.
@@ -54,7 +70,9 @@ type machine struct {
 	GoVersion string `json:"go_version"`
 }
 
-// row is one method's results: a row of the table and of results.csv, and its curves.
+// row is one method's results at its learning rate: a row of the table and of results.csv, and
+// the curves of its first run. Accuracies are means over the runs (one per seed), and the
+// per-run measures (loss, times, memory) those of the first run, except PeakRSSBytes, the largest.
 type row struct {
 	Method         string  `json:"method"`
 	Config         string  `json:"config"`
@@ -70,10 +88,35 @@ type row struct {
 	CPUStepMillis  float64 `json:"cpu_step_ms"`
 	TrainSeconds   float64 `json:"train_seconds"`
 	PeakHeapBytes  uint64  `json:"peak_heap_bytes"`
+	// DevStd is the sample standard deviation of DevAccuracies, the dev accuracy of each run.
+	DevStd        float64   `json:"dev_accuracy_std"`
+	DevAccuracies []float64 `json:"dev_accuracies"`
+	// Test* are the same for --test's file (empty without one).
+	TestAccuracy   float64   `json:"test_accuracy,omitempty"`
+	TestStd        float64   `json:"test_accuracy_std,omitempty"`
+	TestAccuracies []float64 `json:"test_accuracies,omitempty"`
+	// Seeds are the runs' seeds.
+	Seeds []uint64 `json:"seeds"`
+	// EpochSeconds is the mean over runs of the wall time of the steps of one epoch (evaluations
+	// excluded): the step time times the steps per epoch.
+	EpochSeconds float64 `json:"epoch_seconds"`
+	// PeakRSSBytes is the largest resident set of the process during any run (Linux's VmHWM,
+	// reset before each run), 0 if unknown.
+	PeakRSSBytes uint64 `json:"peak_rss_bytes"`
+	// Sweep lists every learning rate tried with its dev accuracies; LR is the best.
+	Sweep []sweepPoint `json:"lr_sweep"`
 	// TrainLoss is the loss of every step, step i+1 at index i.
 	TrainLoss []float64 `json:"train_loss"`
 	// Evals are the dev-set evaluations during training, the last one after the last step.
 	Evals []evalPoint `json:"evals"`
+}
+
+// sweepPoint is one learning rate of a method's sweep.
+type sweepPoint struct {
+	LR            float64   `json:"lr"`
+	DevAccuracies []float64 `json:"dev_accuracies"`
+	DevMean       float64   `json:"dev_accuracy"`
+	DevStd        float64   `json:"dev_accuracy_std"`
 }
 
 // evalPoint is one dev-set evaluation.
@@ -102,25 +145,51 @@ func newReport(o *options, setup *finetune.Setup, outcomes []outcome) *report {
 		},
 		PeakHeap: heapMeasure,
 	}
+	if o.test != "" {
+		rep.Test = o.test
+	}
+	rep.Budget.Epochs, rep.Budget.StepsPerEpoch = o.epochs, stepsPerEpoch(len(setup.TrainSet), o.batch)
+	rep.Budget.Dropout, rep.Budget.AttentionDropout = o.dropout, o.attnDropout
+	rep.Budget.Clip, rep.Budget.WeightDecay, rep.Budget.Warmup = o.clip, o.weightDecay, o.warmup
+	rep.Budget.Seeds, rep.Budget.LRFactors = o.seeds, o.lrFactors
 	for _, oc := range outcomes {
-		r := oc.res
-		w := row{
-			Method: oc.kind, Config: config(oc.method), LR: oc.lr,
-			Trainable: r.Trainable, BaseParams: r.Base, PercentOfBase: r.PercentOfBase(),
-			DevAccuracy: r.Dev.Accuracy, DevLoss: r.Dev.Loss, FinalTrainLoss: r.FinalTrainLoss, Steps: r.Steps,
-			StepMillis:    float64(r.StepTime) / float64(time.Millisecond),
-			CPUStepMillis: float64(oc.cpuPerStep) / float64(time.Millisecond),
-			TrainSeconds:  r.TrainTime.Seconds(), PeakHeapBytes: r.PeakHeapBytes,
-		}
-		for _, s := range r.History.Steps {
-			w.TrainLoss = append(w.TrainLoss, s.Loss)
-		}
-		for _, e := range r.History.Evals {
-			w.Evals = append(w.Evals, evalPoint{Step: e.Step, Accuracy: e.Accuracy, Loss: e.Loss})
-		}
-		rep.Methods = append(rep.Methods, w)
+		rep.Methods = append(rep.Methods, newRow(oc, rep.Budget.StepsPerEpoch, o.test != ""))
+		rep.TestExamples = oc.runs[0].test.Examples
 	}
 	return rep
+}
+
+// newRow summarises oc's runs.
+func newRow(oc outcome, stepsPerEpoch int, test bool) row {
+	r := oc.runs[0].res
+	w := row{
+		Method: oc.kind, Config: config(oc.method), LR: oc.lr,
+		Trainable: r.Trainable, BaseParams: r.Base, PercentOfBase: r.PercentOfBase(),
+		DevLoss: r.Dev.Loss, FinalTrainLoss: r.FinalTrainLoss, Steps: r.Steps,
+		StepMillis:    float64(r.StepTime) / float64(time.Millisecond),
+		CPUStepMillis: float64(oc.runs[0].cpuPerStep) / float64(time.Millisecond),
+		TrainSeconds:  r.TrainTime.Seconds(), PeakHeapBytes: r.PeakHeapBytes, Sweep: oc.sweep,
+	}
+	for _, t := range oc.runs {
+		w.Seeds = append(w.Seeds, t.seed)
+		w.DevAccuracies = append(w.DevAccuracies, t.res.Dev.Accuracy)
+		if test {
+			w.TestAccuracies = append(w.TestAccuracies, t.test.Accuracy)
+		}
+		w.EpochSeconds += t.res.StepTime.Seconds() * float64(stepsPerEpoch) / float64(len(oc.runs))
+		w.PeakRSSBytes = max(w.PeakRSSBytes, t.peakRSS)
+	}
+	w.DevAccuracy, w.DevStd = meanStd(w.DevAccuracies)
+	if test {
+		w.TestAccuracy, w.TestStd = meanStd(w.TestAccuracies)
+	}
+	for _, s := range r.History.Steps {
+		w.TrainLoss = append(w.TrainLoss, s.Loss)
+	}
+	for _, e := range r.History.Evals {
+		w.Evals = append(w.Evals, evalPoint{Step: e.Step, Accuracy: e.Accuracy, Loss: e.Loss})
+	}
+	return w
 }
 
 // writeMarkdown prints the comparison as a Markdown table with a few lines of context.
@@ -135,13 +204,36 @@ func writeMarkdown(w io.Writer, rep *report) error {
 	fmt.Fprintf(b, "Budget per method: %d steps × batch %d, max length %d, seed %d, adapters on %s, %d workers; %s %s/%s, %d CPUs%s\n\n",
 		bu.Steps, bu.BatchSize, bu.MaxLen, bu.Seed, strings.Join(bu.Targets, ", "), bu.Workers,
 		rep.Machine.GoVersion, rep.Machine.GOOS, rep.Machine.GOARCH, rep.Machine.CPUs, parenthesised(rep.Machine.CPUModel))
-	fmt.Fprintln(b, "| Method | Config | LR | Trainable params | % of base | Dev acc | Final train loss | Time/step | CPU/step | Peak heap |")
-	fmt.Fprintln(b, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintf(b, "Training: dropout %g (attention probabilities %g), clip %s, weight decay %g, warm-up %g; %d seed(s) per method%s\n\n",
+		bu.Dropout, bu.AttentionDropout, clipText(bu.Clip), bu.WeightDecay, bu.Warmup, bu.Seeds, sweepText(bu.LRFactors))
+	test := rep.Test != ""
+	testHead, testRule := "", ""
+	if test {
+		testHead, testRule = " Test acc |", "---:|"
+		fmt.Fprintf(b, "Test: %d examples from %s\n\n", rep.TestExamples, rep.Test)
+	}
+	fmt.Fprintf(b, "| Method | Config | LR | Trainable params | %% of base | Dev acc |%s Final train loss | s/epoch | Time/step | CPU/step | Peak heap | Peak RSS |\n", testHead)
+	fmt.Fprintf(b, "|---|---|---:|---:|---:|---:|%s---:|---:|---:|---:|---:|---:|\n", testRule)
 	ms := func(v float64) string { return formatStepTime(time.Duration(v * float64(time.Millisecond))) }
 	for _, r := range rep.Methods {
-		fmt.Fprintf(b, "| %s | %s | %g | %s | %.3f%% | %.2f%% | %.4f | %s | %s | %s |\n",
-			displayName(r.Method), r.Config, r.LR, groupDigits(r.Trainable), r.PercentOfBase, 100*r.DevAccuracy,
-			r.FinalTrainLoss, ms(r.StepMillis), ms(r.CPUStepMillis), formatMiB(r.PeakHeapBytes))
+		testCell := ""
+		if test {
+			testCell = " " + formatAccuracy(r.TestAccuracy, r.TestStd, len(r.TestAccuracies)) + " |"
+		}
+		fmt.Fprintf(b, "| %s | %s | %g | %s | %.3f%% | %s |%s %.4f | %.1f | %s | %s | %s | %s |\n",
+			displayName(r.Method), r.Config, r.LR, groupDigits(r.Trainable), r.PercentOfBase,
+			formatAccuracy(r.DevAccuracy, r.DevStd, len(r.DevAccuracies)), testCell,
+			r.FinalTrainLoss, r.EpochSeconds, ms(r.StepMillis), ms(r.CPUStepMillis), formatMiB(r.PeakHeapBytes), formatMiB(r.PeakRSSBytes))
+	}
+	if len(bu.LRFactors) > 0 {
+		fmt.Fprint(b, "\nLearning-rate sweep (mean dev accuracy; the table shows each method at its best):\n\n")
+		for _, r := range rep.Methods {
+			fmt.Fprintf(b, "- %s:", displayName(r.Method))
+			for _, p := range r.Sweep {
+				fmt.Fprintf(b, " lr %g → %s;", p.LR, formatAccuracy(p.DevMean, p.DevStd, len(p.DevAccuracies)))
+			}
+			fmt.Fprintln(b)
+		}
 	}
 	base := 0
 	if len(rep.Methods) > 0 {
@@ -149,14 +241,16 @@ func writeMarkdown(w io.Writer, rep *report) error {
 	}
 	fmt.Fprintf(b, "\nTrainable params include the classification head (pooler and classifier), which every method trains; "+
 		"%% of base is of the base model's %s parameters. Dev acc is after the last step; final train loss is the mean of the "+
-		"last %d steps. Time/step is wall time and excludes evaluations; CPU/step is the process's CPU time (user + system, "+
-		"all threads) per step, which depends less on other load. Peak heap: %s.\n", groupDigits(base), lossWindow, heapMeasure)
+		"last %d steps. s/epoch is the wall time of one epoch's steps, evaluations excluded (step time × steps per epoch). Time/step is wall time and excludes evaluations; CPU/step is the process's CPU time (user + system, "+
+		"all threads) per step, which depends less on other load. Peak heap: %s. Peak RSS: the process's resident-set high-water mark "+
+		"(Linux VmHWM, reset before each run).\n", groupDigits(base), lossWindow, heapMeasure)
 	return b.Flush()
 }
 
 // csvHeader names the columns of results.csv; writeCSV fills them in this order.
 var csvHeader = []string{"method", "config", "lr", "trainable_params", "base_params", "percent_of_base",
-	"dev_accuracy", "dev_loss", "final_train_loss", "steps", "step_ms", "cpu_step_ms", "train_seconds", "peak_heap_bytes"}
+	"dev_accuracy", "dev_loss", "final_train_loss", "steps", "step_ms", "cpu_step_ms", "train_seconds", "peak_heap_bytes",
+	"dev_accuracy_std", "test_accuracy", "test_accuracy_std", "seeds", "epoch_seconds", "peak_rss_bytes"}
 
 // writeCSV writes the table, one row per method, with full-precision numbers.
 func (rep *report) writeCSV(w io.Writer) error {
@@ -168,6 +262,7 @@ func (rep *report) writeCSV(w io.Writer) error {
 			r.Method, r.Config, g(r.LR), strconv.Itoa(r.Trainable), strconv.Itoa(r.BaseParams), g(r.PercentOfBase),
 			g(r.DevAccuracy), g(r.DevLoss), g(r.FinalTrainLoss), strconv.Itoa(r.Steps), g(r.StepMillis), g(r.CPUStepMillis),
 			g(r.TrainSeconds), strconv.FormatUint(r.PeakHeapBytes, 10),
+			g(r.DevStd), g(r.TestAccuracy), g(r.TestStd), strconv.Itoa(len(r.Seeds)), g(r.EpochSeconds), strconv.FormatUint(r.PeakRSSBytes, 10),
 		})
 	}
 	return cw.WriteAll(records)
@@ -206,6 +301,34 @@ func config(m method) string {
 		return "pooler + classifier"
 	}
 	return strings.TrimPrefix(finetune.Describe(m.adapter), m.kind+" ")
+}
+
+// formatAccuracy shows an accuracy in percent, with its standard deviation over n > 1 runs.
+func formatAccuracy(mean, std float64, n int) string {
+	if n > 1 {
+		return fmt.Sprintf("%.2f ± %.2f%%", 100*mean, 100*std)
+	}
+	return fmt.Sprintf("%.2f%%", 100*mean)
+}
+
+// clipText describes the gradient norm cap.
+func clipText(clip float64) string {
+	if clip == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("at norm %g", clip)
+}
+
+// sweepText describes a learning-rate sweep, "" for none.
+func sweepText(factors []float64) string {
+	if len(factors) == 0 {
+		return ""
+	}
+	fs := make([]string, len(factors))
+	for i, f := range factors {
+		fs[i] = strconv.FormatFloat(f, 'g', -1, 64)
+	}
+	return "; learning rates swept over ×" + strings.Join(fs, ", ×") + " of each method's"
 }
 
 // formatStepTime shows a step time in milliseconds with about three significant digits, or "n/a"

@@ -58,7 +58,7 @@ func (m *Model) layer(l *Layer, x mat.Tensor, lengths []int) mat.Tensor {
 	q := m.project(l.prefix+"attention.self.query", l.Query, xqk)
 	k := m.project(l.prefix+"attention.self.key", l.Key, xqk)
 	v := m.project(l.prefix+"attention.self.value", l.Value, xv)
-	ctx := op.Attention(q, k, v, m.config.NumAttentionHeads, lengths)
+	ctx := m.attention(q, k, v, lengths)
 	a := m.project(l.prefix+"attention.output.dense", l.AttentionOutput, ctx)
 	x = m.residualNorm(a, xv, l.AttentionNorm)
 	h := m.expand(l.prefix+"intermediate.dense", l.Intermediate, x)
@@ -102,6 +102,16 @@ func (m *Model) residualNorm(a, x mat.Tensor, n LayerNorm) mat.Tensor {
 	m.dropMu.Lock() // the operator draws its mask from dropRNG as it is built
 	defer m.dropMu.Unlock()
 	return op.AddLayerNorm(a, x, n.Weight, n.Bias, m.config.LayerNormEps, m.dropout, m.dropRNG)
+}
+
+// attention is multi-head self-attention, with dropout of its probabilities in training mode.
+func (m *Model) attention(q, k, v mat.Tensor, lengths []int) mat.Tensor {
+	if !m.training || m.attnDrop == 0 {
+		return op.Attention(q, k, v, m.config.NumAttentionHeads, lengths)
+	}
+	m.dropMu.Lock() // the operator draws its mask from dropRNG as it is built
+	defer m.dropMu.Unlock()
+	return op.AttentionDropout(q, k, v, m.config.NumAttentionHeads, lengths, m.attnDrop, m.dropRNG)
 }
 
 // activate applies the config's hidden_act (checkpoint.Config.Validate admits no other).

@@ -38,8 +38,11 @@ type Options struct {
 	// HiddenDropout is the dropout probability applied in training mode where Hugging Face applies
 	// hidden_dropout_prob (0.1 in BERT configs): after the embeddings, after the attention output
 	// and feed-forward output projections, and on the pooled output before the classifier. 0
-	// disables it. Dropout of attention probabilities is not applied.
+	// disables it.
 	HiddenDropout float64
+	// AttentionDropout is the dropout probability of the attention probabilities in training
+	// mode, Hugging Face's attention_probs_dropout_prob (0.1 in BERT configs); 0 disables it.
+	AttentionDropout float64
 }
 
 // initializerRange is the standard deviation of new weights, transformers' BertConfig default.
@@ -65,6 +68,7 @@ type Model struct {
 	modules   []module
 	trainable []*nn.Param
 	dropout   float64
+	attnDrop  float64    // AttentionDropout
 	dropMu    sync.Mutex // guards dropRNG: Logits may run on several goroutines at once
 	dropRNG   *rand.Rand
 	training  bool
@@ -139,6 +143,7 @@ func newModel[T float.DType](ck *checkpoint.Checkpoint, opts Options) (*Model, e
 		config:   cfg,
 		adapters: map[string]peft.Adapter{},
 		dropout:  opts.HiddenDropout,
+		attnDrop: opts.AttentionDropout,
 		dropRNG:  rand.New(rand.NewPCG(opts.Seed, 0xd209)),
 	}
 	m.Embeddings = Embeddings{
@@ -201,6 +206,8 @@ func (o Options) validate() error {
 		return fmt.Errorf("%w: bert: NumLabels = %d", peft.ErrInvalidConfig, o.NumLabels)
 	case !(o.HiddenDropout >= 0 && o.HiddenDropout < 1):
 		return fmt.Errorf("%w: bert: HiddenDropout = %v, want a probability in [0, 1)", peft.ErrInvalidConfig, o.HiddenDropout)
+	case !(o.AttentionDropout >= 0 && o.AttentionDropout < 1):
+		return fmt.Errorf("%w: bert: AttentionDropout = %v, want a probability in [0, 1)", peft.ErrInvalidConfig, o.AttentionDropout)
 	case o.FullFineTune && o.Adapter != nil:
 		return fmt.Errorf("%w: bert: FullFineTune trains every weight and excludes an adapter", peft.ErrInvalidConfig)
 	case o.Adapter != nil:

@@ -61,6 +61,12 @@ type Job struct {
 	Targets peft.Targets
 	// Dropout is the hidden dropout probability during training (default 0).
 	Dropout float64
+	// AttentionDropout is the dropout probability of the attention probabilities during training
+	// (default 0; Hugging Face's attention_probs_dropout_prob).
+	AttentionDropout float64
+	// MaxGradNorm caps the global gradient norm of each step (default 1, negative for none), as
+	// train.Options.MaxGradNorm.
+	MaxGradNorm float64
 
 	// Epochs, Steps, BatchSize, WarmupRatio, WeightDecay, Workers and EvalEvery are those of
 	// train.Options; zero takes train's defaults, except BatchSize (default 32) and WarmupRatio
@@ -175,7 +181,7 @@ func (s *Setup) Train(ctx context.Context, job Job) (*Result, error) {
 	}
 	model, err := bert.New(s.Checkpoint, bert.Options{
 		Adapter: job.Adapter, Targets: targets, NumLabels: s.NumLabels, Seed: job.Seed,
-		FullFineTune: job.FullFineTune, HiddenDropout: job.Dropout,
+		FullFineTune: job.FullFineTune, HiddenDropout: job.Dropout, AttentionDropout: job.AttentionDropout,
 	})
 	if err != nil {
 		return nil, err
@@ -194,7 +200,7 @@ func (s *Setup) Train(ctx context.Context, job Job) (*Result, error) {
 	opts := train.Options{
 		Epochs: job.Epochs, Steps: job.Steps, BatchSize: orDefault(job.BatchSize, 32),
 		LR: job.LR, WarmupRatio: job.WarmupRatio, WeightDecay: job.WeightDecay, Seed: job.Seed,
-		Workers: job.Workers, EvalSet: s.DevSet, EvalEvery: job.EvalEvery,
+		Workers: job.Workers, EvalSet: s.DevSet, EvalEvery: job.EvalEvery, MaxGradNorm: job.MaxGradNorm,
 		OnEval: job.OnEval,
 	}
 	if opts.LR == 0 {

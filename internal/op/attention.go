@@ -2,6 +2,7 @@ package op
 
 import (
 	"math"
+	"math/rand/v2"
 
 	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/mat"
@@ -16,6 +17,16 @@ import (
 // which equals a padded batch with an attention mask on the real tokens, without computing the
 // padding. Heads are column slices of q, k and v: nothing is copied.
 func Attention(q, k, v mat.Tensor, heads int, lengths []int) mat.Tensor {
+	return AttentionDropout(q, k, v, heads, lengths, 0, nil)
+}
+
+// AttentionDropout is Attention with dropout on the attention probabilities, as Hugging Face's
+// BERT applies attention_probs_dropout_prob in training: each probability is zeroed with
+// probability p, drawn from rng when the operator is built, and the others are scaled by 1/(1−p)
+// before they weight the values. p must be in [0, 1); with p = 0, rng is not used and may be nil.
+func AttentionDropout(q, k, v mat.Tensor, heads int, lengths []int, p float64, rng *rand.Rand) mat.Tensor {
+	MustShape(p >= 0 && p < 1, "AttentionDropout: probability %g outside [0, 1)", p)
+	MustShape(p == 0 || rng != nil, "AttentionDropout: probability %g without a generator", p)
 	n, d := Dims(q)
 	kn, kd := Dims(k)
 	vn, vd := Dims(v)
@@ -29,10 +40,10 @@ func Attention(q, k, v mat.Tensor, heads int, lengths []int) mat.Tensor {
 	MustShape(total == n, "Attention: sequence lengths add up to %d, q has %d rows", total, n)
 	return Build(q,
 		func() ag.AutoGradFunction {
-			return &attention[float32]{q: q, k: k, v: v, heads: heads, lengths: lengths}
+			return &attention[float32]{q: q, k: k, v: v, heads: heads, lengths: lengths, dropout: p, rng: rng}
 		},
 		func() ag.AutoGradFunction {
-			return &attention[float64]{q: q, k: k, v: v, heads: heads, lengths: lengths}
+			return &attention[float64]{q: q, k: k, v: v, heads: heads, lengths: lengths, dropout: p, rng: rng}
 		})
 }
 
@@ -41,6 +52,11 @@ type attention[T float.DType] struct {
 	heads   int
 	lengths []int
 	probs   []T // per sequence and head, the l×l attention probabilities
+	dropout float64
+	rng     *rand.Rand
+	// kept is, with dropout, 0 or 1/(1−p) for each probability (nil without dropout), and
+	// dropped the probabilities times kept, which weight the values.
+	kept, dropped []T
 }
 
 func (f *attention[T]) Operands() []mat.Tensor { return []mat.Tensor{f.q, f.k, f.v} }
@@ -79,6 +95,10 @@ func (f *attention[T]) Forward() (mat.Tensor, error) {
 	q, k, v := Values[T](f.q), Values[T](f.k), Values[T](f.v)
 	bs, size := f.blocks()
 	f.probs = make([]T, size)
+	if f.dropout > 0 {
+		// Drawn here, in one goroutine, so that the masks depend on rng alone.
+		f.kept, f.dropped = dropoutMask[T](size, f.dropout, f.rng), make([]T, size)
+	}
 	y := make([]T, n*d)
 	scale := f.scale()
 	Parallel(len(bs), 1, func(from, to int) {
@@ -89,10 +109,24 @@ func (f *attention[T]) Forward() (mat.Tensor, error) {
 			for i := 0; i < l; i++ {
 				softmax(p[i*l : (i+1)*l])
 			}
-			gemm.Gemm(false, false, l, dh, l, 1, p, l, v[at:], d, 0, y[at:], d)
+			gemm.Gemm(false, false, l, dh, l, 1, f.weights(b), l, v[at:], d, 0, y[at:], d)
 		}
 	})
 	return NewDense(n, d, y), nil
+}
+
+// weights returns the probabilities of block b that weight the values: the probabilities
+// themselves, or with dropout their kept and rescaled part (which it computes).
+func (f *attention[T]) weights(b block) []T {
+	p := f.probs[b.probs : b.probs+b.length*b.length]
+	if f.kept == nil {
+		return p
+	}
+	w, kept := f.dropped[b.probs:b.probs+len(p)], f.kept[b.probs:b.probs+len(p)]
+	for i, pv := range p {
+		w[i] = pv * kept[i]
+	}
+	return w
 }
 
 // softmax replaces x by exp(x − max x) / Σ exp(x − max x).
@@ -113,8 +147,9 @@ func softmax[T float.DType](x []T) {
 	}
 }
 
-// Backward, per sequence and head, with P the probabilities and G the upstream gradient:
-// ∂V = Pᵀ·G; ∂P = G·Vᵀ; the softmax gives ∂S = P⊙(∂P − rowsum(∂P⊙P)); then ∂Q = scale·∂S·K and
+// Backward, per sequence and head, with P the probabilities, D = P⊙M the probabilities after
+// dropout (M the kept mask; D = P without dropout) and G the upstream gradient: ∂V = Dᵀ·G;
+// ∂P = (G·Vᵀ)⊙M; the softmax gives ∂S = P⊙(∂P − rowsum(∂P⊙P)); then ∂Q = scale·∂S·K and
 // ∂K = scale·∂Sᵀ·Q.
 func (f *attention[T]) Backward(gy mat.Tensor) error {
 	needQ, needK, needV := f.q.RequiresGrad(), f.k.RequiresGrad(), f.v.RequiresGrad()
@@ -143,13 +178,22 @@ func (f *attention[T]) Backward(gy mat.Tensor) error {
 			l, at := b.length, b.row*d+b.col
 			p := f.probs[b.probs : b.probs+l*l]
 			if needV {
-				gemm.Gemm(true, false, l, dh, l, 1, p, l, g[at:], d, 0, gv[at:], d)
+				w := p
+				if f.kept != nil {
+					w = f.dropped[b.probs : b.probs+l*l]
+				}
+				gemm.Gemm(true, false, l, dh, l, 1, w, l, g[at:], d, 0, gv[at:], d)
 			}
 			if !needQ && !needK {
 				continue
 			}
 			ds := dp[:l*l]
 			gemm.Gemm(false, true, l, l, dh, 1, g[at:], d, v[at:], d, 0, ds, l)
+			if f.kept != nil {
+				for i, m := range f.kept[b.probs : b.probs+l*l] {
+					ds[i] *= m
+				}
+			}
 			for i := 0; i < l; i++ {
 				pr, dr := p[i*l:(i+1)*l], ds[i*l:(i+1)*l]
 				var s T
