@@ -1,0 +1,259 @@
+package gemm
+
+import (
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/nlpodyssey/spago/mat/float"
+)
+
+// DefaultPackedLimit is how many bytes of packed operands GemmCachedB keeps by default: the
+// encoder weights of bert-base (85 M values) packed for the forward and the backward product.
+const DefaultPackedLimit = 1 << 30
+
+// GemmCachedB is Gemm for a B that stays the same across products, such as a frozen weight: it
+// packs op(B) once, keeps the packing, and later products with the same B skip packing it. The
+// result is the same, bit for bit, as Gemm's.
+//
+// The caller promises that B does not change while its packing is kept: whoever writes into B
+// must call Forget(B) first (op.Values does, so every writer in this module does: Merge, Unmerge,
+// the optimiser, loading in place). As a safety net against writers that forget, a packing is
+// also dropped when any of a few dozen values sampled across B differ from when it was packed,
+// which catches wholesale changes (new values loaded, B scaled) but not every change of a few
+// elements. The cache holds B's slice, so its memory cannot be reused for another matrix while
+// cached. The packings take at most PackedLimit bytes, least recently used dropped first; see
+// Stats.
+//
+// Built with the openblas tag, GemmCachedB is Gemm.
+func GemmCachedB[T float.DType](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	product(true, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// Forget drops the packings GemmCachedB keeps of a matrix starting at x's first element: call it
+// before writing into x.
+func Forget[T float.DType](x []T) {
+	if len(x) == 0 || packs.count.Load() == 0 {
+		return
+	}
+	addr := uintptr(unsafe.Pointer(&x[0]))
+	packs.mu.Lock()
+	defer packs.mu.Unlock()
+	for _, e := range packs.entries[addr] {
+		packs.stats.Bytes -= e.bytes
+	}
+	packs.count.Add(-int64(len(packs.entries[addr])))
+	delete(packs.entries, addr)
+}
+
+// PackedStats describes the packings GemmCachedB keeps.
+type PackedStats struct {
+	Entries   int   // operands packed and kept
+	Bytes     int64 // memory they take
+	Limit     int64 // the most they may take (SetPackedLimit)
+	Hits      int64 // products that used a kept packing
+	Misses    int64 // products that packed their B (first use, forgotten, changed, too large)
+	Evictions int64 // packings dropped to stay under Limit
+}
+
+// Stats returns what the cache of packed operands holds and has done.
+func Stats() PackedStats {
+	packs.mu.Lock()
+	defer packs.mu.Unlock()
+	s := packs.stats
+	s.Entries, s.Limit = int(packs.count.Load()), packs.limit
+	return s
+}
+
+// SetPackedLimit bounds the memory of kept packings to limit bytes (0 keeps none), drops the
+// least recently used ones above it, and returns the previous limit.
+func SetPackedLimit(limit int64) int64 {
+	packs.mu.Lock()
+	defer packs.mu.Unlock()
+	prev := packs.limit
+	packs.limit = max(0, limit)
+	packs.evict(0)
+	return prev
+}
+
+// packKey identifies an operand op(B), at a given address, as GemmCachedB sees it.
+type packKey struct {
+	blocking uintptr // the *blocking[T], which also tells T
+	transB   bool
+	n, k     int
+	ldb      int
+}
+
+// packEntry is op(B) packed for one blocking: block (jc, pc) of op(B), packed by packB, starts
+// at jc·k + pc·roundUp(nc, nr) in data, nc being the block's width.
+type packEntry struct {
+	key      packKey
+	src      any    // B's slice, held so its memory is not reused while the entry exists
+	data     any    // []T
+	sample   uint64 // fingerprint of B's sampled values when packed
+	bytes    int64
+	lastUsed int64
+}
+
+// packCache holds the packings of GemmCachedB, by the address of B's first element.
+type packCache struct {
+	mu      sync.Mutex
+	entries map[uintptr][]*packEntry
+	count   atomic.Int64 // entries, read without the lock by Forget
+	limit   int64
+	clock   int64 // counts lookups, for least-recently-used eviction
+	stats   PackedStats
+}
+
+// verifyPacked is cleared only by benchmarks measuring what the sampled check costs.
+var verifyPacked = true
+
+var packs = packCache{entries: map[uintptr][]*packEntry{}, limit: DefaultPackedLimit}
+
+// evict drops least recently used entries until room more bytes fit under the limit.
+func (pc *packCache) evict(room int64) {
+	for pc.stats.Bytes+room > pc.limit && pc.count.Load() > 0 {
+		var oldestAddr uintptr
+		oldest := -1
+		var oldestEntry *packEntry
+		for addr, es := range pc.entries {
+			for i, e := range es {
+				if oldestEntry == nil || e.lastUsed < oldestEntry.lastUsed {
+					oldestAddr, oldest, oldestEntry = addr, i, e
+				}
+			}
+		}
+		pc.remove(oldestAddr, oldest)
+		pc.stats.Evictions++
+	}
+}
+
+// remove drops entry i of those at addr.
+func (pc *packCache) remove(addr uintptr, i int) {
+	es := pc.entries[addr]
+	pc.stats.Bytes -= es[i].bytes
+	pc.count.Add(-1)
+	es = append(es[:i:i], es[i+1:]...)
+	if len(es) == 0 {
+		delete(pc.entries, addr)
+		return
+	}
+	pc.entries[addr] = es
+}
+
+// packedB returns op(B) packed for bl, from the cache if kept and its sampled values still
+// match B, else packed now (and kept if it fits under the limit).
+func (bl *blocking[T]) packedB(transB bool, n, k int, b []T, ldb int) []T {
+	rows, cols := k, n
+	if transB {
+		rows, cols = n, k
+	}
+	span := b[:(rows-1)*ldb+cols]
+	addr := uintptr(unsafe.Pointer(&b[0]))
+	key := packKey{blocking: uintptr(unsafe.Pointer(bl)), transB: transB, n: n, k: k, ldb: ldb}
+	size := int64(roundUp(n, bl.nr)*k) * int64(unsafe.Sizeof(b[0]))
+	var sample uint64
+	if verifyPacked {
+		sample = sampleFingerprint(span)
+	}
+
+	packs.mu.Lock()
+	packs.clock++
+	for i, e := range packs.entries[addr] {
+		if e.key != key {
+			continue
+		}
+		if e.sample == sample {
+			e.lastUsed = packs.clock
+			packs.stats.Hits++
+			packs.mu.Unlock()
+			return e.data.([]T)
+		}
+		packs.remove(addr, i)
+		break
+	}
+	packs.stats.Misses++
+	packs.mu.Unlock()
+
+	data := make([]T, roundUp(n, bl.nr)*k)
+	kcStep, ncStep := bl.steps(n, k)
+	for jc := 0; jc < n; jc += ncStep {
+		nc := min(ncStep, n-jc)
+		for pc := 0; pc < k; pc += kcStep {
+			kc := min(kcStep, k-pc)
+			bl.packB(data[jc*k+pc*roundUp(nc, bl.nr):], transB, b, ldb, pc, jc, kc, nc)
+		}
+	}
+
+	packs.mu.Lock()
+	defer packs.mu.Unlock()
+	for i, e := range packs.entries[addr] {
+		if e.key == key { // packed meanwhile by another goroutine
+			packs.remove(addr, i)
+			break
+		}
+	}
+	packs.evict(size)
+	if packs.stats.Bytes+size <= packs.limit {
+		e := &packEntry{key: key, src: b, data: data, sample: sample, bytes: size, lastUsed: packs.clock}
+		packs.entries[addr] = append(packs.entries[addr], e)
+		packs.stats.Bytes += size
+		packs.count.Add(1)
+	}
+	return data
+}
+
+// samples is how many values of B sampleFingerprint reads: few enough to cost well under a
+// microsecond, and a change of B's values as a whole (a new matrix loaded in place, B scaled)
+// changes some of them.
+const samples = 64
+
+// sampleFingerprint is the fingerprint of samples values spread evenly over xs, its last one
+// included.
+func sampleFingerprint[T float.DType](xs []T) uint64 {
+	if len(xs) <= samples {
+		return fingerprint(xs)
+	}
+	var picked [samples]T
+	step := (len(xs) - 1) / (samples - 1)
+	for i := range picked {
+		picked[i] = xs[min(i*step+i%step, len(xs)-1)]
+	}
+	picked[samples-1] = xs[len(xs)-1]
+	return fingerprint(picked[:])
+}
+
+// fingerprint hashes the bits of xs in four interleaved lanes of 64-bit words, each step
+// h ← (h ⊕ w)·P with P odd: a bijection of h for a given w, so changing any one value always
+// changes the hash, and several changes leave it unchanged with probability about 2⁻⁶⁴.
+func fingerprint[T float.DType](xs []T) uint64 {
+	const p = 0x9e3779b97f4a7c15
+	bytes := len(xs) * int(unsafe.Sizeof(xs[0]))
+	words := unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(xs))), bytes/8)
+	h0, h1, h2, h3 := uint64(1), uint64(2), uint64(3), uint64(4)
+	i := 0
+	for ; i+4 <= len(words); i += 4 {
+		w := words[i : i+4 : i+4]
+		h0 = (h0 ^ w[0]) * p
+		h1 = (h1 ^ w[1]) * p
+		h2 = (h2 ^ w[2]) * p
+		h3 = (h3 ^ w[3]) * p
+	}
+	for ; i < len(words); i++ {
+		h0 = (h0 ^ words[i]) * p
+	}
+	if bytes%8 != 0 {
+		// An odd number of float32s: the last one.
+		h1 = (h1 ^ uint64(*(*uint32)(unsafe.Pointer(&xs[len(xs)-1])))) * p
+	}
+	h := h0
+	for _, l := range []uint64{h1, h2, h3} {
+		h = (h ^ (l<<29 | l>>35)) * p
+	}
+	return h ^ uint64(len(xs))
+}
+
+// gemmCached is gemm with op(B) packed by packedB.
+func (bl *blocking[T]) gemmCached(transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	bl.gemmPacked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bl.packedB(transB, n, k, b, ldb))
+}
