@@ -6,6 +6,7 @@ import (
 
 	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/mat"
+	"github.com/nlpodyssey/spago/mat/float"
 	"github.com/nlpodyssey/spago/nn"
 	"github.com/spago-peft/spago-peft/internal/gemm"
 	"github.com/spago-peft/spago-peft/internal/gradcheck"
@@ -16,8 +17,8 @@ import (
 // TestLinearFrozenWeightPacked checks that Linear and LinearGELU with a frozen nn.Param weight,
 // whose packing gemm keeps, give values and input gradients bit for bit equal to the same
 // weight as a plain matrix, on the first pass and on later ones that reuse the packing; and
-// that a weight written in place through Values (as Merge, Unmerge and the optimiser write)
-// is packed anew, not read from a stale packing.
+// that a weight written in place through Values (as Merge, Unmerge and the optimiser write),
+// or with SetData after Forget (as loading does), is packed anew, not read from a stale packing.
 func TestLinearFrozenWeightPacked(t *testing.T) {
 	defer gemm.SetPackedLimit(gemm.SetPackedLimit(gemm.DefaultPackedLimit))
 	rng := rand.New(rand.NewPCG(21, 21))
@@ -69,6 +70,11 @@ func TestLinearFrozenWeightPacked(t *testing.T) {
 				w[i] *= -1
 			}
 			check("after every element was changed through Values")
+			loaded := append([]float32(nil), mat.Data[float32](param.Value())...)
+			loaded[7]++
+			Forget(param) // as SetParams does before loading
+			param.Value().(mat.Matrix).SetData(float.Make(loaded...))
+			check("after one element was loaded with SetData, after Forget")
 		})
 	}
 }

@@ -22,6 +22,17 @@ func Values[T float.DType](t mat.Tensor) []T {
 	return v
 }
 
+// Forget drops any packing of t's values that gemm keeps: call it before writing them other than
+// through Values, as with SetData.
+func Forget(t mat.Tensor) {
+	switch v := t.Value().(type) {
+	case *mat.Dense[float32]:
+		gemm.Forget(mat.Data[float32](v))
+	case *mat.Dense[float64]:
+		gemm.Forget(mat.Data[float64](v))
+	}
+}
+
 // NewDense wraps data, without copying, as a rows×cols matrix.
 func NewDense[T float.DType](rows, cols int, data []T) *mat.Dense[T] {
 	return mat.NewDense[T](mat.WithShape(rows, cols), mat.WithBacking(data))
