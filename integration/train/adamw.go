@@ -111,21 +111,23 @@ func zeroGrads(params []*nn.Param) {
 	}
 }
 
-// gradNorm returns the Euclidean norm of all gradients of params taken together.
+// gradNorm returns the Euclidean norm of all gradients of params taken together. The float32
+// gradients are summed in chunks over the cores (sumSquares32).
 func gradNorm(params []*nn.Param) float64 {
 	sum := 0.0
+	var grads32 [][]float32
 	for _, p := range params {
 		if !p.HasGrad() {
 			continue
 		}
 		switch p.Value().Data().BitSize() {
 		case 32:
-			sum += sumSquares(op.Values[float32](p.Grad()))
+			grads32 = append(grads32, op.Values[float32](p.Grad()))
 		default:
 			sum += sumSquares(op.Values[float64](p.Grad()))
 		}
 	}
-	return math.Sqrt(sum)
+	return math.Sqrt(sum + sumSquares32(grads32))
 }
 
 func sumSquares[T float.DType](xs []T) float64 {
@@ -143,17 +145,19 @@ func clipGradients(params []*nn.Param, norm, maxNorm float64) {
 	if coef >= 1 {
 		return
 	}
+	var grads32 [][]float32
 	for _, p := range params {
 		if !p.HasGrad() {
 			continue
 		}
 		switch p.Value().Data().BitSize() {
 		case 32:
-			scaleInPlace(op.Values[float32](p.Grad()), coef)
+			grads32 = append(grads32, op.Values[float32](p.Grad()))
 		default:
 			scaleInPlace(op.Values[float64](p.Grad()), coef)
 		}
 	}
+	scale32(grads32, coef)
 }
 
 func scaleInPlace[T float.DType](xs []T, c float64) {

@@ -4,6 +4,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // adamConsts are the scalars of one float32 AdamW step, rounded to float32 as PyTorch's
@@ -61,35 +62,95 @@ const adamChunk = 1 << 15
 // is updated by the same arithmetic whichever goroutine takes it, so the result does not depend
 // on the split.
 func updateSegments(segs []adamSegment) {
-	type chunk struct {
-		seg      int
-		from, to int
-	}
-	var chunks []chunk
-	total := 0
+	lengths := make([]int, len(segs))
 	for i, s := range segs {
-		for from := 0; from < len(s.w); from += adamChunk {
-			chunks = append(chunks, chunk{i, from, min(from+adamChunk, len(s.w))})
-		}
-		total += len(s.w)
+		lengths[i] = len(s.w)
 	}
+	forChunks(lengths, func(_, seg, from, to int) {
+		s := &segs[seg]
+		adamKernel(s.w[from:to], s.g[from:to], s.m[from:to], s.v[from:to], &s.c)
+	})
+}
+
+// chunk is values [from, to) of slice seg of a list.
+type chunk struct{ seg, from, to int }
+
+// chunksOf cuts slices of the given lengths into chunks of at most adamChunk values, in order.
+func chunksOf(lengths []int) []chunk {
+	var chunks []chunk
+	for i, n := range lengths {
+		for from := 0; from < n; from += adamChunk {
+			chunks = append(chunks, chunk{i, from, min(from+adamChunk, n)})
+		}
+	}
+	return chunks
+}
+
+// forChunks calls do on every chunk of slices of the given lengths (numbered in order by
+// chunksOf), on GOMAXPROCS goroutines when there are enough values to share.
+func forChunks(lengths []int, do func(i, seg, from, to int)) {
+	chunks := chunksOf(lengths)
 	workers := min(runtime.GOMAXPROCS(0), len(chunks))
-	if total < 2*adamChunk {
+	if len(chunks) < 2 {
 		workers = 1
 	}
-	next := make(chan chunk, len(chunks))
-	for _, c := range chunks {
-		next <- c
-	}
-	close(next)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for c := range next {
-				s := &segs[c.seg]
-				adamKernel(s.w[c.from:c.to], s.g[c.from:c.to], s.m[c.from:c.to], s.v[c.from:c.to], &s.c)
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= len(chunks) {
+				return
 			}
-		})
+			c := chunks[i]
+			do(i, c.seg, c.from, c.to)
+		}
 	}
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work()
 	wg.Wait()
+}
+
+// sumSquares32 returns Σ x² over xs, in float64: the sums of chunks, each computed in four
+// interleaved float64 accumulators, added in chunk order, so the result does not depend on the
+// number of goroutines.
+func sumSquares32(xs [][]float32) float64 {
+	lengths := make([]int, len(xs))
+	for i, x := range xs {
+		lengths[i] = len(x)
+	}
+	partial := make([]float64, len(chunksOf(lengths)))
+	forChunks(lengths, func(i, seg, from, to int) {
+		x := xs[seg][from:to]
+		var s0, s1, s2, s3 float64
+		j := 0
+		for ; j+4 <= len(x); j += 4 {
+			v := x[j : j+4 : j+4]
+			a, b, c, d := float64(v[0]), float64(v[1]), float64(v[2]), float64(v[3])
+			s0 += a * a
+			s1 += b * b
+			s2 += c * c
+			s3 += d * d
+		}
+		for ; j < len(x); j++ {
+			s0 += float64(x[j]) * float64(x[j])
+		}
+		partial[i] = (s0 + s1) + (s2 + s3)
+	})
+	sum := 0.0
+	for _, p := range partial {
+		sum += p
+	}
+	return sum
+}
+
+// scale32 multiplies every value of xs by c, in float64 and rounded back, as scaleInPlace does.
+func scale32(xs [][]float32, c float64) {
+	lengths := make([]int, len(xs))
+	for i, x := range xs {
+		lengths[i] = len(x)
+	}
+	forChunks(lengths, func(_, seg, from, to int) { scaleInPlace(xs[seg][from:to], c) })
 }

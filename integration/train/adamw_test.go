@@ -201,3 +201,36 @@ func TestClipGradients(t *testing.T) {
 		assert.InDeltaSlice(t, tt.want, op.Values[float64](p.Grad()), 1e-15)
 	}
 }
+
+// TestSumSquares32 checks the chunked float32 sum of squares against the sequential float64
+// sum, and that it gives the same bits on one goroutine as on several; and scale32 against
+// scaleInPlace.
+func TestSumSquares32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 43))
+	var xs [][]float32
+	for _, n := range []int{0, 3, adamChunk - 1, 2*adamChunk + 7, 5} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		xs = append(xs, x)
+	}
+	want := 0.0
+	for _, x := range xs {
+		want += sumSquares(x)
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	one := sumSquares32(xs)
+	runtime.GOMAXPROCS(4)
+	several := sumSquares32(xs)
+	assert.Equal(t, math.Float64bits(one), math.Float64bits(several), "one goroutine %v, several %v", one, several)
+	assert.InDelta(t, want, one, 1e-12*want)
+
+	copies := make([][]float32, len(xs))
+	for i, x := range xs {
+		copies[i] = slices.Clone(x)
+		scaleInPlace(copies[i], 0.3)
+	}
+	scale32(xs, 0.3)
+	assert.Equal(t, copies, xs)
+}
