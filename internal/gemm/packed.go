@@ -22,8 +22,8 @@ const DefaultPackedLimit = 1 << 30
 // also dropped when any of a few dozen values sampled across B differ from when it was packed,
 // which catches wholesale changes (new values loaded, B scaled) but not every change of a few
 // elements. The cache holds B's slice, so its memory cannot be reused for another matrix while
-// cached. The packings take at most PackedLimit bytes, least recently used dropped first; see
-// Stats.
+// cached. The packings take at most the bytes set by SetPackedLimit (DefaultPackedLimit unless
+// changed; Stats reports them); operands that do not fit are packed per product, as by Gemm.
 //
 // Built with the openblas tag, GemmCachedB is Gemm.
 func GemmCachedB[T float.DType](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
@@ -53,7 +53,7 @@ type PackedStats struct {
 	Limit     int64 // the most they may take (SetPackedLimit)
 	Hits      int64 // products that used a kept packing
 	Misses    int64 // products that packed their B (first use, forgotten, changed, too large)
-	Evictions int64 // packings dropped to stay under Limit
+	Evictions int64 // packings dropped to make room
 }
 
 // Stats returns what the cache of packed operands holds and has done.
@@ -66,13 +66,14 @@ func Stats() PackedStats {
 }
 
 // SetPackedLimit bounds the memory of kept packings to limit bytes (0 keeps none), drops the
-// least recently used ones above it, and returns the previous limit.
+// least recently used ones above it, and returns the previous limit. When the limit is reached,
+// a new packing replaces only packings that went unused for a while (see idleLookups).
 func SetPackedLimit(limit int64) int64 {
 	packs.mu.Lock()
 	defer packs.mu.Unlock()
 	prev := packs.limit
 	packs.limit = max(0, limit)
-	packs.evict(0)
+	packs.evict(0, false)
 	return prev
 }
 
@@ -101,7 +102,7 @@ type packCache struct {
 	entries map[uintptr][]*packEntry
 	count   atomic.Int64 // entries, read without the lock by Forget
 	limit   int64
-	clock   int64 // counts lookups, for least-recently-used eviction
+	clock   int64 // counts lookups, for least-recently-used eviction of idle entries
 	stats   PackedStats
 }
 
@@ -110,8 +111,9 @@ var verifyPacked = true
 
 var packs = packCache{entries: map[uintptr][]*packEntry{}, limit: DefaultPackedLimit}
 
-// evict drops least recently used entries until room more bytes fit under the limit.
-func (pc *packCache) evict(room int64) {
+// evict drops least recently used entries until room more bytes fit under the limit, but only
+// entries idle for idleLookups lookups when idleOnly is set, and reports whether they fit.
+func (pc *packCache) evict(room int64, idleOnly bool) bool {
 	for pc.stats.Bytes+room > pc.limit && pc.count.Load() > 0 {
 		var oldestAddr uintptr
 		oldest := -1
@@ -123,10 +125,21 @@ func (pc *packCache) evict(room int64) {
 				}
 			}
 		}
+		if idleOnly && pc.clock-oldestEntry.lastUsed <= pc.idleLookups() {
+			return false
+		}
 		pc.remove(oldestAddr, oldest)
 		pc.stats.Evictions++
 	}
+	return pc.stats.Bytes+room <= pc.limit
 }
+
+// idleLookups is how many lookups an entry must go unused before a new packing may replace it:
+// several times the entries kept. When a model's weights need more room than the limit, each is
+// used once per pass, and replacing the least recently used would drop every packing just
+// before its next use; instead the kept ones stay and the others are packed per product, as by
+// Gemm. Packings of weights no longer used (another model's) still go idle and make room.
+func (pc *packCache) idleLookups() int64 { return 4 * (pc.count.Load() + 1) }
 
 // remove drops entry i of those at addr.
 func (pc *packCache) remove(addr uintptr, i int) {
@@ -142,7 +155,8 @@ func (pc *packCache) remove(addr uintptr, i int) {
 }
 
 // packedB returns op(B) packed for bl, from the cache if kept and its sampled values still
-// match B, else packed now (and kept if it fits under the limit).
+// match B, else packed now and kept if it fits under the limit (making room from idle entries);
+// nil, for the product to pack B as Gemm does, if it does not fit.
 func (bl *blocking[T]) packedB(transB bool, n, k int, b []T, ldb int) []T {
 	rows, cols := k, n
 	if transB {
@@ -173,7 +187,11 @@ func (bl *blocking[T]) packedB(transB bool, n, k int, b []T, ldb int) []T {
 		break
 	}
 	packs.stats.Misses++
+	keep := packs.evict(size, true)
 	packs.mu.Unlock()
+	if !keep {
+		return nil
+	}
 
 	data := make([]T, roundUp(n, bl.nr)*k)
 	kcStep, ncStep := bl.steps(n, k)
@@ -193,8 +211,7 @@ func (bl *blocking[T]) packedB(transB bool, n, k int, b []T, ldb int) []T {
 			break
 		}
 	}
-	packs.evict(size)
-	if packs.stats.Bytes+size <= packs.limit {
+	if packs.evict(size, true) {
 		e := &packEntry{key: key, src: b, data: data, sample: sample, bytes: size, lastUsed: packs.clock}
 		packs.entries[addr] = append(packs.entries[addr], e)
 		packs.stats.Bytes += size

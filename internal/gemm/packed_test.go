@@ -138,8 +138,10 @@ func TestForget(t *testing.T) {
 	}
 }
 
-// TestPackedLimit checks that the kept packings stay under the limit, dropping the least
-// recently used, that a B larger than the limit is multiplied without being kept, and that the
+// TestPackedLimit checks that the kept packings stay under the limit; that operands cycled
+// through less room than they need keep the first packings and multiply the others as Gemm
+// does, rather than each replacing the one needed next; that packings left idle make room for
+// new ones; that a B larger than the limit is multiplied without being kept; and that the
 // results stay right throughout.
 func TestPackedLimit(t *testing.T) {
 	defer SetPackedLimit(SetPackedLimit(DefaultPackedLimit))
@@ -158,29 +160,37 @@ func TestPackedLimit(t *testing.T) {
 	}
 	a, _ := randomMatrix[float32](rng, s.m, s.k)
 	a = a[:s.m*s.k]
-	before := Stats()
-	for round := range 3 {
-		for i, b := range bs {
-			want, got := make([]float32, s.m*s.n), make([]float32, s.m*s.n)
-			Gemm(false, false, s.m, s.n, s.k, 1, a, s.k, b, s.n, 0, want, s.n)
-			GemmCachedB(false, false, s.m, s.n, s.k, 1, a, s.k, b, s.n, 0, got, s.n)
-			mustEqual(t, fmt.Sprintf("round %d, B %d", round, i), got, want)
-			if st := Stats(); st.Bytes > st.Limit || st.Entries > 2 {
-				t.Fatalf("%d entries of %d bytes, limit %d", st.Entries, st.Bytes, st.Limit)
-			}
+	multiply := func(what string, b []float32) {
+		t.Helper()
+		want, got := make([]float32, s.m*s.n), make([]float32, s.m*s.n)
+		Gemm(false, false, s.m, s.n, s.k, 1, a, s.k, b, s.n, 0, want, s.n)
+		GemmCachedB(false, false, s.m, s.n, s.k, 1, a, s.k, b, s.n, 0, got, s.n)
+		mustEqual(t, what, got, want)
+		if st := Stats(); st.Bytes > st.Limit || st.Entries > 2 {
+			t.Fatalf("%s: %d entries of %d bytes, limit %d", what, st.Entries, st.Bytes, st.Limit)
 		}
 	}
-	if st := Stats(); st.Evictions-before.Evictions < 10 || st.Entries != 2 || st.Bytes != 2*packed {
-		t.Errorf("cycling 4 operands through room for 2: %+v, want ≥ 10 evictions and 2 entries of %d bytes", st, 2*packed)
+	before := Stats()
+	for round := range 5 {
+		for i, b := range bs {
+			multiply(fmt.Sprintf("round %d, B %d", round, i), b)
+		}
+	}
+	st := Stats()
+	if hits := st.Hits - before.Hits; st.Evictions != before.Evictions || hits != 8 || st.Entries != 2 || st.Bytes != 2*packed {
+		t.Errorf("cycling 4 operands 5 times through room for 2: %+v, %d hits; want 8 (B 0 and 1 after the first round), no eviction, 2 entries of %d bytes", st, hits, 2*packed)
+	}
+	for round := range 30 {
+		multiply(fmt.Sprintf("B 2 and 3 alone, round %d", round), bs[2+round%2])
+	}
+	if st := Stats(); st.Evictions-before.Evictions != 2 || st.Entries != 2 {
+		t.Errorf("after B 0 and 1 went idle: %+v, want them replaced (2 evictions)", st)
 	}
 	SetPackedLimit(packed - 1)
 	if st := Stats(); st.Entries != 0 || st.Bytes != 0 {
 		t.Errorf("lowering the limit below one packing keeps %d entries of %d bytes", st.Entries, st.Bytes)
 	}
-	want, got := make([]float32, s.m*s.n), make([]float32, s.m*s.n)
-	Gemm(false, false, s.m, s.n, s.k, 1, a, s.k, bs[0], s.n, 0, want, s.n)
-	GemmCachedB(false, false, s.m, s.n, s.k, 1, a, s.k, bs[0], s.n, 0, got, s.n)
-	mustEqual(t, "B larger than the limit", got, want)
+	multiply("B larger than the limit", bs[0])
 	if st := Stats(); st.Entries != 0 {
 		t.Errorf("a B larger than the limit was kept: %+v", st)
 	}
