@@ -8,6 +8,9 @@
 // amd64 with AVX2 and FMA the float32 micro-kernel is hand-written assembly; elsewhere, and for
 // float64, it is plain Go. Large products are split across GOMAXPROCS goroutines. Built with
 // the openblas tag (and cgo), Gemm hands products to OpenBLAS instead; see package blas.
+//
+// GemmCachedB keeps the packing of a B that does not change (a frozen weight) across products,
+// within a memory limit; BENCHMARKS.md has what it saves.
 package gemm
 
 import (
