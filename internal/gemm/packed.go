@@ -1,9 +1,11 @@
 package gemm
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"unsafe"
+	"weak"
 
 	"github.com/nlpodyssey/spago/mat/float"
 )
@@ -21,8 +23,8 @@ const DefaultPackedLimit = 1 << 30
 // the optimiser, loading in place). As a safety net against writers that forget, a packing is
 // also dropped when any of a few dozen values sampled across B differ from when it was packed,
 // which catches wholesale changes (new values loaded, B scaled) but not every change of a few
-// elements. The cache holds B's slice, so its memory cannot be reused for another matrix while
-// cached. The packings take at most the bytes set by SetPackedLimit (DefaultPackedLimit unless
+// elements. The cache holds B weakly: a packing is dropped when its B is collected, and a new
+// matrix at a collected one's address is never taken for it. The packings take at most the bytes set by SetPackedLimit (DefaultPackedLimit unless
 // changed; Stats reports them); operands that do not fit are packed per product, as by Gemm.
 //
 // Built with the openblas tag, GemmCachedB is Gemm.
@@ -89,7 +91,7 @@ type packKey struct {
 // at jc·k + pc·roundUp(nc, nr) in data, nc being the block's width.
 type packEntry struct {
 	key      packKey
-	src      any    // B's slice, held so its memory is not reused while the entry exists
+	src      any    // weak.Pointer[T] to B's first element: nil once B is collected
 	data     any    // []T
 	sample   uint64 // fingerprint of B's sampled values when packed
 	bytes    int64
@@ -177,7 +179,7 @@ func (bl *blocking[T]) packedB(transB bool, n, k int, b []T, ldb int) []T {
 		if e.key != key {
 			continue
 		}
-		if e.sample == sample {
+		if e.sample == sample && e.src.(weak.Pointer[T]).Value() == &b[0] {
 			e.lastUsed = packs.clock
 			packs.stats.Hits++
 			packs.mu.Unlock()
@@ -212,12 +214,28 @@ func (bl *blocking[T]) packedB(transB bool, n, k int, b []T, ldb int) []T {
 		}
 	}
 	if packs.evict(size, true) {
-		e := &packEntry{key: key, src: b, data: data, sample: sample, bytes: size, lastUsed: packs.clock}
+		e := &packEntry{key: key, src: weak.Make(&b[0]), data: data, sample: sample, bytes: size, lastUsed: packs.clock}
 		packs.entries[addr] = append(packs.entries[addr], e)
 		packs.stats.Bytes += size
 		packs.count.Add(1)
+		runtime.AddCleanup(&b[0], dropEntry, e)
 	}
 	return data
+}
+
+// dropEntry drops e, if still kept, once its B has been collected: the packings of a model no
+// longer used go with it.
+func dropEntry(e *packEntry) {
+	packs.mu.Lock()
+	defer packs.mu.Unlock()
+	for addr, es := range packs.entries {
+		for i := range es {
+			if es[i] == e {
+				packs.remove(addr, i)
+				return
+			}
+		}
+	}
 }
 
 // samples is how many values of B sampleFingerprint reads: few enough to cost well under a

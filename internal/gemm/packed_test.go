@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
+	"time"
 )
 
 // TestGemmCachedB checks that GemmCachedB equals Gemm bit for bit, on the first product
@@ -228,4 +230,30 @@ func mustEqual[T float32 | float64](t *testing.T, what string, got, want []T) {
 			t.Fatalf("%s: element %d is %v, want %v bit for bit", what, i, got[i], want[i])
 		}
 	}
+}
+
+// TestPackedDroppedWithB checks that the cache does not keep B alive: once B is collected, its
+// packings are dropped and their memory no longer counted.
+func TestPackedDroppedWithB(t *testing.T) {
+	defer SetPackedLimit(SetPackedLimit(0))
+	SetPackedLimit(DefaultPackedLimit)
+	rng := rand.New(rand.NewPCG(15, 16))
+	func() {
+		b, _ := randomMatrix[float32](rng, 64, 96)
+		a, _ := randomMatrix[float32](rng, 4, 64)
+		c := make([]float32, 4*96)
+		GemmCachedB(false, false, 4, 96, 64, 1, a, 64, b, 96, 0, c, 96)
+		GemmCachedB(false, true, 4, 64, 96, 1, c, 96, b, 96, 0, a, 64)
+	}()
+	if st := Stats(); st.Entries != 2 {
+		t.Fatalf("after two products with one B: %+v, want 2 entries", st)
+	}
+	for range 100 {
+		runtime.GC()
+		if st := Stats(); st.Entries == 0 && st.Bytes == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond) // cleanups run on their own goroutine
+	}
+	t.Errorf("B was collected, its packings are still kept: %+v", Stats())
 }
