@@ -13,11 +13,12 @@ import (
 	"github.com/spago-peft/spago-peft/internal/testenv"
 	"github.com/spago-peft/spago-peft/peft"
 	"github.com/spago-peft/spago-peft/peft/hra"
+	"github.com/spago-peft/spago-peft/peft/lora"
 )
 
 // BenchmarkFrozenPackingMiniLM measures the frozen-weight packings on the real all-MiniLM-L6-v2
 // (skipped when not fetched), batches of 32-token sequences: inference (Logits, the encoder's
-// weights frozen) and an HRA adapter's forward and backward (frozen base weights). Each
+// weights frozen) and an HRA or LoRA adapter's forward and backward (frozen base weights). Each
 // iteration runs a pass with the packings kept (after an untimed pass that packs them) and one
 // with none kept (SetPackedLimit(0): every product packs its weight, as before), in ABBA order;
 // reported is kept/none, the ratio of their times.
@@ -33,6 +34,7 @@ func BenchmarkFrozenPackingMiniLM(b *testing.B) {
 	}{
 		{"inference", bert.Options{Targets: peft.DefaultBertTargets, NumLabels: 2}, false},
 		{"hra8-train", bert.Options{Adapter: hra.Config{R: 8}, Targets: peft.DefaultBertTargets, NumLabels: 2}, true},
+		{"lora8-train", bert.Options{Adapter: lora.Config{R: 8, Alpha: 16}, Targets: peft.DefaultBertTargets, NumLabels: 2}, true},
 	} {
 		for _, batch := range []int{1, 8} {
 			b.Run(fmt.Sprintf("%s/batch=%d", c.name, batch), func(b *testing.B) {

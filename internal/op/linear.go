@@ -38,7 +38,7 @@ func (f *linear[T]) Forward() (mat.Tensor, error) {
 	for i := 0; i < n; i++ {
 		copy(y[i*out:(i+1)*out], bias)
 	}
-	weightProduct(false, true, n, out, in, Values[T](f.x), in, f.w, 1, y, out)
+	WeightProduct(false, true, n, out, in, Values[T](f.x), in, f.w, 1, y, out)
 	return NewDense(n, out, y), nil
 }
 
@@ -54,7 +54,7 @@ func linearBackward[T float.DType](x, w, b mat.Tensor, g []T) {
 	out, _ := Dims(w)
 	if x.RequiresGrad() {
 		gx := make([]T, n*in)
-		weightProduct(false, false, n, in, out, g, out, w, 0, gx, in)
+		WeightProduct(false, false, n, in, out, g, out, w, 0, gx, in)
 		x.AccGrad(NewDense(n, in, gx))
 	}
 	if w.RequiresGrad() {
@@ -74,9 +74,10 @@ func linearBackward[T float.DType](x, w, b mat.Tensor, g []T) {
 	}
 }
 
-// weightProduct computes C ← op(A)·op(W) + beta·C for a weight w (out×in, stored row by row), as
-// gemm.Gemm with alpha 1, keeping w's packing when w is frozen.
-func weightProduct[T float.DType](transA, transW bool, m, n, k int, a []T, lda int, w mat.Tensor, beta T, c []T, ldc int) {
+// WeightProduct computes C ← op(A)·op(W) + beta·C for a weight w (out×in, stored row by row), as
+// gemm.Gemm with alpha 1: with gemm.GemmCachedB, which keeps w's packing, when w is a frozen
+// nn.Param. Operators that multiply by a layer's weight use it, as Linear does.
+func WeightProduct[T float.DType](transA, transW bool, m, n, k int, a []T, lda int, w mat.Tensor, beta T, c []T, ldc int) {
 	_, ldw := Dims(w)
 	if p, ok := w.(*nn.Param); ok && !p.RequiresGrad() {
 		// Read without Values, which would drop the packing.

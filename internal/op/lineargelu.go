@@ -34,7 +34,7 @@ func (f *linearGELU[T]) Forward() (mat.Tensor, error) {
 	for i := 0; i < n; i++ {
 		copy(y[i*out:(i+1)*out], bias)
 	}
-	weightProduct(false, true, n, out, in, Values[T](f.x), in, f.w, 1, y, out)
+	WeightProduct(false, true, n, out, in, Values[T](f.x), in, f.w, 1, y, out)
 	normal := exactNormal
 	if _, single := any(y).([]float32); single {
 		normal = fastNormal
