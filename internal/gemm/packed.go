@@ -24,8 +24,9 @@ const DefaultPackedLimit = 1 << 30
 // also dropped when any of a few dozen values sampled across B differ from when it was packed,
 // which catches wholesale changes (new values loaded, B scaled) but not every change of a few
 // elements. The cache holds B weakly: a packing is dropped when its B is collected, and a new
-// matrix at a collected one's address is never taken for it. The packings take at most the bytes set by SetPackedLimit (DefaultPackedLimit unless
-// changed; Stats reports them); operands that do not fit are packed per product, as by Gemm.
+// matrix at a collected one's address is never taken for it. The packings take at most the
+// bytes set by SetPackedLimit (DefaultPackedLimit unless changed; Stats reports them); operands
+// that do not fit are packed per product, as by Gemm.
 //
 // Built with the openblas tag, GemmCachedB is Gemm.
 func GemmCachedB[T float.DType](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
@@ -41,11 +42,9 @@ func Forget[T float.DType](x []T) {
 	addr := uintptr(unsafe.Pointer(&x[0]))
 	packs.mu.Lock()
 	defer packs.mu.Unlock()
-	for _, e := range packs.entries[addr] {
-		packs.stats.Bytes -= e.bytes
+	for len(packs.entries[addr]) > 0 {
+		packs.remove(addr, 0)
 	}
-	packs.count.Add(-int64(len(packs.entries[addr])))
-	delete(packs.entries, addr)
 }
 
 // PackedStats describes the packings GemmCachedB keeps.
@@ -91,9 +90,10 @@ type packKey struct {
 // at jc·k + pc·roundUp(nc, nr) in data, nc being the block's width.
 type packEntry struct {
 	key      packKey
-	src      any    // weak.Pointer[T] to B's first element: nil once B is collected
-	data     any    // []T
-	sample   uint64 // fingerprint of B's sampled values when packed
+	src      any             // weak.Pointer[T] to B's first element: nil once B is collected
+	cleanup  runtime.Cleanup // drops the entry when B is collected
+	data     any             // []T
+	sample   uint64          // fingerprint of B's sampled values when packed
 	bytes    int64
 	lastUsed int64
 }
@@ -143,11 +143,13 @@ func (pc *packCache) evict(room int64, idleOnly bool) bool {
 // Gemm. Packings of weights no longer used (another model's) still go idle and make room.
 func (pc *packCache) idleLookups() int64 { return 4 * (pc.count.Load() + 1) }
 
-// remove drops entry i of those at addr.
+// remove drops entry i of those at addr, its packing and its cleanup.
 func (pc *packCache) remove(addr uintptr, i int) {
 	es := pc.entries[addr]
 	pc.stats.Bytes -= es[i].bytes
 	pc.count.Add(-1)
+	es[i].cleanup.Stop()
+	es[i].data = nil // in case the cleanup, holding the entry, is already queued
 	es = append(es[:i:i], es[i+1:]...)
 	if len(es) == 0 {
 		delete(pc.entries, addr)
@@ -218,7 +220,7 @@ func (bl *blocking[T]) packedB(transB bool, n, k int, b []T, ldb int) []T {
 		packs.entries[addr] = append(packs.entries[addr], e)
 		packs.stats.Bytes += size
 		packs.count.Add(1)
-		runtime.AddCleanup(&b[0], dropEntry, e)
+		e.cleanup = runtime.AddCleanup(&b[0], dropEntry, e)
 	}
 	return data
 }

@@ -257,3 +257,30 @@ func TestPackedDroppedWithB(t *testing.T) {
 	}
 	t.Errorf("B was collected, its packings are still kept: %+v", Stats())
 }
+
+// TestForgetFreesPackings packs a live B anew many times, forgetting it in between as a writer
+// would, and checks that the dropped packings are freed, not kept for B's lifetime.
+func TestForgetFreesPackings(t *testing.T) {
+	defer SetPackedLimit(SetPackedLimit(0))
+	SetPackedLimit(DefaultPackedLimit)
+	const k, n = 1024, 1024 // a 4 MiB packing
+	rng := rand.New(rand.NewPCG(17, 18))
+	b := randomSlice[float32](rng, k*n)
+	a, c := randomSlice[float32](rng, k), make([]float32, n)
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	GemmCachedB(false, false, 1, n, k, 1, a, k, b, n, 0, c, n)
+	before := heap()
+	for range 40 {
+		Forget(b)
+		GemmCachedB(false, false, 1, n, k, 1, a, k, b, n, 0, c, n)
+	}
+	if grown := int64(heap()) - int64(before); grown > 32<<20 {
+		t.Errorf("40 packings of 4 MiB, each forgotten: the heap grew by %d MiB", grown>>20)
+	}
+	runtime.KeepAlive(b)
+}
