@@ -139,10 +139,8 @@ func (j *job[T]) run() {
 			for is := 0; is < j.m; is += j.slabRows {
 				rows := min(j.slabRows, j.m-is)
 				aUnits := ceilDiv(ceilDiv(rows, mr), packUnitPanels)
-				bp, bUnits := j.buf.b, 0
-				if j.packedB != nil {
-					bp = j.packedB[jc*j.k+pc*bPanels*nr:]
-				} else if is == 0 {
+				bUnits := 0
+				if j.packedB == nil && is == 0 {
 					bUnits = ceilDiv(bPanels, packUnitPanels)
 				}
 				j.work(ph, aUnits+bUnits, func(u int) {
@@ -165,6 +163,12 @@ func (j *job[T]) run() {
 					jrFrom := (u % groups) * unitPanels * nr
 					jrTo := min(jrFrom+unitPanels*nr, nc)
 					mc := min(j.mcStep, rows-ic)
+					// j.buf is read only inside claimed units: a late helper may run this loop
+					// after the caller has returned the buffers to the pool.
+					bp := j.buf.b
+					if j.packedB != nil {
+						bp = j.packedB[jc*j.k+pc*bPanels*nr:]
+					}
 					bl.macroKernel(mc, nc, jrFrom, jrTo, kc, j.alpha, j.buf.a[ic*kc:], bp, beta, j.c[(is+ic)*j.ldc+jc:], j.ldc, edge)
 				})
 				ph++
