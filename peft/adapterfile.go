@@ -16,6 +16,7 @@ import (
 	"github.com/nlpodyssey/spago/mat/float"
 	"github.com/nlpodyssey/spago/nn"
 	"github.com/spago-peft/spago-peft/internal/atomicdir"
+	"github.com/spago-peft/spago-peft/internal/op"
 	"github.com/spago-peft/spago-peft/internal/safetensors"
 )
 
@@ -252,6 +253,7 @@ func SetParams(params map[string]*nn.Param, tensors map[string]Tensor) error {
 		}
 	}
 	for key, p := range params {
+		op.Forget(p) // a frozen weight's kept packing would go stale
 		p.Value().(mat.Matrix).SetData(float.Make(tensors[key].Data...))
 	}
 	return nil

@@ -15,20 +15,27 @@ const (
 	adamEps   = 1e-8
 )
 
-// adamW is torch.optim.AdamW over a fixed list of parameters. Its moments live here, in float64
-// whatever the parameters' type, and each parameter counts its own steps for the bias correction,
-// as PyTorch does: a parameter without a gradient in a step is skipped entirely (no decay, no
-// moment update, no step counted). spago's own Adam needs IncExample() to advance its bias
-// correction, which optimizers.Optimize never calls; keeping the count here avoids that trap.
+// adamW is torch.optim.AdamW over a fixed list of parameters. Each parameter counts its own steps
+// for the bias correction, as PyTorch does: a parameter without a gradient in a step is skipped
+// entirely (no decay, no moment update, no step counted). spago's own Adam needs IncExample() to
+// advance its bias correction, which optimizers.Optimize never calls; keeping the count here
+// avoids that trap.
+//
+// The moments have the parameters' type, as in PyTorch. Those of float32 parameters live in one
+// flat slice, and a step updates all float32 parameters as one list of chunks spread over the
+// cores, eight values at a time with AVX (adamUpdate32); float64 parameters (gradient checks,
+// the PyTorch fixtures) take the scalar float64 loop (adamUpdate).
 type adamW struct {
 	params      []*nn.Param
 	weightDecay float64
-	states      []adamState // one per param, allocated on its first gradient
+	states      []adamState // one per param
+	moments32   []float32   // m and v of every float32 parameter, allocated on the first step
 }
 
 type adamState struct {
-	m, v []float64
-	step int
+	m, v     []float64 // of a float64 parameter, allocated on its first gradient
+	m32, v32 []float32 // of a float32 parameter, parts of moments32
+	step     int
 }
 
 func newAdamW(params []*nn.Param, weightDecay float64) *adamW {
@@ -37,20 +44,46 @@ func newAdamW(params []*nn.Param, weightDecay float64) *adamW {
 
 // step updates every parameter that has a gradient with learning rate lr.
 func (o *adamW) step(lr float64) {
+	var segs []adamSegment
 	for i, p := range o.params {
 		if !p.HasGrad() {
 			continue
 		}
 		st := &o.states[i]
+		st.step++
+		if p.Value().Data().BitSize() == 32 {
+			o.allocate32()
+			segs = append(segs, adamSegment{
+				w: op.Values[float32](p), g: op.Values[float32](p.Grad()), m: st.m32, v: st.v32,
+				c: newAdamConsts(lr, o.weightDecay, st.step),
+			})
+			continue
+		}
 		if st.m == nil {
 			st.m, st.v = make([]float64, p.Size()), make([]float64, p.Size())
 		}
-		st.step++
-		switch p.Value().Data().BitSize() {
-		case 32:
-			adamUpdate(op.Values[float32](p), op.Values[float32](p.Grad()), st, lr, o.weightDecay)
-		default:
-			adamUpdate(op.Values[float64](p), op.Values[float64](p.Grad()), st, lr, o.weightDecay)
+		adamUpdate(op.Values[float64](p), op.Values[float64](p.Grad()), st, lr, o.weightDecay)
+	}
+	updateSegments(segs)
+}
+
+// allocate32 gives every float32 parameter its moments, in one slice, unless done already.
+func (o *adamW) allocate32() {
+	if o.moments32 != nil {
+		return
+	}
+	size := 0
+	for _, p := range o.params {
+		if p.Value().Data().BitSize() == 32 {
+			size += p.Size()
+		}
+	}
+	o.moments32 = make([]float32, 2*size)
+	rest := o.moments32
+	for i, p := range o.params {
+		if p.Value().Data().BitSize() == 32 {
+			n := p.Size()
+			o.states[i].m32, o.states[i].v32, rest = rest[:n:n], rest[n:2*n:2*n], rest[2*n:]
 		}
 	}
 }
@@ -78,21 +111,23 @@ func zeroGrads(params []*nn.Param) {
 	}
 }
 
-// gradNorm returns the Euclidean norm of all gradients of params taken together.
+// gradNorm returns the Euclidean norm of all gradients of params taken together. The float32
+// gradients are summed in chunks over the cores (sumSquares32).
 func gradNorm(params []*nn.Param) float64 {
 	sum := 0.0
+	var grads32 [][]float32
 	for _, p := range params {
 		if !p.HasGrad() {
 			continue
 		}
 		switch p.Value().Data().BitSize() {
 		case 32:
-			sum += sumSquares(op.Values[float32](p.Grad()))
+			grads32 = append(grads32, op.Values[float32](p.Grad()))
 		default:
 			sum += sumSquares(op.Values[float64](p.Grad()))
 		}
 	}
-	return math.Sqrt(sum)
+	return math.Sqrt(sum + sumSquares32(grads32))
 }
 
 func sumSquares[T float.DType](xs []T) float64 {
@@ -110,17 +145,19 @@ func clipGradients(params []*nn.Param, norm, maxNorm float64) {
 	if coef >= 1 {
 		return
 	}
+	var grads32 [][]float32
 	for _, p := range params {
 		if !p.HasGrad() {
 			continue
 		}
 		switch p.Value().Data().BitSize() {
 		case 32:
-			scaleInPlace(op.Values[float32](p.Grad()), coef)
+			grads32 = append(grads32, op.Values[float32](p.Grad()))
 		default:
 			scaleInPlace(op.Values[float64](p.Grad()), coef)
 		}
 	}
+	scale32(grads32, coef)
 }
 
 func scaleInPlace[T float.DType](xs []T, c float64) {

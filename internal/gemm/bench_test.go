@@ -61,14 +61,7 @@ func BenchmarkGemmFloat64(b *testing.B) {
 // benchmarkGemm times C ← A·B for op(A) = A and op(B) = B of shape s.
 func benchmarkGemm[T float.DType](b *testing.B, gemm gemmFunc[T], s shape) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	random := func(n int) []T {
-		x := make([]T, n)
-		for i := range x {
-			x[i] = T(2*rng.Float64() - 1)
-		}
-		return x
-	}
-	x, y, z := random(s.m*s.k), random(s.k*s.n), make([]T, s.m*s.n)
+	x, y, z := randomSlice[T](rng, s.m*s.k), randomSlice[T](rng, s.k*s.n), make([]T, s.m*s.n)
 	best := time.Duration(math.MaxInt64)
 	for b.Loop() {
 		start := time.Now()
@@ -158,4 +151,13 @@ func previousRows[T float.DType](transA, transB bool, from, to, n, k int, alpha 
 			}
 		}
 	}
+}
+
+// randomSlice returns n values drawn uniformly from [-1, 1).
+func randomSlice[T float.DType](rng *rand.Rand, n int) []T {
+	x := make([]T, n)
+	for i := range x {
+		x[i] = T(2*rng.Float64() - 1)
+	}
+	return x
 }

@@ -8,6 +8,9 @@
 // amd64 with AVX2 and FMA the float32 micro-kernel is hand-written assembly; elsewhere, and for
 // float64, it is plain Go. Large products are split across GOMAXPROCS goroutines. Built with
 // the openblas tag (and cgo), Gemm hands products to OpenBLAS instead; see package blas.
+//
+// GemmCachedB keeps the packing of a B that does not change (a frozen weight) across products,
+// within a memory limit; BENCHMARKS.md has what it saves.
 package gemm
 
 import (
@@ -23,6 +26,11 @@ import (
 // Gemm panics if a dimension is negative, a stride is shorter than its row, or a slice is too
 // short for the dimensions and strides: these are programming errors, as in BLAS.
 func Gemm[T float.DType](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	product(false, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// product is Gemm, or GemmCachedB if cachedB is set.
+func product[T float.DType](cachedB, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	checkArgs(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 	if m == 0 || n == 0 {
 		return
@@ -33,9 +41,17 @@ func Gemm[T float.DType](transA, transB bool, m, n, k int, alpha T, a []T, lda i
 	}
 	switch c := any(c).(type) {
 	case []float32:
-		gemmFloat32(transA, transB, m, n, k, float32(alpha), any(a).([]float32), lda, any(b).([]float32), ldb, float32(beta), c, ldc)
+		f := gemmFloat32
+		if cachedB {
+			f = gemmCachedFloat32
+		}
+		f(transA, transB, m, n, k, float32(alpha), any(a).([]float32), lda, any(b).([]float32), ldb, float32(beta), c, ldc)
 	case []float64:
-		gemmFloat64(transA, transB, m, n, k, float64(alpha), any(a).([]float64), lda, any(b).([]float64), ldb, float64(beta), c, ldc)
+		f := gemmFloat64
+		if cachedB {
+			f = gemmCachedFloat64
+		}
+		f(transA, transB, m, n, k, float64(alpha), any(a).([]float64), lda, any(b).([]float64), ldb, float64(beta), c, ldc)
 	}
 }
 

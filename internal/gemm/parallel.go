@@ -53,6 +53,7 @@ type job[T float.DType] struct {
 	mcStep, kcStep, ncStep int // block sizes, evened out over m, k and n
 	slabRows               int // rows of op(A) packed per slab, a multiple of mcStep
 	buf                    *packBuffers[T]
+	packedB                []T // op(B) packed whole (see packEntry), or nil to pack it per block
 	phases                 []phase
 }
 
@@ -67,17 +68,20 @@ type phase struct {
 // gemm computes C ← alpha·op(A)·op(B) + beta·C for k ≥ 1, on GOMAXPROCS goroutines when the
 // product is large enough.
 func (bl *blocking[T]) gemm(transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	bl.gemmPacked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil)
+}
+
+// gemmPacked is gemm, given op(B) packed whole by packedB, or nil to pack it as it goes.
+func (bl *blocking[T]) gemmPacked(transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, packedB []T) {
 	j := &job[T]{
 		bl: bl, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
-		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, workers: 1,
+		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, workers: 1, packedB: packedB,
 	}
 	if m*n*k >= minParallelWork {
 		j.workers = runtime.GOMAXPROCS(0)
 	}
-	// Equal-sized blocks: with k = 384 and kc = 256, two blocks of 192 waste less than 256+128.
-	j.kcStep = ceilDiv(k, ceilDiv(k, bl.kc))
+	j.kcStep, j.ncStep = bl.steps(n, k)
 	j.mcStep = roundUp(ceilDiv(m, ceilDiv(m, bl.mc)), bl.mr)
-	j.ncStep = roundUp(ceilDiv(n, ceilDiv(n, bl.nc)), bl.nr)
 	j.slabRows = j.mcStep * min(ceilDiv(m, j.mcStep), maxSlabBlocks)
 	j.phases = make([]phase, 2*ceilDiv(n, j.ncStep)*ceilDiv(k, j.kcStep)*ceilDiv(m, j.slabRows))
 	if j.workers > 1 {
@@ -91,13 +95,21 @@ func (bl *blocking[T]) gemm(transA, transB bool, m, n, k int, alpha T, a []T, ld
 		j.buf = new(packBuffers[T])
 	}
 	j.buf.a = grow(j.buf.a, roundUp(j.slabRows, bl.mr)*j.kcStep)
-	j.buf.b = grow(j.buf.b, j.kcStep*min(j.ncStep, roundUp(n, bl.nr)))
+	if packedB == nil {
+		j.buf.b = grow(j.buf.b, j.kcStep*min(j.ncStep, roundUp(n, bl.nr)))
+	}
 	defer bl.buffers.Put(j.buf)
 
 	for range j.workers - 1 {
 		startHelper(j.run)
 	}
 	j.run()
+}
+
+// steps returns the sizes of the k and n blocks of a product, evened out over k and n: with
+// k = 384 and kc = 256, two blocks of 192 waste less than 256+128.
+func (bl *blocking[T]) steps(n, k int) (kcStep, ncStep int) {
+	return ceilDiv(k, ceilDiv(k, bl.kc)), roundUp(ceilDiv(n, ceilDiv(n, bl.nc)), bl.nr)
 }
 
 // grow returns x if it holds n elements, else a new slice that does.
@@ -128,7 +140,7 @@ func (j *job[T]) run() {
 				rows := min(j.slabRows, j.m-is)
 				aUnits := ceilDiv(ceilDiv(rows, mr), packUnitPanels)
 				bUnits := 0
-				if is == 0 {
+				if j.packedB == nil && is == 0 {
 					bUnits = ceilDiv(bPanels, packUnitPanels)
 				}
 				j.work(ph, aUnits+bUnits, func(u int) {
@@ -151,7 +163,13 @@ func (j *job[T]) run() {
 					jrFrom := (u % groups) * unitPanels * nr
 					jrTo := min(jrFrom+unitPanels*nr, nc)
 					mc := min(j.mcStep, rows-ic)
-					bl.macroKernel(mc, nc, jrFrom, jrTo, kc, j.alpha, j.buf.a[ic*kc:], j.buf.b, beta, j.c[(is+ic)*j.ldc+jc:], j.ldc, edge)
+					// j.buf is read only inside claimed units: a late helper may run this loop
+					// after the caller has returned the buffers to the pool.
+					bp := j.buf.b
+					if j.packedB != nil {
+						bp = j.packedB[jc*j.k+pc*bPanels*nr:]
+					}
+					bl.macroKernel(mc, nc, jrFrom, jrTo, kc, j.alpha, j.buf.a[ic*kc:], bp, beta, j.c[(is+ic)*j.ldc+jc:], j.ldc, edge)
 				})
 				ph++
 			}

@@ -4,11 +4,16 @@ import (
 	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
+	"github.com/nlpodyssey/spago/nn"
 	"github.com/spago-peft/spago-peft/internal/gemm"
 )
 
 // Linear returns x·wᵀ + b for row-stacked tokens x (n×in), a weight w (out×in) as stored by
 // spago's linear.Model and a bias b of out elements added to every row.
+//
+// A frozen w (an nn.Param that does not require gradients) is multiplied with
+// gemm.GemmCachedB, which packs it once and keeps the packing until its values are written
+// through Values (as Merge, Unmerge and the optimiser do); the results are the same, bit for bit.
 func Linear(x, w, b mat.Tensor) mat.Tensor {
 	n, in := Dims(x)
 	out, win := Dims(w)
@@ -33,7 +38,7 @@ func (f *linear[T]) Forward() (mat.Tensor, error) {
 	for i := 0; i < n; i++ {
 		copy(y[i*out:(i+1)*out], bias)
 	}
-	gemm.Gemm(false, true, n, out, in, 1, Values[T](f.x), in, Values[T](f.w), in, 1, y, out)
+	WeightProduct(false, true, n, out, in, Values[T](f.x), in, f.w, 1, y, out)
 	return NewDense(n, out, y), nil
 }
 
@@ -49,7 +54,7 @@ func linearBackward[T float.DType](x, w, b mat.Tensor, g []T) {
 	out, _ := Dims(w)
 	if x.RequiresGrad() {
 		gx := make([]T, n*in)
-		gemm.Gemm(false, false, n, in, out, 1, g, out, Values[T](w), in, 0, gx, in)
+		WeightProduct(false, false, n, in, out, g, out, w, 0, gx, in)
 		x.AccGrad(NewDense(n, in, gx))
 	}
 	if w.RequiresGrad() {
@@ -67,4 +72,17 @@ func linearBackward[T float.DType](x, w, b mat.Tensor, g []T) {
 		bs := b.Value().Shape()
 		b.AccGrad(NewDense(bs[0], bs[1], gb))
 	}
+}
+
+// WeightProduct computes C ← op(A)·op(W) + beta·C for a weight w (out×in, stored row by row), as
+// gemm.Gemm with alpha 1: with gemm.GemmCachedB, which keeps w's packing, when w is a frozen
+// nn.Param. Operators that multiply by a layer's weight use it, as Linear does.
+func WeightProduct[T float.DType](transA, transW bool, m, n, k int, a []T, lda int, w mat.Tensor, beta T, c []T, ldc int) {
+	_, ldw := Dims(w)
+	if p, ok := w.(*nn.Param); ok && !p.RequiresGrad() {
+		// Read without Values, which would drop the packing.
+		gemm.GemmCachedB(transA, transW, m, n, k, 1, a, lda, mat.Data[T](w.Value()), ldw, beta, c, ldc)
+		return
+	}
+	gemm.Gemm(transA, transW, m, n, k, 1, a, lda, Values[T](w), ldw, beta, c, ldc)
 }

@@ -4,7 +4,6 @@ import (
 	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
-	"github.com/spago-peft/spago-peft/internal/gemm"
 )
 
 // LinearGELU returns GELU(x·wᵀ + b), the feed-forward expansion of a BERT layer, as one node: the
@@ -35,7 +34,7 @@ func (f *linearGELU[T]) Forward() (mat.Tensor, error) {
 	for i := 0; i < n; i++ {
 		copy(y[i*out:(i+1)*out], bias)
 	}
-	gemm.Gemm(false, true, n, out, in, 1, Values[T](f.x), in, Values[T](f.w), in, 1, y, out)
+	WeightProduct(false, true, n, out, in, Values[T](f.x), in, f.w, 1, y, out)
 	normal := exactNormal
 	if _, single := any(y).([]float32); single {
 		normal = fastNormal

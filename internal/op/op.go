@@ -11,11 +11,26 @@ import (
 	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
+	"github.com/spago-peft/spago-peft/internal/gemm"
 )
 
-// Values returns the elements of t's value as a []T, without copying.
+// Values returns the elements of t's value as a []T, without copying. Callers may write into
+// them, so it drops any packing of them that gemm keeps (see Linear).
 func Values[T float.DType](t mat.Tensor) []T {
-	return mat.Data[T](t.Value())
+	v := mat.Data[T](t.Value())
+	gemm.Forget(v)
+	return v
+}
+
+// Forget drops any packing of t's values that gemm keeps: call it before writing them other than
+// through Values, as with SetData.
+func Forget(t mat.Tensor) {
+	switch v := t.Value().(type) {
+	case *mat.Dense[float32]:
+		gemm.Forget(mat.Data[float32](v))
+	case *mat.Dense[float64]:
+		gemm.Forget(mat.Data[float64](v))
+	}
 }
 
 // NewDense wraps data, without copying, as a rows×cols matrix.

@@ -148,7 +148,7 @@ func (f *adaptedFn[T]) Forward() (mat.Tensor, error) {
 	for i := 0; i < n; i++ {
 		copy(y[i*out:(i+1)*out], bias)
 	}
-	gemm.Gemm(false, true, n, out, in, 1, op.Values[T](f.x), in, op.Values[T](f.w), in, 1, y, out)
+	op.WeightProduct(false, true, n, out, in, op.Values[T](f.x), in, f.w, 1, y, out)
 	f.h = make([]T, n*r)
 	gemm.Gemm(false, true, n, r, in, 1, op.Values[T](f.xd), in, op.Values[T](f.a), in, 0, f.h, r)
 	for i := range f.h {
@@ -191,7 +191,7 @@ func (f *adaptedFn[T]) Backward(gy mat.Tensor) error {
 	}
 	if f.x.RequiresGrad() {
 		gx := make([]T, n*in)
-		gemm.Gemm(false, false, n, in, out, 1, g, out, op.Values[T](f.w), in, 0, gx, in)
+		op.WeightProduct(false, false, n, in, out, g, out, f.w, 0, gx, in)
 		if same {
 			gemm.Gemm(false, false, n, in, r, 1, gh, r, op.Values[T](f.a), in, 1, gx, in)
 		}

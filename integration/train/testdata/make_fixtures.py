@@ -42,8 +42,7 @@ def cross_entropy_case(name, batch, labels_n, scale):
             "labels": labels.tolist(), "loss": loss.item(), "grad": flat(logits.grad)}
 
 
-def adamw_case(name, lr, weight_decay, warmup, total, max_norm, grad_scale):
-    shapes = [(2, 3), (4,)]
+def adamw_case(name, lr, weight_decay, warmup, total, max_norm, grad_scale, shapes=((2, 3), (4,))):
     params = [torch.randn(*s).requires_grad_() for s in shapes]
     initial = [flat(p) for p in params]
     opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=weight_decay)
@@ -71,19 +70,20 @@ def adamw_case(name, lr, weight_decay, warmup, total, max_norm, grad_scale):
             "grads": grads, "norms": norms, "lrs": lrs, "values": values}
 
 
-fixtures = {
-    "cross_entropy": [
-        cross_entropy_case("small", 5, 3, 1.0),
-        cross_entropy_case("binary", 4, 2, 2.0),
-        cross_entropy_case("large logits", 3, 4, 1000.0),
-    ],
-    "adamw": [
-        adamw_case("warmup, decay, clipping", 1e-2, 0.01, 2, 7, 1.0, 1.0),
-        adamw_case("no warmup, no clipping needed", 3e-3, 0.0, 0, 5, 1.0, 0.05),
-        adamw_case("heavy weight decay", 1e-1, 0.5, 1, 4, 0.5, 3.0),
-    ],
-}
+if __name__ == "__main__":
+    fixtures = {
+        "cross_entropy": [
+            cross_entropy_case("small", 5, 3, 1.0),
+            cross_entropy_case("binary", 4, 2, 2.0),
+            cross_entropy_case("large logits", 3, 4, 1000.0),
+        ],
+        "adamw": [
+            adamw_case("warmup, decay, clipping", 1e-2, 0.01, 2, 7, 1.0, 1.0),
+            adamw_case("no warmup, no clipping needed", 3e-3, 0.0, 0, 5, 1.0, 0.05),
+            adamw_case("heavy weight decay", 1e-1, 0.5, 1, 4, 0.5, 3.0),
+        ],
+    }
 
-with open("torch_fixtures.json", "w") as f:
-    json.dump(fixtures, f, indent=1)
-    f.write("\n")
+    with open("torch_fixtures.json", "w") as f:
+        json.dump(fixtures, f, indent=1)
+        f.write("\n")
