@@ -28,8 +28,9 @@ func sharedDir() string {
 }
 
 // BenchmarkEpoch trains one epoch of SST-2 at batch 32 on sst-bert-tiny with every method of
-// examples/compare (finetune.Kinds, default hyper-parameters, query and value targets, no
-// dropout), through finetune.Setup.Train and so train.Fit, as examples/compare does, without
+// examples/compare (finetune.Kinds with finetune.Method's defaults, query and value targets, no
+// dropout; HRA without the orthogonality regulariser, as PEFT, where examples/compare's default
+// λ is 1e-4), through finetune.Setup.Train and so train.Fit, as examples/compare does, without
 // dev-set evaluations. It reports "epoch-s", the mean optimiser step's time times the epoch's
 // steps (exactly the epoch's training time when -epoch-steps is 0), "step-ms" and "steps", the
 // number of steps timed. Tokenising the data stays out of the timing.

@@ -52,7 +52,7 @@ How each side runs:
   (/proc/self/clear_refs) after freeing what it can, and reports VmHWM at its end: the memory that
   configuration needs, including the runtime (Python with torch, or Go) and the model's weights.
 
-Every timed figure is the fastest round's mean time per call: on a shared machine the fastest
+Inference runs under torch.inference_mode(). Every timed figure is the fastest round's mean time per call: on a shared machine the fastest
 round is the least disturbed one. Training steps are per example (the step's time divided by the
 batch size).
 """
@@ -329,7 +329,7 @@ def inference(shape, case, batch):
     ids = random_ids(batch, 9)
 
     def run():
-        with torch.no_grad():
+        with torch.inference_mode():
             model(input_ids=ids)
     return run, 1
 
@@ -694,7 +694,18 @@ def main():
         return
     if args.quick:
         args.benchtime, args.rounds, args.epoch_steps = 0, 1, args.epoch_steps or 4
-    threads_list = [int(t) for t in args.threads.split(",")]
+    try:
+        re.compile(args.only)
+        threads_list = [int(t) for t in args.threads.split(",")]
+    except (re.error, ValueError) as e:
+        raise SystemExit(f"bad --only or --threads: {e}")
+    if not args.no_torch:
+        check = subprocess.run([sys.executable, "-c", "import torch, transformers, peft, onnxruntime, onnxscript"],
+                               capture_output=True, text=True)
+        if check.returncode != 0:
+            error = (check.stderr.strip().splitlines() or ["import failed"])[-1]
+            raise SystemExit(f"{sys.executable} lacks the reference libraries ({error}): run this script with "
+                             "$SPAGO_PEFT_VENV/bin/python, made by integration/pyref/setup.sh")
 
     chosen = [c for c in configs() if not args.only or re.search(args.only, c.name)]
     if not os.path.isdir(os.path.join(shared_dir(), "data", "sst2")) or \
