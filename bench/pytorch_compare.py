@@ -13,8 +13,9 @@ Options: --only REGEX keeps the configurations whose name matches (every side); 
 SECONDS per configuration and round, --rounds N; --threads 1,2 the PyTorch and ONNX Runtime thread
 counts; --epoch-steps N times N steps of each epoch row and extrapolates them to the epoch (0, the
 default: the whole epoch); --isolate runs every configuration in a process of its own; --no-go,
---no-torch skip a side. --quick is --benchtime 0 --rounds 1 --epoch-steps 4 (one timed call per
-configuration, epoch rows extrapolated from 4 steps): it checks the harness, it measures nothing.
+--no-torch skip a side. --quick is --benchtime 0 --rounds 1 --epoch-steps 4 (one call per
+configuration and no warm-up, epoch rows extrapolated from 4 steps): it checks the harness, it
+measures nothing.
 
 How each side runs:
 
@@ -442,8 +443,8 @@ def peak_rss_mb():
 
 def time_ms(fn, benchtime, rounds):
     """The fastest round's mean time of fn in ms, each round running benchtime seconds (at least
-    one call), after one call (two unless quick) to warm up."""
-    for _ in range(1 if benchtime == 0 else 2):
+    one call), after two calls to warm up; none for benchtime 0 (--quick), which measures nothing."""
+    for _ in range(0 if benchtime == 0 else 2):
         fn()
     means = []
     for _ in range(rounds):
@@ -726,7 +727,7 @@ def main():
 
     print("# Go vs PyTorch and ONNX Runtime on the same CPU\n")
     if args.quick:
-        print("**Quick mode: one call per configuration, epochs extrapolated from a few steps. This checks the harness; it measures nothing.**\n")
+        print("**Quick mode: one call per configuration without warm-up, epochs extrapolated from a few steps. This checks the harness; it measures nothing.**\n")
     print(f"- Command: `$SPAGO_PEFT_VENV/bin/python bench/pytorch_compare.py {' '.join(sys.argv[1:])}` (from the repository root)")
     print(f"- Date: {started:%Y-%m-%d %H:%M} UTC")
     print(f"- Machine: {machine()}")
