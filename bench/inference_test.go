@@ -31,6 +31,7 @@ func BenchmarkInference(b *testing.B) {
 		for _, c := range inferenceCases {
 			for _, batch := range batchSizes {
 				b.Run(fmt.Sprintf("%s/%s/batch=%d", s.name, c.name, batch), func(b *testing.B) {
+					rss := startRSS()
 					model, err := bert.New(randomCheckpoint(s), c.opts)
 					if err != nil {
 						b.Fatal(err)
@@ -51,6 +52,7 @@ func BenchmarkInference(b *testing.B) {
 						logits.Value()
 					}
 					cpu.report(b)
+					rss.report(b)
 				})
 			}
 		}

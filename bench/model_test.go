@@ -21,8 +21,9 @@ type shape struct {
 }
 
 var shapes = []shape{
-	{"tiny", 128, 2, 2, 512},     // bert-tiny, as ../shared/models/sst-bert-tiny
-	{"minilm", 384, 6, 12, 1536}, // all-MiniLM-L6 / MiniLM-L6-H384
+	{"tiny", 128, 2, 2, 512},         // bert-tiny, as ../shared/models/sst-bert-tiny
+	{"minilm", 384, 6, 12, 1536},     // all-MiniLM-L6 / MiniLM-L6-H384
+	{"bert-base", 768, 12, 12, 3072}, // bert-base-uncased, the size most users fine-tune
 }
 
 // seqLen is the number of tokens of every sequence, [CLS] and [SEP] included.

@@ -19,6 +19,7 @@ func BenchmarkTrainStep(b *testing.B) {
 		for _, m := range methods {
 			for _, batch := range batchSizes {
 				b.Run(fmt.Sprintf("%s/%s/batch=%d", s.name, m.name, batch), func(b *testing.B) {
+					rss := startRSS()
 					f := startFit(b, s, m.opts, batch, 0)
 					defer f.stop(b)
 					b.ReportAllocs()
@@ -27,6 +28,7 @@ func BenchmarkTrainStep(b *testing.B) {
 						f.step(b)
 					}
 					cpu.report(b)
+					rss.report(b)
 				})
 			}
 		}
