@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/spago-peft/spago-peft/peft/internal/registry"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/spago-peft/spago-peft/peft/internal/registry"
 )
 
 // Meta is what adapter_config.json records about the model an adapter belongs to.

@@ -3,13 +3,13 @@ package hra
 import (
 	"encoding/gob"
 	"fmt"
-	"github.com/spago-peft/spago-peft/peft/internal/adapterkit"
 
 	"github.com/nlpodyssey/spago/nn"
 	"github.com/nlpodyssey/spago/nn/linear"
 	"github.com/spago-peft/spago-peft/internal/gobstate"
 	"github.com/spago-peft/spago-peft/internal/op"
 	"github.com/spago-peft/spago-peft/peft"
+	"github.com/spago-peft/spago-peft/peft/internal/adapterkit"
 )
 
 // Registered, the adapter can sit in a field of interface type, such as nn.StandardModel, of a

@@ -2,7 +2,6 @@ package hra
 
 import (
 	"fmt"
-	"github.com/spago-peft/spago-peft/peft/internal/adapterkit"
 	"math"
 	"math/rand/v2"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/nlpodyssey/spago/nn/linear"
 	"github.com/spago-peft/spago-peft/internal/op"
 	"github.com/spago-peft/spago-peft/peft"
+	"github.com/spago-peft/spago-peft/peft/internal/adapterkit"
 )
 
 // Model is a linear layer adapted by HRA: y = W·H·x + b.

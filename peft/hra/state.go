@@ -2,10 +2,10 @@ package hra
 
 import (
 	"fmt"
-	"github.com/spago-peft/spago-peft/peft/internal/registry"
 
 	"github.com/nlpodyssey/spago/nn"
 	"github.com/spago-peft/spago-peft/peft"
+	"github.com/spago-peft/spago-peft/peft/internal/registry"
 )
 
 // The file format of HRA adapters, as PEFT's HRAConfig and HRALayer write them: the options r,

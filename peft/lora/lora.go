@@ -2,7 +2,6 @@ package lora
 
 import (
 	"fmt"
-	"github.com/spago-peft/spago-peft/peft/internal/adapterkit"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"github.com/spago-peft/spago-peft/internal/gemm"
 	"github.com/spago-peft/spago-peft/internal/op"
 	"github.com/spago-peft/spago-peft/peft"
+	"github.com/spago-peft/spago-peft/peft/internal/adapterkit"
 )
 
 // Model is a linear layer adapted by LoRA: y = W·x + b + s·B·A·x.

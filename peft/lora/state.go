@@ -2,11 +2,11 @@ package lora
 
 import (
 	"fmt"
-	"github.com/spago-peft/spago-peft/peft/internal/registry"
 	"strings"
 
 	"github.com/nlpodyssey/spago/nn"
 	"github.com/spago-peft/spago-peft/peft"
+	"github.com/spago-peft/spago-peft/peft/internal/registry"
 )
 
 // The file format of LoRA adapters, as PEFT's LoraConfig and LoraLayer write them: the options r,

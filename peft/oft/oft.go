@@ -2,7 +2,6 @@ package oft
 
 import (
 	"fmt"
-	"github.com/spago-peft/spago-peft/peft/internal/adapterkit"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"github.com/nlpodyssey/spago/nn/linear"
 	"github.com/spago-peft/spago-peft/internal/op"
 	"github.com/spago-peft/spago-peft/peft"
+	"github.com/spago-peft/spago-peft/peft/internal/adapterkit"
 )
 
 // Model is a linear layer adapted by OFT: y = W·blockdiag(A_1ᵀ, …, A_rᵀ)·x + b, with A_j PEFT's

@@ -2,12 +2,12 @@ package oft
 
 import (
 	"fmt"
-	"github.com/spago-peft/spago-peft/peft/internal/registry"
 	"strconv"
 	"strings"
 
 	"github.com/nlpodyssey/spago/nn"
 	"github.com/spago-peft/spago-peft/peft"
+	"github.com/spago-peft/spago-peft/peft/internal/registry"
 )
 
 // The file format of OFT adapters, as PEFT's OFTConfig and OFTLayer (OFT v2, PEFT ≥ 0.14) write
