@@ -134,7 +134,7 @@ func LoadAdapter(ck *checkpoint.Checkpoint, dir string) (*Model, error) {
 		return nil, err
 	}
 	if headFromBase {
-		m.freezeClassifier()
+		m.freezeClassifier(targets.ModulesToSave)
 	}
 	params, want, err := m.fileParams()
 	if err != nil {
@@ -196,28 +196,38 @@ func checkClassifierNotTargeted(t peft.Targets, meta peft.Meta) error {
 	return nil
 }
 
-// freezeClassifier makes the classifier part of the frozen base, as it is in PEFT for a model
-// without task_type.
-func (m *Model) freezeClassifier() {
-	m.trainable = slices.DeleteFunc(m.trainable, func(p *nn.Param) bool { return p == m.Classifier.W || p == m.Classifier.B })
-	m.Classifier.W.SetRequiresGrad(false)
-	m.Classifier.B.SetRequiresGrad(false)
+// freezeClassifier makes the classifier (every module the "classifier" entry of modules_to_save
+// selects: RoBERTa's whole head, DistilBERT's pre_classifier) part of the frozen base, as it is
+// in PEFT for a model without task_type, except the modules the file's own modules_to_save names.
+func (m *Model) freezeClassifier(own []string) {
+	frozen := map[*nn.Param]bool{}
+	for _, mod := range m.modules {
+		if savedByEntry(mod.name, "classifier") && !slices.ContainsFunc(own, func(e string) bool { return savedByEntry(mod.name, e) }) {
+			for _, p := range mod.params {
+				frozen[p] = true
+				p.SetRequiresGrad(false)
+			}
+		}
+	}
+	m.trainable = slices.DeleteFunc(m.trainable, func(p *nn.Param) bool { return frozen[p] })
 	m.headFromBase = true
 }
 
 // fromPEFTTargets removes the base model's prefix ("bert.") from module names, the "score" entry
-// of modules_to_save, and a "classifier" target that modules_to_save overrides.
+// of modules_to_save, and the targets that modules_to_save overrides (PEFT never adapts a module
+// it saves in full, and its "all-linear" lists RoBERTa's classifier.dense and classifier.out_proj).
 func fromPEFTTargets(arch *checkpoint.Architecture, t peft.Targets) peft.Targets {
 	prefix := arch.Prefix + "."
 	out := peft.Targets{Pattern: t.Pattern, LayersToTransform: t.LayersToTransform}
-	for _, name := range t.Modules {
-		if name = strings.TrimPrefix(name, prefix); name != "classifier" || !slices.Contains(t.ModulesToSave, "classifier") {
-			out.Modules = append(out.Modules, name) // PEFT never adapts a module it saves in full
-		}
-	}
 	for _, name := range t.ModulesToSave {
 		if name = strings.TrimPrefix(name, prefix); name != "score" && !slices.Contains(out.ModulesToSave, name) {
 			out.ModulesToSave = append(out.ModulesToSave, name)
+		}
+	}
+	for _, name := range t.Modules {
+		name = strings.TrimPrefix(name, prefix)
+		if !slices.ContainsFunc(out.ModulesToSave, func(e string) bool { return savedByEntry(name, e) }) {
+			out.Modules = append(out.Modules, name)
 		}
 	}
 	return out
