@@ -72,25 +72,24 @@ func (m *Model) SaveAdapter(dir string, meta peft.Meta) error {
 }
 
 // LoadAdapter builds a model from ck with the adapter saved in dir (by SaveAdapter or by PEFT
-// for the …ForSequenceClassification class of ck's architecture): the configuration and targets of dir/adapter_config.json,
-// the number of labels of the saved classifier, and the values of the adapters and of the
-// modules to save from dir/adapter_model.safetensors. Its logits are those of the model that was
-// saved.
+// for the …ForSequenceClassification class of ck's architecture): the configuration and targets
+// of dir/adapter_config.json, the number of labels of the saved classifier, and the values of
+// the adapters and of the modules to save from dir/adapter_model.safetensors. Its logits are
+// those of the model that was saved.
 //
-// PEFT's conventions are undone: target and saved module names may carry the base model's prefix
-// ("bert.", "roberta.", …),
-// and the "score" entry PEFT adds to modules_to_save of every SEQ_CLS adapter (BERT has no such
-// module) is dropped, and an OFT r or oft_block_size that PEFT had to adjust to a layer is
+// PEFT's conventions are undone: target and saved module names may carry the base model's
+// prefix ("bert.", "roberta.", …), the "score" entry PEFT adds to modules_to_save of every
+// SEQ_CLS adapter (no member of the family has such a module) is dropped, as are targets that
+// modules_to_save overrides, and an OFT r or oft_block_size that PEFT had to adjust to a layer is
 // adjusted alike (oft.Config.AdjustToLayer). A file with task_type unset holds no classification
-// head (PEFT saves none): the model then takes ck's classifier, frozen, as PEFT takes the base
-// model's, and LoadAdapter fails with ErrNoHead when ck has none. The head's dense layer (BERT's
-// pooler) that the file does not hold is ck's, frozen, as in PEFT;
-// LoadAdapter fails with ErrNoHead when ck has none either, since PEFT's logits then came from
-// a random draw of its own. Errors are those of
-// peft.LoadAdapterConfig and peft.LoadAdapterTensors (peft.ErrTensorMismatch when the file does
-// not fit ck), peft.ErrUnsupported for a task type other than SEQ_CLS or adapters on the
-// classifier, and the errors of the adapters' Validate (peft.ErrInvalidParams for values such as
-// an all-zero HRA vector).
+// head (PEFT saves none): the model then takes ck's head, frozen, as PEFT takes the base model's,
+// and LoadAdapter fails with ErrNoHead when ck has none. The head's dense layer (BERT's pooler)
+// that the file does not hold is ck's, frozen, as in PEFT; LoadAdapter fails with ErrNoHead when
+// ck has none either, since PEFT's logits then came from a random draw of its own. Errors are
+// those of peft.LoadAdapterConfig and peft.LoadAdapterTensors (peft.ErrTensorMismatch when the
+// file does not fit ck), peft.ErrUnsupported for a task type other than SEQ_CLS or adapters on
+// the classifier, and the errors of the adapters' Validate (peft.ErrInvalidParams for values
+// such as an all-zero HRA vector).
 func LoadAdapter(ck *checkpoint.Checkpoint, dir string) (*Model, error) {
 	cfg, targets, meta, err := peft.LoadAdapterConfig(dir)
 	if err != nil {
