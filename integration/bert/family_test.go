@@ -327,3 +327,14 @@ func TestHeadDenseNotInCheckpoint(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, ck.Tensors["pooler.dense.weight"].Data, onPooler.Pooler.W.Value().Data().F32())
 }
+
+// TestFamilyExportCybertronRefused: cybertron runs BERT only, and nothing is written for another
+// architecture.
+func TestFamilyExportCybertronRefused(t *testing.T) {
+	ck, _, _ := loadFamily(t, "roberta")
+	dir := filepath.Join(t.TempDir(), "out")
+	err := must(New(ck, Options{})).ExportCybertron(dir)
+	require.ErrorIs(t, err, checkpoint.ErrUnsupported)
+	assert.Contains(t, err.Error(), "roberta")
+	assert.NoDirExists(t, dir)
+}
