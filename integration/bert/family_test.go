@@ -367,3 +367,27 @@ func TestRobertaPositions(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalidInput)
 	assert.Contains(t, err.Error(), fmt.Sprintf("has %d tokens, more than the model's %d positions", limit+1, limit))
 }
+
+// TestFamilyTokenTypes: DistilBERT has no token type embeddings and ignores token type ids, as
+// transformers does; RoBERTa has one token type, and refuses another.
+func TestFamilyTokenTypes(t *testing.T) {
+	withOnes := func(b Batch) Batch {
+		out := Batch{IDs: b.IDs}
+		for _, ids := range b.IDs {
+			types := make([]int, len(ids))
+			for i := range types {
+				types[i] = 1
+			}
+			out.TypeIDs = append(out.TypeIDs, types)
+		}
+		return out
+	}
+	ck, _, b := loadFamily(t, "distilbert")
+	m := must(New(ck, Options{}))
+	assert.Equal(t, logitValues(t, m, b), logitValues(t, m, withOnes(b)))
+
+	ck, _, b = loadFamily(t, "roberta")
+	_, err := must(New(ck, Options{})).Logits(withOnes(b))
+	require.ErrorIs(t, err, ErrInvalidInput)
+	assert.Contains(t, err.Error(), "token type 1 outside [0, 1)")
+}
