@@ -108,9 +108,10 @@ func Download(ctx context.Context, repo string, opts DownloadOptions) (string, e
 }
 
 // tokenizerFile is the tokenizer file of the architecture of dir/config.json, or vocab.txt when
-// there is no config.json of a supported architecture (LoadDir then says what is wrong).
+// there is no config.json of a supported architecture (LoadDir then says what is wrong) or the
+// architecture names none.
 func tokenizerFile(dir string) string {
-	if cfg, err := ReadConfig(filepath.Join(dir, ConfigFile)); err == nil {
+	if cfg, err := ReadConfig(filepath.Join(dir, ConfigFile)); err == nil && cfg.Architecture().TokenizerFile != "" {
 		return cfg.Architecture().TokenizerFile
 	}
 	return VocabFile
