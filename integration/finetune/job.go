@@ -89,7 +89,7 @@ type Job struct {
 type Result struct {
 	// Model is the fine-tuned model, in evaluation mode; Tokenizer is its tokenizer.
 	Model     *bert.Model
-	Tokenizer *tokenizer.Tokenizer
+	Tokenizer tokenizer.Encoder
 	// Method describes the adapter configuration, such as "hra r=8", "head" or "full".
 	Method string
 	// Dev holds the dev-set loss and accuracy after the last step.

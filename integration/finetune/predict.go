@@ -25,7 +25,7 @@ type Prediction struct {
 
 // Predict classifies texts with model, tokenising them with tok and truncating them to maxLen
 // tokens (0: no limit beyond the model's). The model is switched to evaluation mode.
-func Predict(model *bert.Model, tok *tokenizer.Tokenizer, texts []string, maxLen int) ([]Prediction, error) {
+func Predict(model *bert.Model, tok tokenizer.Encoder, texts []string, maxLen int) ([]Prediction, error) {
 	model.SetTraining(false)
 	if maxLen == 0 {
 		maxLen = model.Config().MaxPositionEmbeddings
@@ -91,7 +91,7 @@ var (
 // It fails with ErrRecordedBase when the recorded base cannot be loaded, and with
 // ErrBaseMismatch when the adapter records a base Fingerprint (as Result.SaveAdapter does) and
 // the base differs; bert.LoadAdapter checks the adapters' values.
-func LoadAdapter(ctx context.Context, dir, model string, opts checkpoint.DownloadOptions) (*bert.Model, *tokenizer.Tokenizer, string, error) {
+func LoadAdapter(ctx context.Context, dir, model string, opts checkpoint.DownloadOptions) (*bert.Model, tokenizer.Encoder, string, error) {
 	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
 		if err == nil {
 			err = fmt.Errorf("%s is a file, want an adapter directory (%s, %s)", dir, peft.AdapterConfigFile, peft.AdapterWeightsFile)

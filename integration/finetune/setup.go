@@ -14,6 +14,7 @@ import (
 	"github.com/spago-peft/spago-peft/integration/checkpoint"
 	"github.com/spago-peft/spago-peft/integration/dataset"
 	"github.com/spago-peft/spago-peft/integration/tokenizer"
+	"github.com/spago-peft/spago-peft/integration/tokenizer/hfjson"
 	"github.com/spago-peft/spago-peft/integration/train"
 )
 
@@ -23,7 +24,7 @@ type Setup struct {
 	// Checkpoint is the base; Setup.Train copies its weights into each new model.
 	Checkpoint *checkpoint.Checkpoint
 	// Tokenizer is the base's tokenizer.
-	Tokenizer *tokenizer.Tokenizer
+	Tokenizer tokenizer.Encoder
 	// BaseModel is the base's name as saved adapters record it: Job.Model (as an absolute path
 	// if it is a local directory), or DefaultBaseName.
 	BaseModel string
@@ -111,12 +112,13 @@ func Prepare(ctx context.Context, job Job) (*Setup, error) {
 	return s, ctx.Err()
 }
 
-// LoadBase loads a checkpoint and its tokenizer from a local Hugging Face directory or, if no
-// such directory exists, from the hub (see checkpoint.Load); DefaultBaseName gives DefaultBase.
+// LoadBase loads a checkpoint and its tokenizer (hfjson.Auto: tokenizer.json, spm.model or
+// vocab.txt) from a local Hugging Face directory or, if no such directory exists, from the hub
+// (see checkpoint.Load); DefaultBaseName gives DefaultBase.
 // A name that can only be a path (absolute, or starting with ".") is not tried on the hub. Errors
 // wrap checkpoint.ErrNotFound when there is no such directory (or a file stands in its place)
 // and the hub has no such model.
-func LoadBase(ctx context.Context, nameOrDir string, opts checkpoint.DownloadOptions) (*checkpoint.Checkpoint, *tokenizer.Tokenizer, error) {
+func LoadBase(ctx context.Context, nameOrDir string, opts checkpoint.DownloadOptions) (*checkpoint.Checkpoint, tokenizer.Encoder, error) {
 	if nameOrDir == DefaultBaseName {
 		return DefaultBase()
 	}
@@ -144,7 +146,7 @@ func LoadBase(ctx context.Context, nameOrDir string, opts checkpoint.DownloadOpt
 	if err != nil {
 		return nil, nil, err
 	}
-	tok, err := tokenizer.FromDir(dir)
+	tok, err := hfjson.Auto(dir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("tokenizer of %s: %w", nameOrDir, err)
 	}
@@ -183,7 +185,7 @@ func headLabels(ck *checkpoint.Checkpoint, want int) int {
 
 // Encode tokenises labelled texts as train.Encode does, spread over all CPUs: tokenising is
 // otherwise the slow part of loading a large data set.
-func Encode(tok *tokenizer.Tokenizer, examples []dataset.Example, maxLen int) []train.Example {
+func Encode(tok tokenizer.Encoder, examples []dataset.Example, maxLen int) []train.Example {
 	out := make([]train.Example, len(examples))
 	const chunk = 512
 	workers := min(runtime.NumCPU(), (len(examples)+chunk-1)/chunk)

@@ -7,7 +7,7 @@ import (
 
 // Encode tokenises labelled texts for Fit and Evaluate as "[CLS] text [SEP]", truncated to maxLen
 // tokens, special tokens included; maxLen 0 keeps every token.
-func Encode(tok *tokenizer.Tokenizer, examples []dataset.Example, maxLen int) []Example {
+func Encode(tok tokenizer.Encoder, examples []dataset.Example, maxLen int) []Example {
 	out := make([]Example, len(examples))
 	for i, e := range examples {
 		enc := tok.Encode(e.Text, maxLen)
