@@ -14,12 +14,17 @@ import (
 	"strings"
 )
 
-// Example is one labelled text.
+// Example is one labelled text or pair of texts.
 type Example struct {
 	// Text is the sentence, as it appears in the file.
 	Text string
-	// Label is the class index, 0 ≤ Label < number of classes.
+	// Pair is the second sentence of a sentence pair (Columns.Pair), empty for a single sentence.
+	Pair string
+	// Label is the class index, 0 ≤ Label < number of classes; 0 for a regression example.
 	Label int
+	// Score is the target of a regression example (Columns.Regression), such as STS-B's
+	// similarity in [0, 5]; 0 for a classification example.
+	Score float64
 	// File and Line locate the example's row (Line counts from 1) when it was read by ReadTSV
 	// or ParseTSV; errors about the example name them.
 	File string
@@ -62,8 +67,13 @@ const (
 // (other columns, such as GLUE's "index", are ignored), then one row per example with the same
 // number of tab-separated fields. Labels are integers from 0 to MaxLabels−1. Empty lines are
 // skipped; Windows line endings and a UTF-8 byte-order mark are accepted. The file is read as a
-// stream, within MaxLineBytes per line and MaxFileBytes in all.
-func ReadTSV(path string) ([]Example, error) {
+// stream, within MaxLineBytes per line and MaxFileBytes in all. It is ReadTSVColumns with
+// the zero Columns.
+func ReadTSV(path string) ([]Example, error) { return ReadTSVColumns(path, Columns{}) }
+
+// ReadTSVColumns reads a TSV file as ReadTSV does, with the columns and kind of label cols
+// chooses: sentence pairs, regression scores or class names.
+func ReadTSVColumns(path string, cols Columns) ([]Example, error) {
 	info, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -80,13 +90,18 @@ func ReadTSV(path string) ([]Example, error) {
 		return nil, fmt.Errorf("dataset: %w", err)
 	}
 	defer f.Close()
-	return ParseTSV(f, path)
+	return ParseTSVColumns(f, path, cols)
 }
 
 // ParseTSV reads TSV rows from r as ReadTSV does; name is the file name that errors and the
 // examples' File give.
 func ParseTSV(r io.Reader, name string) ([]Example, error) {
-	examples, perr := parseTSV(&lineReader{r: bufio.NewReaderSize(r, 64<<10), limit: fileLimit}, name)
+	return ParseTSVColumns(r, name, Columns{})
+}
+
+// ParseTSVColumns reads TSV rows from r as ReadTSVColumns does.
+func ParseTSVColumns(r io.Reader, name string, cols Columns) ([]Example, error) {
+	examples, perr := parseTSV(&lineReader{r: bufio.NewReaderSize(r, 64<<10), limit: fileLimit}, name, cols)
 	switch {
 	case perr == nil:
 		return examples, nil
@@ -98,11 +113,14 @@ func ParseTSV(r io.Reader, name string) ([]Example, error) {
 }
 
 // ReadDir reads TrainFile and DevFile from dir.
-func ReadDir(dir string) (train, dev []Example, err error) {
-	if train, err = ReadTSV(filepath.Join(dir, TrainFile)); err != nil {
+func ReadDir(dir string) (train, dev []Example, err error) { return ReadDirColumns(dir, Columns{}) }
+
+// ReadDirColumns reads TrainFile and DevFile from dir with the columns cols chooses.
+func ReadDirColumns(dir string, cols Columns) (train, dev []Example, err error) {
+	if train, err = ReadTSVColumns(filepath.Join(dir, TrainFile), cols); err != nil {
 		return nil, nil, err
 	}
-	if dev, err = ReadTSV(filepath.Join(dir, DevFile)); err != nil {
+	if dev, err = ReadTSVColumns(filepath.Join(dir, DevFile), cols); err != nil {
 		return nil, nil, err
 	}
 	return train, dev, nil
@@ -186,7 +204,7 @@ func (lr *lineReader) next() (string, error) {
 }
 
 // parseTSV parses the lines of lr, naming the examples' file name.
-func parseTSV(lr *lineReader, name string) ([]Example, *parseError) {
+func parseTSV(lr *lineReader, name string, cols Columns) ([]Example, *parseError) {
 	next := func() (string, *parseError, bool) {
 		line, err := lr.next()
 		var perr *parseError
@@ -211,17 +229,9 @@ func parseTSV(lr *lineReader, name string) ([]Example, *parseError) {
 	}
 	headerLine := lr.line
 	fields := strings.Split(header, "\t")
-	textCol, labelCol := -1, -1
-	for i, f := range fields {
-		switch strings.TrimSpace(f) {
-		case textColumn:
-			textCol = i
-		case labelColumn:
-			labelCol = i
-		}
-	}
-	if textCol < 0 || labelCol < 0 {
-		return nil, &parseError{headerLine, fmt.Sprintf("header %s lacks a %q or a %q column", quoteShort(header), textColumn, labelColumn)}
+	textCol, pairCol, labelCol, perr := cols.find(fields)
+	if perr != "" {
+		return nil, &parseError{headerLine, fmt.Sprintf("header %s %s", quoteShort(header), perr)}
 	}
 	var examples []Example
 	row := make([]string, len(fields))
@@ -243,15 +253,28 @@ func parseTSV(lr *lineReader, name string) ([]Example, *parseError) {
 			}
 			return nil, &parseError{lr.line, msg}
 		}
-		text := row[textCol]
-		if strings.TrimSpace(text) == "" {
+		e := Example{Text: row[textCol], File: name, Line: lr.line}
+		if strings.TrimSpace(e.Text) == "" {
 			return nil, &parseError{lr.line, "empty sentence"}
 		}
-		label, err := parseLabel(row[labelCol])
+		if pairCol >= 0 {
+			if e.Pair = row[pairCol]; strings.TrimSpace(e.Pair) == "" {
+				return nil, &parseError{lr.line, fmt.Sprintf("empty second sentence (column %q)", strings.TrimSpace(fields[pairCol]))}
+			}
+		}
+		var err error
+		switch {
+		case cols.Regression:
+			e.Score, err = parseScore(row[labelCol])
+		case len(cols.LabelNames) > 0:
+			e.Label, err = cols.parseName(row[labelCol])
+		default:
+			e.Label, err = parseLabel(row[labelCol])
+		}
 		if err != nil {
 			return nil, &parseError{lr.line, err.Error()}
 		}
-		examples = append(examples, Example{Text: text, Label: label, File: name, Line: lr.line})
+		examples = append(examples, e)
 	}
 	if len(examples) == 0 {
 		return nil, &parseError{0, "no examples after the header row"}

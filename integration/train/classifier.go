@@ -29,6 +29,8 @@ type Example struct {
 	IDs, TypeIDs []int
 	// Label is the class index.
 	Label int
+	// Score is the target of a regression model (one output column), such as a similarity.
+	Score float64
 }
 
 // batchOf gathers the examples at idx into a batch and their labels.

@@ -225,7 +225,7 @@ func (t *trainer) subBatch(examples []Example, idx []int, scale float64) (float6
 	if err := checkBatchLabels("training", idx, labels, numLabels); err != nil {
 		return 0, 0, err
 	}
-	loss := softmaxCrossEntropy(logits, labels, scale)
+	loss := classificationLoss(logits, labels, scores(examples, idx), scale)
 	if err := ag.Backward(loss); err != nil {
 		return 0, 0, fmt.Errorf("%w: backward: %w", ErrModel, err)
 	}
