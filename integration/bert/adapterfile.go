@@ -33,7 +33,8 @@ const hfPrefix = "bert."
 
 // SaveAdapter writes the adapters and the modules trained in full (the classification head) to
 // dir in PEFT's format, as PeftModelForSequenceClassification's save_pretrained does: see
-// peft.SaveAdapter. meta.TaskType is "SEQ_CLS" (set when empty). The target modules are
+// peft.SaveAdapter. meta.TaskType is "SEQ_CLS", or "TOKEN_CLS" for a token classifier (set when
+// empty). The target modules are
 // written as the shortest module-name suffixes (with layers_to_transform if needed) that select
 // exactly the adapted layers, and modules_to_save as the names of the modules trained in full.
 // Training options (Seed, HiddenDropout) are not stored. It fails with peft.ErrInvalidConfig for
@@ -45,11 +46,11 @@ func (m *Model) SaveAdapter(dir string, meta peft.Meta) error {
 	switch meta.TaskType {
 	case "":
 		if !m.headFromBase { // a model whose classifier is the base's is saved, as PEFT saves it, without task_type
-			meta.TaskType = taskType
+			meta.TaskType = m.taskType()
 		}
-	case taskType:
+	case m.taskType():
 	default:
-		return fmt.Errorf("%w: bert: task_type %q, but the model is a sequence classifier (%s)", peft.ErrInvalidConfig, meta.TaskType, taskType)
+		return fmt.Errorf("%w: bert: task_type %q, but the model's is %s", peft.ErrInvalidConfig, meta.TaskType, m.taskType())
 	}
 	names := m.adapterNames()
 	cfg, err := peft.ConfigOf(m.adapters[names[0]])
@@ -90,7 +91,8 @@ func (m *Model) SaveAdapter(dir string, meta peft.Meta) error {
 // head (PEFT saves none): the model then takes ck's classifier, frozen, as PEFT takes the base
 // model's, and LoadAdapter fails with ErrNoHead when ck has none. Errors are those of
 // peft.LoadAdapterConfig and peft.LoadAdapterTensors (peft.ErrTensorMismatch when the file does
-// not fit ck), peft.ErrUnsupported for a task type other than SEQ_CLS or adapters on the
+// not fit ck), peft.ErrUnsupported for a task type other than SEQ_CLS and TOKEN_CLS (which
+// makes a token classifier, Options.TokenClassification) or adapters on the
 // classifier, and the errors of the adapters' Validate (peft.ErrInvalidParams for values such as
 // an all-zero HRA vector).
 func LoadAdapter(ck *checkpoint.Checkpoint, dir string) (*Model, error) {
@@ -99,11 +101,11 @@ func LoadAdapter(ck *checkpoint.Checkpoint, dir string) (*Model, error) {
 		return nil, fmt.Errorf("bert: %w", err)
 	}
 	configPath := filepath.Join(dir, peft.AdapterConfigFile)
-	if meta.TaskType != "" && meta.TaskType != taskType {
-		return nil, fmt.Errorf("%w: bert: %s has task_type %q; this model is a sequence classifier (%s)",
-			peft.ErrUnsupported, configPath, meta.TaskType, taskType)
+	if meta.TaskType != "" && meta.TaskType != taskType && meta.TaskType != tokenTaskType {
+		return nil, fmt.Errorf("%w: bert: %s has task_type %q; this model is a sequence classifier (%s) or a token classifier (%s)",
+			peft.ErrUnsupported, configPath, meta.TaskType, taskType, tokenTaskType)
 	}
-	if meta.TaskType == taskType && !slices.Contains(targets.ModulesToSave, "classifier") {
+	if meta.TaskType != "" && !slices.Contains(targets.ModulesToSave, "classifier") {
 		// PeftModelForSequenceClassification adds it before choosing the modules to adapt.
 		targets.ModulesToSave = append(targets.ModulesToSave, "classifier")
 	}
@@ -124,7 +126,7 @@ func LoadAdapter(ck *checkpoint.Checkpoint, dir string) (*Model, error) {
 	if ck != nil {
 		cfg = adjustedOFT(cfg, ck.Config)
 	}
-	m, err := New(ck, Options{Adapter: cfg, Targets: targets, NumLabels: numLabels})
+	m, err := New(ck, Options{Adapter: cfg, Targets: targets, NumLabels: numLabels, TokenClassification: meta.TaskType == tokenTaskType})
 	if err != nil {
 		return nil, err
 	}

@@ -43,6 +43,10 @@ type Options struct {
 	// AttentionDropout is the dropout probability of the attention probabilities in training
 	// mode, Hugging Face's attention_probs_dropout_prob (0.1 in BERT configs); 0 disables it.
 	AttentionDropout float64
+	// TokenClassification makes the model BertForTokenClassification: the classifier labels
+	// every token (TokenLogits), the pooler is no module of it (neither adapted nor saved), and
+	// adapters are saved with PEFT's task_type TOKEN_CLS.
+	TokenClassification bool
 }
 
 // initializerRange is the standard deviation of new weights, transformers' BertConfig default.
@@ -76,6 +80,7 @@ type Model struct {
 	// headFromBase is set for a model loaded from an adapter without task_type: its classifier is
 	// the checkpoint's, frozen, and SaveAdapter writes no task_type.
 	headFromBase bool
+	tokens       bool // Options.TokenClassification
 }
 
 // Embeddings holds the embedding tables, each a matrix with one row per id.
@@ -145,6 +150,7 @@ func newModel[T float.DType](ck *checkpoint.Checkpoint, opts Options) (*Model, e
 		dropout:  opts.HiddenDropout,
 		attnDrop: opts.AttentionDropout,
 		dropRNG:  rand.New(rand.NewPCG(opts.Seed, 0xd209)),
+		tokens:   opts.TokenClassification,
 	}
 	m.Embeddings = Embeddings{
 		Word:      w.param("embeddings.word_embeddings.weight"),
@@ -182,7 +188,9 @@ func newModel[T float.DType](ck *checkpoint.Checkpoint, opts Options) (*Model, e
 	h := cfg.HiddenSize
 	m.Pooler = w.linearOrNew("pooler.dense", h, h, rng)
 	m.Classifier = w.linearOrNew("classifier", numLabels, h, rng)
-	m.addLinear("pooler.dense", m.Pooler)
+	if !opts.TokenClassification { // BertForTokenClassification has no pooler
+		m.addLinear("pooler.dense", m.Pooler)
+	}
 	m.addModule("classifier", nil, m.Classifier.W, m.Classifier.B)
 	if opts.FullFineTune {
 		for _, mod := range m.modules {

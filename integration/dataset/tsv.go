@@ -74,6 +74,17 @@ func ReadTSV(path string) ([]Example, error) { return ReadTSVColumns(path, Colum
 // ReadTSVColumns reads a TSV file as ReadTSV does, with the columns and kind of label cols
 // chooses: sentence pairs, regression scores or class names.
 func ReadTSVColumns(path string, cols Columns) ([]Example, error) {
+	f, err := openData(path, "a TSV file")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ParseTSVColumns(f, path, cols)
+}
+
+// openData opens the data file path, or reports it missing, a directory (want names what it
+// should be) or larger than MaxFileBytes.
+func openData(path, want string) (*os.File, error) {
 	info, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -81,7 +92,7 @@ func ReadTSVColumns(path string, cols Columns) ([]Example, error) {
 	case err != nil:
 		return nil, fmt.Errorf("dataset: %w", err)
 	case info.IsDir():
-		return nil, fmt.Errorf("dataset: %s is a directory, want a TSV file", path)
+		return nil, fmt.Errorf("dataset: %s is a directory, want %s", path, want)
 	case info.Mode().IsRegular() && info.Size() > MaxFileBytes:
 		return nil, fmt.Errorf("%w: %s: %d MiB, more than the limit of %d MiB", ErrMalformed, path, info.Size()>>20, MaxFileBytes>>20)
 	}
@@ -89,8 +100,7 @@ func ReadTSVColumns(path string, cols Columns) ([]Example, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dataset: %w", err)
 	}
-	defer f.Close()
-	return ParseTSVColumns(f, path, cols)
+	return f, nil
 }
 
 // ParseTSV reads TSV rows from r as ReadTSV does; name is the file name that errors and the
@@ -102,14 +112,10 @@ func ParseTSV(r io.Reader, name string) ([]Example, error) {
 // ParseTSVColumns reads TSV rows from r as ReadTSVColumns does.
 func ParseTSVColumns(r io.Reader, name string, cols Columns) ([]Example, error) {
 	examples, perr := parseTSV(&lineReader{r: bufio.NewReaderSize(r, 64<<10), limit: fileLimit}, name, cols)
-	switch {
-	case perr == nil:
-		return examples, nil
-	case perr.line == 0:
-		return nil, fmt.Errorf("%w: %s: %s", ErrMalformed, name, perr.msg)
-	default:
-		return nil, fmt.Errorf("%w: %s:%d: %s", ErrMalformed, name, perr.line, perr.msg)
+	if perr != nil {
+		return nil, perr.in(name)
 	}
+	return examples, nil
 }
 
 // ReadDir reads TrainFile and DevFile from dir.
@@ -142,6 +148,14 @@ type parseError struct {
 }
 
 func (e *parseError) Error() string { return e.msg }
+
+// in returns the error as reported for file name: wrapping ErrMalformed, naming name and line.
+func (e *parseError) in(name string) error {
+	if e.line == 0 {
+		return fmt.Errorf("%w: %s: %s", ErrMalformed, name, e.msg)
+	}
+	return fmt.Errorf("%w: %s:%d: %s", ErrMalformed, name, e.line, e.msg)
+}
 
 // ScanLines calls fn with each line of r (its 1-based number, and its text without the line
 // ending or a first-line byte-order mark) until r ends or fn fails, within MaxLineBytes per line

@@ -24,6 +24,12 @@ type Metrics struct {
 	Pearson, Spearman float64
 	// Examples is the number of examples measured.
 	Examples int
+	// Tokens is the number of tagged tokens measured, for token classification, whose Loss and
+	// Accuracy are per tagged token.
+	Tokens int
+	// EntityPrecision, EntityRecall and EntityF1 are seqeval's micro-averaged entity scores of
+	// token classification with IOB2 tag names (see Options.TagNames); 0 otherwise.
+	EntityPrecision, EntityRecall, EntityF1 float64
 }
 
 // Evaluate measures model on examples in batches of batchSize, spread over runtime.NumCPU()
@@ -38,7 +44,30 @@ func Evaluate(model Classifier, examples []Example, batchSize int) (Metrics, err
 	if err := checkExamples("evaluation", examples); err != nil {
 		return Metrics{}, err
 	}
-	return evaluate(model, examples, batchSize, runtime.NumCPU())
+	return evaluateTagged(model, examples, batchSize, runtime.NumCPU(), nil)
+}
+
+// EvaluateTokens measures a token classifier as Evaluate does, with the names of its tags
+// (IOB2: B-PER, I-PER, O, …), from which it also measures entity-level precision, recall and F1.
+func EvaluateTokens(model TokenClassifier, examples []Example, batchSize int, tagNames []string) (Metrics, error) {
+	if batchSize < 1 {
+		return Metrics{}, fmt.Errorf("%w: batch size %d, want at least 1", ErrInvalidOptions, batchSize)
+	}
+	if len(examples) == 0 || examples[0].Tags == nil {
+		return Metrics{}, fmt.Errorf("%w: no examples with tags to evaluate", ErrInvalidExample)
+	}
+	if err := checkExamples("evaluation", examples); err != nil {
+		return Metrics{}, err
+	}
+	return evaluateTagged(model, examples, batchSize, runtime.NumCPU(), tagNames)
+}
+
+// evaluateTagged is evaluate, or evaluateTokens for examples with tags.
+func evaluateTagged(model Classifier, examples []Example, batchSize, workers int, tagNames []string) (Metrics, error) {
+	if examples[0].Tags != nil {
+		return evaluateTokens(model, examples, batchSize, workers, tagNames)
+	}
+	return evaluate(model, examples, batchSize, workers)
 }
 
 // evaluate is Evaluate on checked arguments with a given number of goroutines. The per-batch sums
