@@ -8,9 +8,11 @@ import (
 	"io"
 	"strings"
 
+	"github.com/spago-peft/spago-peft/integration/bert"
 	"github.com/spago-peft/spago-peft/integration/checkpoint"
 	"github.com/spago-peft/spago-peft/integration/dataset"
 	"github.com/spago-peft/spago-peft/integration/finetune"
+	"github.com/spago-peft/spago-peft/integration/tokenizer"
 	"github.com/spago-peft/spago-peft/peft"
 )
 
@@ -19,7 +21,8 @@ import (
 const predictBatch = 64
 
 // runPredict loads a saved adapter and classifies the sentences in args, or else each line of
-// stdin, printing one "label<TAB>probability<TAB>sentence" line per sentence. Empty sentences
+// stdin, printing one "label<TAB>probability<TAB>sentence" line per sentence ("score<TAB>sentence"
+// for a regression adapter); a sentence with a tab is a sentence pair. Empty sentences
 // (arguments or lines) are skipped, and a note on stderr says how many; no sentence at all is
 // an error.
 func runPredict(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -32,7 +35,8 @@ func runPredict(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stderr, "Usage: sentiment predict [--adapter-dir DIR] [--model M] [sentence ...]\n"+
-				"Classifies each sentence argument, or each line of stdin when there is none; empty ones are skipped.\n\nFlags:\n")
+				"Classifies each sentence argument, or each line of stdin when there is none; empty ones are skipped.\n"+
+				"A sentence with a tab is a sentence pair; a regression adapter prints a score instead of a class.\n\nFlags:\n")
 			fs.SetOutput(stderr)
 			fs.PrintDefaults()
 			fmt.Fprint(stderr, "\nExit status: 0 success; 2 bad flags, adapter (or its base) or input, or no sentence at all; 1 classifying failed; 130 interrupted.\n")
@@ -72,11 +76,15 @@ func runPredict(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	names := labelNames(m.Config(), m.NumLabels())
 	limit := min(*maxLen, m.Config().MaxPositionEmbeddings)
 	classify := func(batch []string) error {
-		preds, err := finetune.Predict(m, tok, batch, limit)
+		preds, err := predictMixed(m, tok, batch, limit)
 		if err != nil {
 			return fmt.Errorf("predict: %w", err)
 		}
 		for i, p := range preds {
+			if m.NumLabels() == 1 {
+				fmt.Fprintf(stdout, "%.3f\t%s\n", p.Score, batch[i])
+				continue
+			}
 			fmt.Fprintf(stdout, "%s\t%.3f\t%s\n", names[p.Label], p.Probs[p.Label], batch[i])
 		}
 		return nil
@@ -122,6 +130,41 @@ func runPredict(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintf(stderr, "predict: skipped %d empty lines of stdin\n", blank)
 	}
 	return nil
+}
+
+// predictMixed predicts each of texts in order: a text with a tab is the sentence pair on either
+// side of its first tab, any other a single sentence.
+func predictMixed(m *bert.Model, tok tokenizer.Encoder, texts []string, maxLen int) ([]finetune.Prediction, error) {
+	var single, pairIdx []int
+	var singles []string
+	var pairs [][2]string
+	for i, t := range texts {
+		if a, b, ok := strings.Cut(t, "\t"); ok {
+			pairIdx, pairs = append(pairIdx, i), append(pairs, [2]string{a, b})
+		} else {
+			single, singles = append(single, i), append(singles, t)
+		}
+	}
+	out := make([]finetune.Prediction, len(texts))
+	if len(singles) > 0 {
+		preds, err := finetune.Predict(m, tok, singles, maxLen)
+		if err != nil {
+			return nil, err
+		}
+		for k, i := range single {
+			out[i] = preds[k]
+		}
+	}
+	if len(pairs) > 0 {
+		preds, err := finetune.PredictPairs(m, tok, pairs, maxLen)
+		if err != nil {
+			return nil, err
+		}
+		for k, i := range pairIdx {
+			out[i] = preds[k]
+		}
+	}
+	return out, nil
 }
 
 // labelNames names the n classes: as the base's config does if it names n classes other than

@@ -34,6 +34,13 @@ func readData(job Job) (*data, error) {
 		if d.trainFile, err = sampleFile(dataset.TrainFile); err == nil {
 			d.devFile, err = sampleFile(dataset.DevFile)
 		}
+		if err == nil && job.Task == TaskRegress { // the sample's labels 0 and 1 as scores
+			for _, f := range []*dataFile{d.trainFile, d.devFile} {
+				for i, e := range f.examples {
+					f.examples[i].Score, f.examples[i].Label = float64(e.Label), 0
+				}
+			}
+		}
 	default:
 		// A directory holds train.tsv and dev.tsv; DevData, if set, replaces its dev.tsv.
 		trainPath, devPath := job.Data, job.DevData
@@ -43,8 +50,10 @@ func readData(job Job) (*data, error) {
 				devPath = filepath.Join(job.Data, dataset.DevFile)
 			}
 		}
-		if d.trainFile, err = readFile(trainPath); err == nil && devPath != "" {
-			d.devFile, err = readFile(devPath)
+		cols := job.Columns
+		cols.Regression = job.Task == TaskRegress
+		if d.trainFile, err = readFile(trainPath, cols); err == nil && devPath != "" {
+			d.devFile, err = readFile(devPath, cols)
 		}
 	}
 	if err != nil {
@@ -103,8 +112,8 @@ func (d *data) checkLabels(numLabels int) error {
 	return nil
 }
 
-func readFile(path string) (*dataFile, error) {
-	examples, err := dataset.ReadTSV(path)
+func readFile(path string, cols dataset.Columns) (*dataFile, error) {
+	examples, err := dataset.ReadTSVColumns(path, cols)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spago-peft/spago-peft/integration/bert"
 	"github.com/spago-peft/spago-peft/integration/checkpoint"
+	"github.com/spago-peft/spago-peft/integration/dataset"
 	"github.com/spago-peft/spago-peft/integration/tokenizer"
 	"github.com/spago-peft/spago-peft/integration/train"
 	"github.com/spago-peft/spago-peft/internal/atomicdir"
@@ -44,12 +45,18 @@ type Job struct {
 	TrainLimit, DevLimit int
 	// DevFraction is the part of a single data file held out for dev (default 0.1).
 	DevFraction float64
+	// Task is TaskClassify (the default) or TaskRegress.
+	Task string
+	// Columns chooses the columns of the TSV files by header name: sentence pairs, class names
+	// (see dataset.Columns; Regression is set by Task).
+	Columns dataset.Columns
 	// MaxLen is the longest token sequence, [CLS] and [SEP] included; longer sentences are
 	// truncated (default 128, at most the model's position embeddings).
 	MaxLen int
-	// NumLabels is the number of classes, 2 to dataset.MaxLabels (default: the checkpoint's
-	// classifier's, else the number its config declares, else one more than the largest label
-	// in the data, at least 2, when every smaller label has a row).
+	// NumLabels is the number of classes, 2 to dataset.MaxLabels (default: the number of
+	// Columns.LabelNames, else the checkpoint's classifier's, else the number its config
+	// declares, else one more than the largest label in the data, at least 2, when every smaller
+	// label has a row); 1 (or 0) for TaskRegress.
 	NumLabels int
 
 	// Adapter builds the adapters; nil trains the classification head alone, or every weight with
@@ -92,7 +99,8 @@ type Result struct {
 	Tokenizer tokenizer.Encoder
 	// Method describes the adapter configuration, such as "hra r=8", "head" or "full".
 	Method string
-	// Dev holds the dev-set loss and accuracy after the last step.
+	// Dev holds the dev-set metrics after the last step: loss and accuracy, or for TaskRegress
+	// the mean squared error and the correlations.
 	Dev train.Metrics
 	// FinalTrainLoss is the mean training loss of the last 10 steps (or fewer if there were
 	// fewer), less noisy than the last step's.

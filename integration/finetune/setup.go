@@ -39,7 +39,7 @@ type Setup struct {
 	// from (file names, or the embedded sample).
 	TrainSet, DevSet       []train.Example
 	TrainSource, DevSource string
-	// NumLabels is the number of classes of the classification head.
+	// NumLabels is the number of classes of the classification head, 1 for TaskRegress.
 	NumLabels int
 	// MaxLen is the length sequences were truncated to.
 	MaxLen int
@@ -95,6 +95,12 @@ func Prepare(ctx context.Context, job Job) (*Setup, error) {
 	s.TrainSource, s.DevSource = d.trainSource, d.devSource
 
 	s.NumLabels = headLabels(s.Checkpoint, job.NumLabels)
+	switch {
+	case job.Task == TaskRegress:
+		s.NumLabels = 1
+	case job.NumLabels == 0 && len(job.Columns.LabelNames) > 0:
+		s.NumLabels = len(job.Columns.LabelNames)
+	}
 	if s.NumLabels == 0 {
 		if err := d.checkDenseLabels(); err != nil {
 			return nil, err
@@ -224,8 +230,14 @@ func (job Job) validateData() error {
 		return bad("dev fraction = %v, want in (0, 1)", job.DevFraction)
 	case job.MaxLen < 0 || job.MaxLen == 1:
 		return bad("max length = %d, want ≥ 2 ([CLS] and [SEP])", job.MaxLen)
-	case job.NumLabels < 0 || job.NumLabels == 1 || job.NumLabels > dataset.MaxLabels:
-		return bad("%d classes, want 0 (from the data) or 2 to %d", job.NumLabels, dataset.MaxLabels)
+	case job.Task == TaskRegress && job.NumLabels > 1:
+		return bad("%d labels for a regression task, which has one output", job.NumLabels)
+	case job.Task != TaskRegress && (job.NumLabels < 0 || job.NumLabels == 1 || job.NumLabels > dataset.MaxLabels):
+		return bad("%d classes, want 0 (from the data) or 2 to %d (one output is the %s task)", job.NumLabels, dataset.MaxLabels, TaskRegress)
+	case job.Task != "" && job.Task != TaskClassify && job.Task != TaskRegress:
+		return bad("unknown task %q: want %s or %s", job.Task, TaskClassify, TaskRegress)
+	case job.Task == TaskRegress && len(job.Columns.LabelNames) > 0:
+		return bad("class names for a regression task, whose labels are numbers")
 	case job.DevData != "" && job.Data == "":
 		return bad("a dev file needs a training file")
 	}
