@@ -2,6 +2,7 @@ package finetune
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -45,7 +46,7 @@ type Job struct {
 	TrainLimit, DevLimit int
 	// DevFraction is the part of a single data file held out for dev (default 0.1).
 	DevFraction float64
-	// Task is TaskClassify (the default) or TaskRegress.
+	// Task is TaskClassify (the default), TaskRegress or TaskTokens (whose Data are CoNLL files).
 	Task string
 	// Columns chooses the columns of the TSV files by header name: sentence pairs, class names
 	// (see dataset.Columns; Regression is set by Task).
@@ -129,6 +130,8 @@ type Result struct {
 	BaseModel, BaseGiven, BaseFingerprint string
 	// MaxLen is the length sequences were truncated to in training.
 	MaxLen int
+	// TagNames are the tags of a token classifier (TaskTokens), in class order; nil otherwise.
+	TagNames []string
 }
 
 // SaveAdapter writes the trained adapters and classification head to dir in PEFT's format
@@ -143,9 +146,15 @@ func (r *Result) SaveAdapter(dir string) error {
 	if err != nil {
 		return err
 	}
-	return r.Model.SaveAdapter(abs, peft.Meta{BaseModel: r.BaseModel, FileMetadata: map[string]string{
-		MetaBaseModel: r.BaseGiven, MetaBaseFingerprint: r.BaseFingerprint,
-	}})
+	md := map[string]string{MetaBaseModel: r.BaseGiven, MetaBaseFingerprint: r.BaseFingerprint}
+	if r.TagNames != nil {
+		names, err := json.Marshal(r.TagNames)
+		if err != nil {
+			return err
+		}
+		md[MetaTagNames] = string(names)
+	}
+	return r.Model.SaveAdapter(abs, peft.Meta{BaseModel: r.BaseModel, FileMetadata: md})
 }
 
 // ErrDestination reports a directory SaveAdapter cannot write (see CheckAdapterDir).
@@ -186,10 +195,14 @@ func (s *Setup) Train(ctx context.Context, job Job) (*Result, error) {
 	targets := job.Targets
 	if len(targets.Modules) == 0 && len(targets.ModulesToSave) == 0 && len(targets.LayersToTransform) == 0 {
 		targets = peft.DefaultBertTargets
+		if s.Task == TaskTokens {
+			targets = tokenTargets
+		}
 	}
 	model, err := bert.New(s.Checkpoint, bert.Options{
 		Adapter: job.Adapter, Targets: targets, NumLabels: s.NumLabels, Seed: job.Seed,
 		FullFineTune: job.FullFineTune, HiddenDropout: job.Dropout, AttentionDropout: job.AttentionDropout,
+		TokenClassification: s.Task == TaskTokens,
 	})
 	if err != nil {
 		return nil, err
@@ -203,13 +216,13 @@ func (s *Setup) Train(ctx context.Context, job Job) (*Result, error) {
 		Model: model, Tokenizer: s.Tokenizer, Method: describeJob(job),
 		Trainable: trainable, Total: total, Base: total - adapterParams,
 		BaseDescription: s.BaseDescription, RandomBase: s.RandomBase, BaseModel: s.BaseModel, MaxLen: s.MaxLen,
-		BaseGiven: s.BaseGiven, BaseFingerprint: s.BaseFingerprint,
+		BaseGiven: s.BaseGiven, BaseFingerprint: s.BaseFingerprint, TagNames: s.TagNames,
 	}
 	opts := train.Options{
 		Epochs: job.Epochs, Steps: job.Steps, BatchSize: orDefault(job.BatchSize, 32),
 		LR: job.LR, WarmupRatio: job.WarmupRatio, WeightDecay: job.WeightDecay, Seed: job.Seed,
 		Workers: job.Workers, EvalSet: s.DevSet, EvalEvery: job.EvalEvery, MaxGradNorm: job.MaxGradNorm,
-		OnEval: job.OnEval,
+		OnEval: job.OnEval, TagNames: s.TagNames,
 	}
 	if opts.LR == 0 {
 		opts.LR = DefaultLR(job.Adapter, job.FullFineTune)

@@ -43,6 +43,10 @@ type Setup struct {
 	NumLabels int
 	// MaxLen is the length sequences were truncated to.
 	MaxLen int
+	// Task is the job's task (TaskClassify when it named none); TagNames are the tags of
+	// TaskTokens, sorted, the head's classes in order.
+	Task     string
+	TagNames []string
 }
 
 // Prepare loads the base model and the data of job and tokenises the data. Errors name what
@@ -86,6 +90,15 @@ func Prepare(ctx context.Context, job Job) (*Setup, error) {
 		return nil, fmt.Errorf("%w: max length %d exceeds the model's %d position embeddings", ErrInvalidJob, s.MaxLen, maxPos)
 	}
 
+	s.Task = cmp.Or(job.Task, TaskClassify)
+	if s.Task == TaskTokens {
+		start := time.Now()
+		if err := s.prepareTokens(job, note); err != nil {
+			return nil, err
+		}
+		note("tokenised %d sentences (max length %d) in %v", len(s.TrainSet)+len(s.DevSet), s.MaxLen, time.Since(start).Round(time.Millisecond))
+		return s, ctx.Err()
+	}
 	start := time.Now()
 	d, err := readData(job)
 	if err != nil {
@@ -232,10 +245,12 @@ func (job Job) validateData() error {
 		return bad("max length = %d, want ≥ 2 ([CLS] and [SEP])", job.MaxLen)
 	case job.Task == TaskRegress && job.NumLabels > 1:
 		return bad("%d labels for a regression task, which has one output", job.NumLabels)
+	case job.Task == TaskTokens && (job.Columns.Text != "" || job.Columns.Pair != "" || job.Columns.Label != "" || job.Columns.LabelNames != nil):
+		return bad("TSV columns for the %s task, whose data are CoNLL files", TaskTokens)
 	case job.Task != TaskRegress && (job.NumLabels < 0 || job.NumLabels == 1 || job.NumLabels > dataset.MaxLabels):
 		return bad("%d classes, want 0 (from the data) or 2 to %d (one output is the %s task)", job.NumLabels, dataset.MaxLabels, TaskRegress)
-	case job.Task != "" && job.Task != TaskClassify && job.Task != TaskRegress:
-		return bad("unknown task %q: want %s or %s", job.Task, TaskClassify, TaskRegress)
+	case job.Task != "" && job.Task != TaskClassify && job.Task != TaskRegress && job.Task != TaskTokens:
+		return bad("unknown task %q: want %s, %s or %s", job.Task, TaskClassify, TaskRegress, TaskTokens)
 	case job.Task == TaskRegress && len(job.Columns.LabelNames) > 0:
 		return bad("class names for a regression task, whose labels are numbers")
 	case job.DevData != "" && job.Data == "":

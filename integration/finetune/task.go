@@ -16,13 +16,15 @@ const (
 )
 
 // ParseTask returns the task a name stands for: classify (also "" and "classification"),
-// regress ("regression").
+// regress ("regression"), tokens ("token-classification", "ner").
 func ParseTask(name string) (string, error) {
 	switch strings.ToLower(strings.TrimSpace(name)) {
 	case "", TaskClassify, "classification":
 		return TaskClassify, nil
 	case TaskRegress, "regression":
 		return TaskRegress, nil
+	case TaskTokens, "token-classification", "ner":
+		return TaskTokens, nil
 	}
-	return "", fmt.Errorf("%w: unknown task %q: want %s or %s", ErrInvalidJob, name, TaskClassify, TaskRegress)
+	return "", fmt.Errorf("%w: unknown task %q: want %s, %s or %s", ErrInvalidJob, name, TaskClassify, TaskRegress, TaskTokens)
 }
