@@ -36,7 +36,8 @@ func runPredict(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stderr, "Usage: sentiment predict [--adapter-dir DIR] [--model M] [sentence ...]\n"+
 				"Classifies each sentence argument, or each line of stdin when there is none; empty ones are skipped.\n"+
-				"A sentence with a tab is a sentence pair; a regression adapter prints a score instead of a class.\n\nFlags:\n")
+				"A sentence with a tab is a sentence pair; a regression adapter prints a score instead of a class; a token\n"+
+				"classifier (--task tokens) prints each word and its tag on a line, a blank line after each sentence.\n\nFlags:\n")
 			fs.SetOutput(stderr)
 			fs.PrintDefaults()
 			fmt.Fprint(stderr, "\nExit status: 0 success; 2 bad flags, adapter (or its base) or input, or no sentence at all; 1 classifying failed; 130 interrupted.\n")
@@ -75,7 +76,15 @@ func runPredict(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	names := labelNames(m.Config(), m.NumLabels())
 	limit := min(*maxLen, m.Config().MaxPositionEmbeddings)
+	if m.TokenClassification() {
+		if names, err = tagNames(*dir, m.NumLabels()); err != nil {
+			return usageError{fmt.Errorf("predict: %w", err)}
+		}
+	}
 	classify := func(batch []string) error {
+		if m.TokenClassification() {
+			return tagWords(stdout, m, tok, batch, names, limit)
+		}
 		preds, err := predictMixed(m, tok, batch, limit)
 		if err != nil {
 			return fmt.Errorf("predict: %w", err)
@@ -128,6 +137,40 @@ func runPredict(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return usageError{errors.New("predict: no sentences: give them as arguments, or as lines on stdin")}
 	case blank > 0:
 		fmt.Fprintf(stderr, "predict: skipped %d empty lines of stdin\n", blank)
+	}
+	return nil
+}
+
+// tagNames returns the tag names a token classifier's adapter records, or label-i names.
+func tagNames(dir string, n int) ([]string, error) {
+	names, err := finetune.TagNames(dir)
+	switch {
+	case err != nil:
+		return nil, err
+	case names == nil:
+		return labelNames(checkpoint.Config{}, n), nil
+	case len(names) != n:
+		return nil, fmt.Errorf("%s records %d tag names for a head of %d", dir, len(names), n)
+	}
+	return names, nil
+}
+
+// tagWords tags the words (split at white space) of each sentence and prints one
+// "word<TAB>tag" line per word, a blank line after each sentence, as CoNLL files are laid out.
+func tagWords(w io.Writer, m *bert.Model, tok tokenizer.Encoder, batch []string, names []string, maxLen int) error {
+	sentences := make([][]string, len(batch))
+	for i, s := range batch {
+		sentences[i] = strings.Fields(s)
+	}
+	tags, err := finetune.PredictTokens(m, tok, sentences, names, maxLen)
+	if err != nil {
+		return fmt.Errorf("predict: %w", err)
+	}
+	for i, words := range sentences {
+		for j, word := range words {
+			fmt.Fprintf(w, "%s\t%s\n", word, tags[i][j])
+		}
+		fmt.Fprintln(w)
 	}
 	return nil
 }

@@ -40,7 +40,7 @@ func parseTrainFlags(args []string, stderr io.Writer) (trainFlags, error) {
 	fs.StringVar(&f.model, "model", "", "base model: a local Hugging Face directory or a hub name (default: a small BERT with RANDOM weights, built offline)")
 	fs.StringVar(&f.data, "data", "", "GLUE-style directory with train.tsv and dev.tsv, or one TSV file (a tenth held out for dev) (default: the embedded sample)")
 	fs.StringVar(&f.dev, "dev", "", "dev TSV file, when --data is a training file")
-	fs.StringVar(&f.task, "task", finetune.TaskClassify, "classify (sentences or pairs into classes) or regress (a score per sentence or pair, as STS-B)")
+	fs.StringVar(&f.task, "task", finetune.TaskClassify, "classify (sentences or pairs into classes), regress (a score per sentence or pair, as STS-B) or tokens (a tag per word, as CoNLL-2003 NER; --data: CoNLL files)")
 	fs.StringVar(&f.text, "text", "", `text column (default "sentence", or sentence1 of GLUE's pair layouts)`)
 	fs.StringVar(&f.pair, "pair", "", "second-sentence column: train on sentence pairs (default: sentence2 when the header has sentence1 and sentence2)")
 	fs.StringVar(&f.label, "label", "", `label column (default "label", or "score" for --task regress)`)
@@ -186,8 +186,11 @@ func trainAndSave(ctx context.Context, f trainFlags, stdout, stderr io.Writer) (
 	if len(setup.TrainSet) > 0 && slices.Contains(setup.TrainSet[0].TypeIDs, 1) {
 		what = "sentence pairs"
 	}
-	if job.Task == finetune.TaskRegress {
+	switch job.Task {
+	case finetune.TaskRegress:
 		labels = "scores (regression)"
+	case finetune.TaskTokens:
+		labels = fmt.Sprintf("%d tags (%s)", len(setup.TagNames), strings.Join(setup.TagNames, " "))
 	}
 	fmt.Fprintf(stdout, "data:      %d training %s (%s), %d dev (%s), %s\n",
 		len(setup.TrainSet), what, setup.TrainSource, len(setup.DevSet), setup.DevSource, labels)
@@ -207,17 +210,24 @@ func trainAndSave(ctx context.Context, f trainFlags, stdout, stderr io.Writer) (
 		return nil, err
 	}
 	head := "classification head"
-	if job.Task == finetune.TaskRegress {
+	switch job.Task {
+	case finetune.TaskRegress:
 		head = "regression head (one output)"
+	case finetune.TaskTokens:
+		head = "token classification head"
 	}
 	fmt.Fprintf(stdout, "method:    %s on %s, %s trained in full; lr %.2g, batch %d, dropout %.2g\n",
 		res.Method, strings.Join(job.Targets.Modules, ","), head, lrOf(job), job.BatchSize, job.Dropout)
 	fmt.Fprintf(stdout, "trainable: %s of %s parameters (%.2f%% of the base)\n", thousands(res.Trainable), thousands(res.Base), res.PercentOfBase())
 	fmt.Fprintf(stdout, "training:  %d steps in %v (%v per step), final train loss %.4f\n",
 		res.Steps, res.TrainTime.Round(100e6), res.StepTime.Round(1e5), res.FinalTrainLoss)
-	if job.Task == finetune.TaskRegress {
+	switch job.Task {
+	case finetune.TaskRegress:
 		fmt.Fprintf(stdout, "dev:       Pearson %.3f, Spearman %.3f (%d %s), mean squared error %.4f\n", res.Dev.Pearson, res.Dev.Spearman, res.Dev.Examples, what, res.Dev.Loss)
-	} else {
+	case finetune.TaskTokens:
+		fmt.Fprintf(stdout, "dev:       entity F1 %.3f (precision %.3f, recall %.3f), word accuracy %.1f%% (%d words in %d sentences), loss %.4f\n",
+			res.Dev.EntityF1, res.Dev.EntityPrecision, res.Dev.EntityRecall, 100*res.Dev.Accuracy, res.Dev.Tokens, res.Dev.Examples, res.Dev.Loss)
+	default:
 		fmt.Fprintf(stdout, "dev:       accuracy %.1f%% (%d %s), loss %.4f\n", 100*res.Dev.Accuracy, res.Dev.Examples, what, res.Dev.Loss)
 	}
 	if f.save == "" {
@@ -227,7 +237,11 @@ func trainAndSave(ctx context.Context, f trainFlags, stdout, stderr io.Writer) (
 		return res, fmt.Errorf("saving the adapter: %w", err)
 	}
 	fmt.Fprintf(stdout, "saved:     %s (PEFT format: adapter_config.json, adapter_model.safetensors)\n", f.save)
-	fmt.Fprintf(stdout, "try:       go run ./examples/sentiment predict --adapter-dir %s \"a warm and funny film\"\n", f.save)
+	example := "a warm and funny film"
+	if job.Task == finetune.TaskTokens {
+		example = "Peter Blackburn flew to Brussels"
+	}
+	fmt.Fprintf(stdout, "try:       go run ./examples/sentiment predict --adapter-dir %s %q\n", f.save, example)
 	return res, nil
 }
 

@@ -195,9 +195,9 @@ func (s *Setup) Train(ctx context.Context, job Job) (*Result, error) {
 	targets := job.Targets
 	if len(targets.Modules) == 0 && len(targets.ModulesToSave) == 0 && len(targets.LayersToTransform) == 0 {
 		targets = peft.DefaultBertTargets
-		if s.Task == TaskTokens {
-			targets = tokenTargets
-		}
+	}
+	if s.Task == TaskTokens { // BertForTokenClassification has no pooler to train
+		targets = withoutPooler(targets)
 	}
 	model, err := bert.New(s.Checkpoint, bert.Options{
 		Adapter: job.Adapter, Targets: targets, NumLabels: s.NumLabels, Seed: job.Seed,

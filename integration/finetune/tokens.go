@@ -24,9 +24,12 @@ const TaskTokens = "tokens"
 // its tag names (a JSON list in class order), for prediction; PEFT ignores it.
 const MetaTagNames = "spago_peft.tag_names"
 
-// tokenTargets are the default targets of TaskTokens: PEFT's query and value, and the classifier
-// trained in full (BertForTokenClassification has no pooler).
-var tokenTargets = peft.Targets{Modules: []string{"query", "value"}, ModulesToSave: []string{"classifier"}}
+// withoutPooler returns t without "pooler" among the modules to save: the targets of TaskTokens,
+// whose model (BertForTokenClassification) has no pooler, from the defaults of classification.
+func withoutPooler(t peft.Targets) peft.Targets {
+	t.ModulesToSave = slices.DeleteFunc(slices.Clone(t.ModulesToSave), func(m string) bool { return m == "pooler" || m == "bert.pooler" })
+	return t
+}
 
 // readTokenData reads the CoNLL files job.Data and job.DevData name (a directory holding
 // train.txt and dev.txt, or files) and draws the training and dev sets from them as drawSets does.
