@@ -1,0 +1,53 @@
+package train_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/spago-peft/spago-peft/integration/dataset"
+	"github.com/spago-peft/spago-peft/integration/tokenizer/hfjson"
+	"github.com/spago-peft/spago-peft/integration/train"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestEncodeTokensMatchesTransformers checks the alignment of word labels to word pieces against
+// transformers' token-classification example on the same tokenizer.json (testdata/align.json,
+// written by testdata/make_align_fixtures.py): the ids, and each word's label on its first piece
+// with -100 elsewhere, with and without truncation.
+func TestEncodeTokensMatchesTransformers(t *testing.T) {
+	raw, err := os.ReadFile("testdata/align.json")
+	require.NoError(t, err)
+	var f struct {
+		Cases []struct {
+			Words    []string
+			Labels   []int
+			MaxLen   int   `json:"max_len"`
+			InputIDs []int `json:"input_ids"`
+			Aligned  []int
+		}
+	}
+	require.NoError(t, json.Unmarshal(raw, &f))
+	require.NotEmpty(t, f.Cases)
+	tok, err := hfjson.Load("../tokenizer/hfjson/testdata/wordpiece-cased.json")
+	require.NoError(t, err)
+	tagNames := []string{"t0", "t1", "t2", "t3", "t4"}
+	for _, c := range f.Cases {
+		t.Run(fmt.Sprintf("%d %s", c.MaxLen, strings.Join(c.Words[:min(3, len(c.Words))], " ")), func(t *testing.T) {
+			tags := make([]string, len(c.Labels))
+			for i, l := range c.Labels {
+				tags[i] = tagNames[l]
+			}
+			got, err := train.EncodeTokens(tok, []dataset.Sentence{{Words: c.Words, Tags: tags}}, tagNames, c.MaxLen)
+			require.NoError(t, err)
+			assert.Equal(t, c.InputIDs, got[0].IDs)
+			assert.Equal(t, c.Aligned, got[0].Tags)
+		})
+	}
+	_, err = train.EncodeTokens(tok, []dataset.Sentence{{Words: []string{"a"}, Tags: []string{"B-X"}, File: "ner.txt", Line: 4}}, tagNames, 0)
+	assert.ErrorIs(t, err, dataset.ErrLabelRange)
+	assert.Contains(t, err.Error(), `ner.txt:4: tag "B-X" is not one of the 5 tags`)
+}
