@@ -41,6 +41,9 @@ func PredictPairs(model *bert.Model, tok tokenizer.Encoder, pairs [][2]string, m
 
 // predict runs model on n inputs, encode(i, maxLen) giving the i-th, in batches.
 func predict(model *bert.Model, n, maxLen int, encode func(i, maxLen int) tokenizer.Encoding) ([]Prediction, error) {
+	if model.TokenClassification() {
+		return nil, fmt.Errorf("%w: the model labels tokens: use PredictTokens", ErrInvalidJob)
+	}
 	model.SetTraining(false)
 	if maxLen == 0 {
 		maxLen = model.Config().MaxPositionEmbeddings
