@@ -2,11 +2,13 @@ package bert
 
 import (
 	"errors"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/spago-peft/spago-peft/internal/gradcheck"
+	"github.com/spago-peft/spago-peft/internal/testenv"
 	"github.com/spago-peft/spago-peft/peft"
 	"github.com/spago-peft/spago-peft/peft/hra"
 	"github.com/spago-peft/spago-peft/peft/lora"
@@ -23,6 +25,11 @@ type taskFixtures struct {
 		Logits   [][][]float64 `json:"logits"`
 		Loss     float64       `json:"loss"`
 	} `json:"token"`
+	Pairs struct {
+		InputIDs     [][]int     `json:"input_ids"`
+		TokenTypeIDs [][]int     `json:"token_type_ids"`
+		Logits       [][]float64 `json:"logits"`
+	} `json:"pairs"`
 	Regression struct {
 		InputIDs     [][]int   `json:"input_ids"`
 		TokenTypeIDs [][]int   `json:"token_type_ids"`
@@ -32,11 +39,44 @@ type taskFixtures struct {
 	} `json:"regression"`
 }
 
+// taskFixturesFile is the committed record of transformers on the tasks.
+const taskFixturesFile = "testdata/tasks.json"
+
 // TestTokenLogitsMatchTransformers checks the token head against BertForTokenClassification on a
 // batch of three lengths (padded there, packed here), in float64 and float32.
-func TestTokenLogitsMatchTransformers(t *testing.T) {
+func TestTokenLogitsMatchTransformers(t *testing.T) { checkTokenLogits(t, taskFixturesFile) }
+
+// TestPairLogitsMatchTransformers checks BertForSequenceClassification's logits of sentence
+// pairs with token types.
+func TestPairLogitsMatchTransformers(t *testing.T) { checkPairLogits(t, taskFixturesFile) }
+
+// TestRegressionLogitsMatchTransformers checks a one-output head (transformers' regression) on
+// sentence pairs with token types against BertForSequenceClassification with num_labels=1.
+func TestRegressionLogitsMatchTransformers(t *testing.T) { checkRegressionLogits(t, taskFixturesFile) }
+
+// TestLiveTaskFixtures runs testdata/make_task_fixtures.py with the real transformers and checks
+// Go against its fresh output.
+func TestLiveTaskFixtures(t *testing.T) {
+	py := testenv.Python(t)
+	out := filepath.Join(t.TempDir(), "tasks.json")
+	if b, err := exec.Command(py, "testdata/make_task_fixtures.py", out).CombinedOutput(); err != nil {
+		t.Fatalf("make_task_fixtures.py: %v\n%s", err, b)
+	}
+	checkTokenLogits(t, out)
+	checkPairLogits(t, out)
+	checkRegressionLogits(t, out)
+}
+
+func checkPairLogits(t *testing.T, path string) {
 	var f taskFixtures
-	readJSON(t, "testdata/tasks.json", &f)
+	readJSON(t, path, &f)
+	m := must(newModel[float64](loadTinyBERT(t), Options{}))
+	assertRows(t, "pair logits", f.Pairs.Logits, must(m.Logits(Batch{IDs: f.Pairs.InputIDs, TypeIDs: f.Pairs.TokenTypeIDs})), 1e-9)
+}
+
+func checkTokenLogits(t *testing.T, path string) {
+	var f taskFixtures
+	readJSON(t, path, &f)
 	var want [][]float64
 	for _, rows := range f.Token.Logits {
 		want = append(want, rows...)
@@ -56,11 +96,9 @@ func TestTokenLogitsMatchTransformers(t *testing.T) {
 	}
 }
 
-// TestRegressionLogitsMatchTransformers checks a one-output head (transformers' regression) on
-// sentence pairs with token types against BertForSequenceClassification with num_labels=1.
-func TestRegressionLogitsMatchTransformers(t *testing.T) {
+func checkRegressionLogits(t *testing.T, path string) {
 	var f taskFixtures
-	readJSON(t, "testdata/tasks.json", &f)
+	readJSON(t, path, &f)
 	ck := loadTinyBERT(t)
 	m := must(newModel[float64](ck, Options{NumLabels: 1}))
 	require.Equal(t, 1, m.NumLabels())
@@ -74,7 +112,7 @@ func TestRegressionLogitsMatchTransformers(t *testing.T) {
 	for i, v := range f.Regression.Logits {
 		want[i] = []float64{v}
 	}
-	assertRows(t, "regression logits", want, must(m.Logits(Batch{IDs: f.Regression.InputIDs, TypeIDs: f.Regression.TokenTypeIDs})), 1e-6)
+	assertRows(t, "regression logits", want, must(m.Logits(Batch{IDs: f.Regression.InputIDs, TypeIDs: f.Regression.TokenTypeIDs})), 1e-9)
 }
 
 // TestTokenLogitsGradients checks the gradients of the token head path by finite differences,

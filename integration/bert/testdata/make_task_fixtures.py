@@ -5,15 +5,20 @@ sentences, for the Go tests of integration/bert and integration/train:
   token       BertForTokenClassification (tiny-bert's 3-row classifier as its token head) on a
               padded batch: the logits of every unpadded token, and the loss for per-token labels
               with -100 on the ignored tokens (transformers' mean over the others).
+  pairs       BertForSequenceClassification (tiny-bert's own 3-label head) on the same batch of
+              sentence pairs with token types: the logits.
   regression  BertForSequenceClassification with num_labels=1 (problem_type "regression"; the
               head is row 0 of tiny-bert's classifier) on a batch of sentence pairs with token
               types: the logits and the MSE loss against float labels.
 
-    $SPAGO_PEFT_VENV/bin/python integration/bert/testdata/make_task_fixtures.py
+    $SPAGO_PEFT_VENV/bin/python integration/bert/testdata/make_task_fixtures.py [OUT.json]
+
+writes tasks.json here, or OUT.json (the live test compares a fresh run with the committed file).
 """
 
 import json
 import os
+import sys
 
 import torch
 import transformers
@@ -56,6 +61,9 @@ def main():
         reg.classifier.bias.copy_(seq.classifier.bias[:1])
     assert reg.config.num_labels == 1
     ids, mask, types = pad(PAIR_IDS, 0), pad([[1] * len(r) for r in PAIR_IDS], 0), pad(PAIR_TYPES, 0)
+    with torch.no_grad():
+        out["pairs"] = {"input_ids": PAIR_IDS, "token_type_ids": PAIR_TYPES,
+                        "logits": seq(input_ids=ids, attention_mask=mask, token_type_ids=types).logits.tolist()}
     res = reg(input_ids=ids, attention_mask=mask, token_type_ids=types, labels=torch.tensor(SCORES))
     assert reg.config.problem_type == "regression"
     out["regression"] = {
@@ -65,7 +73,8 @@ def main():
         "logits": res.logits[:, 0].tolist(),
         "loss": res.loss.item(),
     }
-    with open(os.path.join(HERE, "tasks.json"), "w") as f:
+    path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "tasks.json")
+    with open(path, "w") as f:
         json.dump(out, f, indent=1)
         f.write("\n")
 
