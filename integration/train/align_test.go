@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/spago-peft/spago-peft/integration/dataset"
+	"github.com/spago-peft/spago-peft/integration/tokenizer"
 	"github.com/spago-peft/spago-peft/integration/tokenizer/hfjson"
 	"github.com/spago-peft/spago-peft/integration/train"
 	"github.com/stretchr/testify/assert"
@@ -50,4 +51,29 @@ func TestEncodeTokensMatchesTransformers(t *testing.T) {
 	_, err = train.EncodeTokens(tok, []dataset.Sentence{{Words: []string{"a"}, Tags: []string{"B-X"}, File: "ner.txt", Line: 4}}, tagNames, 0)
 	assert.ErrorIs(t, err, dataset.ErrLabelRange)
 	assert.Contains(t, err.Error(), `ner.txt:4: tag "B-X" is not one of the 5 tags`)
+}
+
+// charEncoder encodes each character of a text as its code point, without special tokens.
+type charEncoder struct{}
+
+func (charEncoder) Encode(text string, _ int) tokenizer.Encoding {
+	var e tokenizer.Encoding
+	for _, r := range text {
+		e.IDs, e.TypeIDs = append(e.IDs, int(r)), append(e.TypeIDs, 0)
+	}
+	return e
+}
+
+func (c charEncoder) EncodePair(a, b string, maxLen int) tokenizer.Encoding {
+	return c.Encode(a+b, maxLen)
+}
+
+// TestEncodeWordsWithoutSpecials checks a tokenizer that adds no special tokens.
+func TestEncodeWordsWithoutSpecials(t *testing.T) {
+	ids, starts := train.EncodeWords(charEncoder{}, []string{"ab", "", "c"}, 0)
+	assert.Equal(t, []int{'a', 'b', 'c'}, ids)
+	assert.Equal(t, []int{0, -1, 2}, starts)
+	ids, starts = train.EncodeWords(charEncoder{}, []string{"ab", "", "c"}, 2)
+	assert.Equal(t, []int{'a', 'b'}, ids)
+	assert.Equal(t, []int{0, -1, -1}, starts)
 }

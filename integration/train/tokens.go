@@ -27,29 +27,30 @@ type TokenClassifier interface {
 // its first piece, or −1 for a word with no piece (one the tokenizer drops, or cut off). The
 // pieces of a word are those the tokenizer gives the word alone, without the special tokens,
 // which are taken to be one before the text and the rest after it, as in BERT's [CLS] … [SEP] and
-// RoBERTa's <s> … </s>.
+// RoBERTa's <s> … </s> (or none, for a tokenizer that adds none).
 func EncodeWords(tok tokenizer.Encoder, words []string, maxLen int) (ids, starts []int) {
 	special := tok.Encode("", 0).IDs
+	before := min(1, len(special)) // special tokens before the text
 	var body []int
 	starts = make([]int, len(words))
 	for w, word := range words {
 		pieces := tok.Encode(word, 0).IDs
-		pieces = pieces[1 : len(pieces)-(len(special)-1)]
+		pieces = pieces[before : len(pieces)-(len(special)-before)]
 		starts[w] = -1
 		if len(pieces) > 0 {
-			starts[w] = 1 + len(body)
+			starts[w] = before + len(body)
 		}
 		body = append(body, pieces...)
 	}
 	if maxLen > 0 && len(body) > max(maxLen-len(special), 0) {
 		body = body[:max(maxLen-len(special), 0)] // HF cuts tokens, a word's first pieces may stay
 		for w, start := range starts {
-			if start > len(body) {
+			if start >= before+len(body) {
 				starts[w] = -1
 			}
 		}
 	}
-	ids = append(append(append(make([]int, 0, len(body)+len(special)), special[0]), body...), special[1:]...)
+	ids = append(append(append(make([]int, 0, len(body)+len(special)), special[:before]...), body...), special[before:]...)
 	return ids, starts
 }
 

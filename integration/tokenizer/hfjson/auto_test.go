@@ -91,3 +91,25 @@ func TestAutoNone(t *testing.T) {
 		t.Fatalf("Auto(empty dir) = %v, want fs.ErrNotExist naming the three files", err)
 	}
 }
+
+// TestLoadVocabDirErrors checks the one-line errors for a vocab.txt that cannot make a
+// BertTokenizer and for a broken tokenizer_config.json.
+func TestLoadVocabDirErrors(t *testing.T) {
+	for _, tt := range []struct{ name, vocab, config, want string }{
+		{"no [SEP]", "[PAD]\n[UNK]\n[CLS]\nthe\n", "", "vocab.txt has no [SEP]"},
+		{"duplicate token", "[PAD]\n[UNK]\n[CLS]\n[SEP]\nthe\nthe\n", "", `token "the" appears twice`},
+		{"bad config", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n", `{"do_lower_case": "yes"}`, "tokenizer_config.json"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, filepath.Join(dir, "vocab.txt"), tt.vocab)
+			if tt.config != "" {
+				writeFile(t, filepath.Join(dir, "tokenizer_config.json"), tt.config)
+			}
+			_, err := Auto(dir)
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("Auto = %v, want one line wrapping ErrInvalid with %q", err, tt.want)
+			}
+		})
+	}
+}
