@@ -74,13 +74,11 @@ func runPredict(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		}
 		fmt.Fprintln(stderr, note)
 	}
-	names := labelNames(m.Config(), m.NumLabels())
-	limit := min(*maxLen, m.Config().MaxPositionEmbeddings)
-	if m.TokenClassification() {
-		if names, err = tagNames(*dir, m.NumLabels()); err != nil {
-			return usageError{fmt.Errorf("predict: %w", err)}
-		}
+	names, err := savedNames(*dir, m)
+	if err != nil {
+		return usageError{fmt.Errorf("predict: %w", err)}
 	}
+	limit := min(*maxLen, m.Config().MaxPositionEmbeddings)
 	classify := func(batch []string) error {
 		if m.TokenClassification() {
 			return tagWords(stdout, m, tok, batch, names, limit)
@@ -141,16 +139,24 @@ func runPredict(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	return nil
 }
 
-// tagNames returns the tag names a token classifier's adapter records, or label-i names.
-func tagNames(dir string, n int) ([]string, error) {
-	names, err := finetune.TagNames(dir)
+// savedNames returns the class names (a token classifier's tags) the adapter in dir records,
+// else labelNames' (label-i for a token classifier's tags).
+func savedNames(dir string, m *bert.Model) ([]string, error) {
+	names, err := finetune.LabelNames(dir)
+	n := m.NumLabels()
 	switch {
 	case err != nil:
 		return nil, err
+	case names == nil && m.TokenClassification():
+		names = make([]string, n)
+		for i := range names {
+			names[i] = fmt.Sprintf("label-%d", i)
+		}
+		return names, nil
 	case names == nil:
-		return labelNames(checkpoint.Config{}, n), nil
+		return labelNames(m.Config(), n), nil
 	case len(names) != n:
-		return nil, fmt.Errorf("%s records %d tag names for a head of %d", dir, len(names), n)
+		return nil, fmt.Errorf("%s records %d class names for a head of %d", dir, len(names), n)
 	}
 	return names, nil
 }

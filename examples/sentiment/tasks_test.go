@@ -37,7 +37,7 @@ func TestTasks(t *testing.T) {
 		prediction string // a regular expression of predict's output
 	}{
 		{"pairs", []string{"--data", pairs, "--dev", pairs, "--label-names", "entailment,not_entailment"}, "4 training sentence pairs",
-			"a fine film\ta good film", `^(negative|positive)\t[01]\.\d{3}\ta fine film\ta good film\n$`},
+			"a fine film\ta good film", `^(entailment|not_entailment)\t[01]\.\d{3}\ta fine film\ta good film\n$`},
 		{"regress", []string{"--task", "regress", "--data", scores, "--dev", scores}, "dev:       Pearson ",
 			"good\tbad", `^-?\d+\.\d{3}\tgood\tbad\n$`},
 		{"tokens", []string{"--task", "tokens", "--data", conll, "--dev", conll}, "dev:       entity F1 ",

@@ -130,8 +130,9 @@ type Result struct {
 	BaseModel, BaseGiven, BaseFingerprint string
 	// MaxLen is the length sequences were truncated to in training.
 	MaxLen int
-	// TagNames are the tags of a token classifier (TaskTokens), in class order; nil otherwise.
-	TagNames []string
+	// LabelNames name the classes in order: the tags of a token classifier (TaskTokens), or
+	// Job.Columns.LabelNames; nil when the data name none. SaveAdapter records them.
+	LabelNames []string
 }
 
 // SaveAdapter writes the trained adapters and classification head to dir in PEFT's format
@@ -147,12 +148,12 @@ func (r *Result) SaveAdapter(dir string) error {
 		return err
 	}
 	md := map[string]string{MetaBaseModel: r.BaseGiven, MetaBaseFingerprint: r.BaseFingerprint}
-	if r.TagNames != nil {
-		names, err := json.Marshal(r.TagNames)
+	if r.LabelNames != nil {
+		names, err := json.Marshal(r.LabelNames)
 		if err != nil {
 			return err
 		}
-		md[MetaTagNames] = string(names)
+		md[MetaLabelNames] = string(names)
 	}
 	return r.Model.SaveAdapter(abs, peft.Meta{BaseModel: r.BaseModel, FileMetadata: md})
 }
@@ -216,7 +217,10 @@ func (s *Setup) Train(ctx context.Context, job Job) (*Result, error) {
 		Model: model, Tokenizer: s.Tokenizer, Method: describeJob(job),
 		Trainable: trainable, Total: total, Base: total - adapterParams,
 		BaseDescription: s.BaseDescription, RandomBase: s.RandomBase, BaseModel: s.BaseModel, MaxLen: s.MaxLen,
-		BaseGiven: s.BaseGiven, BaseFingerprint: s.BaseFingerprint, TagNames: s.TagNames,
+		BaseGiven: s.BaseGiven, BaseFingerprint: s.BaseFingerprint, LabelNames: s.TagNames,
+	}
+	if s.Task == TaskClassify {
+		res.LabelNames = s.LabelNames
 	}
 	opts := train.Options{
 		Epochs: job.Epochs, Steps: job.Steps, BatchSize: orDefault(job.BatchSize, 32),

@@ -44,9 +44,10 @@ type Setup struct {
 	// MaxLen is the length sequences were truncated to.
 	MaxLen int
 	// Task is the job's task (TaskClassify when it named none); TagNames are the tags of
-	// TaskTokens, sorted, the head's classes in order.
-	Task     string
-	TagNames []string
+	// TaskTokens, sorted, the head's classes in order; LabelNames the class names of
+	// TaskClassify's data (Job.Columns.LabelNames), if it names them.
+	Task                 string
+	TagNames, LabelNames []string
 }
 
 // Prepare loads the base model and the data of job and tokenises the data. Errors name what
@@ -113,6 +114,9 @@ func Prepare(ctx context.Context, job Job) (*Setup, error) {
 		s.NumLabels = 1
 	case job.NumLabels == 0 && len(job.Columns.LabelNames) > 0:
 		s.NumLabels = len(job.Columns.LabelNames)
+	}
+	if s.NumLabels == len(job.Columns.LabelNames) {
+		s.LabelNames = job.Columns.LabelNames
 	}
 	if s.NumLabels == 0 {
 		if err := d.checkDenseLabels(); err != nil {

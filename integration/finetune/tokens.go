@@ -20,9 +20,10 @@ import (
 // seqeval's entity F1, and adapters saved with PEFT's task_type TOKEN_CLS.
 const TaskTokens = "tokens"
 
-// MetaTagNames is the safetensors metadata key under which a token classifier's adapter records
-// its tag names (a JSON list in class order), for prediction; PEFT ignores it.
-const MetaTagNames = "spago_peft.tag_names"
+// MetaLabelNames is the safetensors metadata key under which an adapter records the names of its
+// classes (Job.Columns.LabelNames, or a token classifier's tags), a JSON list in class order, for
+// prediction; PEFT ignores it.
+const MetaLabelNames = "spago_peft.label_names"
 
 // withoutPooler returns t without "pooler" among the modules to save: the targets of TaskTokens,
 // whose model (BertForTokenClassification) has no pooler, from the defaults of classification.
@@ -126,16 +127,16 @@ func PredictTokens(model *bert.Model, tok tokenizer.Encoder, sentences [][]strin
 	return out, nil
 }
 
-// TagNames returns the tag names recorded in a token classifier's adapter directory (saved by
-// Result.SaveAdapter), or nil if it records none.
-func TagNames(dir string) ([]string, error) {
+// LabelNames returns the class names (a token classifier's tags) recorded in an adapter directory
+// saved by Result.SaveAdapter, or nil if it records none.
+func LabelNames(dir string) ([]string, error) {
 	md, err := peft.LoadAdapterMetadata(dir)
-	if err != nil || md[MetaTagNames] == "" {
+	if err != nil || md[MetaLabelNames] == "" {
 		return nil, err
 	}
 	var names []string
-	if err := json.Unmarshal([]byte(md[MetaTagNames]), &names); err != nil {
-		return nil, fmt.Errorf("%w: %s: metadata %s: %w", peft.ErrInvalidConfig, dir, MetaTagNames, err)
+	if err := json.Unmarshal([]byte(md[MetaLabelNames]), &names); err != nil {
+		return nil, fmt.Errorf("%w: %s: metadata %s: %w", peft.ErrInvalidConfig, dir, MetaLabelNames, err)
 	}
 	return names, nil
 }
