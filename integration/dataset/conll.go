@@ -20,6 +20,15 @@ type Sentence struct {
 	Line int
 }
 
+// errMalformedCoNLL reports a malformed CoNLL file; it is ErrMalformed.
+var errMalformedCoNLL = malformedKind("dataset: malformed CoNLL file")
+
+// malformedKind is ErrMalformed under another message.
+type malformedKind string
+
+func (k malformedKind) Error() string { return string(k) }
+func (k malformedKind) Unwrap() error { return ErrMalformed }
+
 // Files read by ReadCoNLLDir.
 const (
 	CoNLLTrainFile = "train.txt"
@@ -35,7 +44,7 @@ const IgnoreTag = -100
 // chunk, tag; any layout of at least two columns, the same on every line), blank lines between
 // sentences, and -DOCSTART- lines skipped. A line whose column count differs from the first's,
 // or whose tag is -100 (transformers' ignore index, not a tag), is an error naming the file and
-// line, wrapping ErrMalformed. The file is read as a stream within MaxLineBytes per line and
+// line ("dataset: malformed CoNLL file: ner.txt:7: …"), wrapping ErrMalformed. The file is read as a stream within MaxLineBytes per line and
 // MaxFileBytes in all.
 func ReadCoNLL(path string) ([]Sentence, error) {
 	f, err := openData(path, "a CoNLL file")
@@ -62,7 +71,7 @@ func ReadCoNLLDir(dir string) (train, dev []Sentence, err error) {
 func ParseCoNLL(r io.Reader, name string) ([]Sentence, error) {
 	sentences, perr := parseCoNLL(&lineReader{r: bufio.NewReaderSize(r, 64<<10), limit: fileLimit}, name)
 	if perr != nil {
-		return nil, perr.in(name)
+		return nil, perr.in(errMalformedCoNLL, name)
 	}
 	return sentences, nil
 }

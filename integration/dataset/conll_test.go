@@ -41,7 +41,7 @@ func TestParseCoNLLErrors(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := ParseCoNLL(strings.NewReader(tt.content), "ner.txt")
-			if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tt.want) {
+			if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "dataset: malformed CoNLL file: "+tt.want) {
 				t.Fatalf("error %v, want ErrMalformed with %q", err, tt.want)
 			}
 		})
@@ -49,6 +49,36 @@ func TestParseCoNLLErrors(t *testing.T) {
 	if _, err := ReadCoNLL(filepath.Join(t.TempDir(), "none.txt")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
 	}
+}
+
+// FuzzParseCoNLL checks that no input panics, and that every sentence read has as many tags as
+// words, none of them blank or -100.
+func FuzzParseCoNLL(f *testing.F) {
+	for _, s := range []string{
+		"-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\n",
+		"Paris\tB-LOC\nis\tO", "EU B-ORG\nrejects -100\n", "a\n", "", "\n\n\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		sentences, err := ParseCoNLL(strings.NewReader(s), "fuzz.txt")
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error %q: want one line wrapping ErrMalformed", err)
+			}
+			return
+		}
+		for _, sent := range sentences {
+			if len(sent.Words) == 0 || len(sent.Words) != len(sent.Tags) || sent.File != "fuzz.txt" || sent.Line < 1 {
+				t.Fatalf("bad sentence %+v", sent)
+			}
+			for i, tag := range sent.Tags {
+				if strings.TrimSpace(tag) == "" || tag == "-100" || strings.TrimSpace(sent.Words[i]) == "" {
+					t.Fatalf("bad word or tag in %+v", sent)
+				}
+			}
+		}
+	})
 }
 
 // TestReadCoNLLShared reads the shared copy of CoNLL-2003, when present.

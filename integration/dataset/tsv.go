@@ -31,8 +31,8 @@ type Example struct {
 	Line int
 }
 
-// ErrMalformed reports a TSV file that is empty, too large or has a row that is not a labelled
-// example; the wrapping error names the file and, for a bad row, its 1-based line number. A file
+// ErrMalformed reports a TSV (or CoNLL) file that is empty, too large or has a row that is not a
+// labelled example; the wrapping error names the file and, for a bad row, its 1-based line number. A file
 // that cannot be opened is reported with the error of the file system (errors.Is(err,
 // fs.ErrNotExist) for a missing one), not with ErrMalformed.
 var ErrMalformed = errors.New("dataset: malformed TSV")
@@ -113,7 +113,7 @@ func ParseTSV(r io.Reader, name string) ([]Example, error) {
 func ParseTSVColumns(r io.Reader, name string, cols Columns) ([]Example, error) {
 	examples, perr := parseTSV(&lineReader{r: bufio.NewReaderSize(r, 64<<10), limit: fileLimit}, name, cols)
 	if perr != nil {
-		return nil, perr.in(name)
+		return nil, perr.in(ErrMalformed, name)
 	}
 	return examples, nil
 }
@@ -149,12 +149,13 @@ type parseError struct {
 
 func (e *parseError) Error() string { return e.msg }
 
-// in returns the error as reported for file name: wrapping ErrMalformed, naming name and line.
-func (e *parseError) in(name string) error {
+// in returns the error as reported for file name: wrapping kind (ErrMalformed, or an error that
+// wraps it), naming name and line.
+func (e *parseError) in(kind error, name string) error {
 	if e.line == 0 {
-		return fmt.Errorf("%w: %s: %s", ErrMalformed, name, e.msg)
+		return fmt.Errorf("%w: %s: %s", kind, name, e.msg)
 	}
-	return fmt.Errorf("%w: %s:%d: %s", ErrMalformed, name, e.line, e.msg)
+	return fmt.Errorf("%w: %s:%d: %s", kind, name, e.line, e.msg)
 }
 
 // ScanLines calls fn with each line of r (its 1-based number, and its text without the line
