@@ -1,9 +1,12 @@
 package train_test
 
 import (
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,28 +19,34 @@ import (
 )
 
 // TestEncodeTokensMatchesTransformers checks the alignment of word labels to word pieces against
-// transformers' token-classification example on the same tokenizer.json (testdata/align.json,
-// written by testdata/make_align_fixtures.py): the ids, and each word's label on its first piece
-// with -100 elsewhere, with and without truncation.
+// transformers' token-classification example on the same tokenizer.json files (testdata/align.json,
+// written by testdata/make_align_fixtures.py: BERT's WordPiece, RoBERTa's byte-level BPE with
+// add_prefix_space as run_ner loads it, XLM-R's Unigram): the ids, and each word's label on its
+// first piece with -100 elsewhere, with and without truncation.
 func TestEncodeTokensMatchesTransformers(t *testing.T) {
 	raw, err := os.ReadFile("testdata/align.json")
 	require.NoError(t, err)
 	var f struct {
 		Cases []struct {
-			Words    []string
-			Labels   []int
-			MaxLen   int   `json:"max_len"`
-			InputIDs []int `json:"input_ids"`
-			Aligned  []int
+			Tokenizer string
+			Words     []string
+			Labels    []int
+			MaxLen    int   `json:"max_len"`
+			InputIDs  []int `json:"input_ids"`
+			Aligned   []int
 		}
 	}
 	require.NoError(t, json.Unmarshal(raw, &f))
 	require.NotEmpty(t, f.Cases)
-	tok, err := hfjson.Load("../tokenizer/hfjson/testdata/wordpiece-cased.json")
-	require.NoError(t, err)
+	toks := map[string]*hfjson.Tokenizer{}
 	tagNames := []string{"t0", "t1", "t2", "t3", "t4"}
 	for _, c := range f.Cases {
-		t.Run(fmt.Sprintf("%d %s", c.MaxLen, strings.Join(c.Words[:min(3, len(c.Words))], " ")), func(t *testing.T) {
+		tok := toks[c.Tokenizer]
+		if tok == nil {
+			tok = loadTestTokenizer(t, c.Tokenizer)
+			toks[c.Tokenizer] = tok
+		}
+		t.Run(fmt.Sprintf("%s %d %s", c.Tokenizer, c.MaxLen, strings.Join(c.Words[:min(3, len(c.Words))], " ")), func(t *testing.T) {
 			tags := make([]string, len(c.Labels))
 			for i, l := range c.Labels {
 				tags[i] = tagNames[l]
@@ -48,18 +57,41 @@ func TestEncodeTokensMatchesTransformers(t *testing.T) {
 			assert.Equal(t, c.Aligned, got[0].Tags)
 		})
 	}
+	tok := toks["wordpiece-cased.json"]
 	_, err = train.EncodeTokens(tok, []dataset.Sentence{{Words: []string{"a"}, Tags: []string{"B-X"}, File: "ner.txt", Line: 4}}, tagNames, 0)
 	assert.ErrorIs(t, err, dataset.ErrLabelRange)
 	assert.Contains(t, err.Error(), `ner.txt:4: tag "B-X" is not one of the 5 tags`)
 }
 
-// charEncoder encodes each character of a text as its code point, without special tokens.
+// loadTestTokenizer loads a tokenizer.json of hfjson's testdata, gunzipped if its name ends in .gz.
+func loadTestTokenizer(t *testing.T, name string) *hfjson.Tokenizer {
+	t.Helper()
+	f, err := os.Open(filepath.Join("../tokenizer/hfjson/testdata", name))
+	require.NoError(t, err)
+	defer f.Close()
+	var r io.Reader = f
+	if strings.HasSuffix(name, ".gz") {
+		gz, err := gzip.NewReader(f)
+		require.NoError(t, err)
+		r = gz
+	}
+	data, err := io.ReadAll(r)
+	require.NoError(t, err)
+	tok, err := hfjson.Parse(data)
+	require.NoError(t, err)
+	return tok
+}
+
+// charEncoder encodes each character of a text but spaces as its code point, without special
+// tokens.
 type charEncoder struct{}
 
 func (charEncoder) Encode(text string, _ int) tokenizer.Encoding {
 	var e tokenizer.Encoding
 	for _, r := range text {
-		e.IDs, e.TypeIDs = append(e.IDs, int(r)), append(e.TypeIDs, 0)
+		if r != ' ' {
+			e.IDs, e.TypeIDs = append(e.IDs, int(r)), append(e.TypeIDs, 0)
+		}
 	}
 	return e
 }

@@ -3,6 +3,7 @@ package train
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/nlpodyssey/spago/ag"
@@ -27,14 +28,20 @@ type TokenClassifier interface {
 // its first piece, or −1 for a word with no piece (one the tokenizer drops, or cut off). The
 // pieces of a word are those the tokenizer gives the word alone, without the special tokens,
 // which are taken to be one before the text and the rest after it, as in BERT's [CLS] … [SEP] and
-// RoBERTa's <s> … </s> (or none, for a tokenizer that adds none).
+// RoBERTa's <s> … </s> (or none, for a tokenizer that adds none). A tokenizer that encodes a
+// leading space (byte-level BPE, RoBERTa's) gets each word with one before it, as run_ner.py
+// loads such tokenizers with add_prefix_space=True.
 func EncodeWords(tok tokenizer.Encoder, words []string, maxLen int) (ids, starts []int) {
 	special := tok.Encode("", 0).IDs
 	before := min(1, len(special)) // special tokens before the text
+	space := ""
+	if !slices.Equal(tok.Encode("a", 0).IDs, tok.Encode(" a", 0).IDs) {
+		space = " "
+	}
 	var body []int
 	starts = make([]int, len(words))
 	for w, word := range words {
-		pieces := tok.Encode(word, 0).IDs
+		pieces := tok.Encode(space+word, 0).IDs
 		pieces = pieces[before : len(pieces)-(len(special)-before)]
 		starts[w] = -1
 		if len(pieces) > 0 {
