@@ -10,6 +10,11 @@ fixture testdata/tasks.json with the adapters under testdata/tasks/.
         "input_ids", "token_type_ids"}): load <case>/adapter with PeftModel.from_pretrained,
         recording every warning and the missing/unexpected adapter keys, and the logits on the
         inputs padded into one batch (per token, unpadded, for a token classifier).
+    python tasks.py peft-to-go BASE OUT_DIR
+        Make a TOKEN_CLS LoRA adapter and a regression (num_labels=1) HRA adapter with PEFT's own
+        get_peft_model, train each a few steps on fixed inputs (token labels with -100, float
+        scores), save them to OUT_DIR/<case>/adapter with their case.json, and record the logits
+        of the saved files in OUT_DIR/expected.json, in go-to-peft's layout.
 """
 
 import json
@@ -18,7 +23,7 @@ import sys
 
 import torch
 
-from interop import captured_warnings, write_json
+from interop import captured_warnings, save, write_json
 
 
 def pad(rows, value):
@@ -32,6 +37,8 @@ def go_to_peft(base, cases_dir, out):
 
     results = {}
     for name in sorted(os.listdir(cases_dir)):
+        if not os.path.isdir(os.path.join(cases_dir, name)):
+            continue
         with open(os.path.join(cases_dir, name, "case.json")) as f:
             case = json.load(f)
         cls = AutoModelForTokenClassification if case["token_classification"] else AutoModelForSequenceClassification
@@ -70,10 +77,53 @@ def go_to_peft(base, cases_dir, out):
     write_json(out, {"cases": results, "versions": versions})
 
 
+# The inputs of peft-to-go: tiny-bert ids ([CLS]=2, [SEP]=3), pairs with token types, and
+# the labels to train on.
+PEFT_IDS = [[2, 5, 8, 37, 19, 3], [2, 21, 3, 22, 23, 3], [2, 9, 40, 41, 42, 43, 44, 3]]
+PEFT_TYPES = [[0, 0, 0, 0, 0, 0], [0, 0, 0, 1, 1, 1], [0, 0, 0, 0, 0, 0, 0, 0]]
+PEFT_TAGS = [[-100, 0, 2, -100, 1, -100], [-100, 1, -100, 3, 4, -100], [-100, 2, -100, 0, -100, 1, 1, -100]]
+PEFT_SCORES = [4.2, 0.5, 2.75]
+
+
+def peft_to_go(base, out_dir):
+    from peft import HRAConfig, LoraConfig, get_peft_model
+    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
+
+    recipes = {
+        "peft-token-cls-lora": (AutoModelForTokenClassification, 5,
+                                LoraConfig(task_type="TOKEN_CLS", r=4, lora_alpha=8, target_modules=["query", "value"])),
+        "peft-regression-hra": (AutoModelForSequenceClassification, 1,
+                                HRAConfig(task_type="SEQ_CLS", r=2, target_modules=["query", "value"])),
+    }
+    enc = {
+        "input_ids": pad(PEFT_IDS, 0),
+        "attention_mask": pad([[1] * len(r) for r in PEFT_IDS], 0),
+        "token_type_ids": pad(PEFT_TYPES, 0),
+    }
+    for name, (cls, num_labels, config) in recipes.items():
+        torch.manual_seed(2)
+        model = get_peft_model(cls.from_pretrained(base, num_labels=num_labels, ignore_mismatched_sizes=True), config)
+        token = cls is AutoModelForTokenClassification
+        labels = pad(PEFT_TAGS, -100) if token else torch.tensor(PEFT_SCORES)
+        params = [p for p in model.parameters() if p.requires_grad]
+        opt = torch.optim.AdamW(params, lr=0.05, weight_decay=0.0)
+        model.train()
+        for _ in range(4):
+            model(**enc, labels=labels).loss.backward()
+            opt.step()
+            opt.zero_grad()
+        os.makedirs(os.path.join(out_dir, name))
+        save(model, os.path.join(out_dir, name, "adapter"))
+        write_json(os.path.join(out_dir, name, "case.json"), {
+            "num_labels": num_labels, "token_classification": token, "input_ids": PEFT_IDS, "token_type_ids": PEFT_TYPES})
+    go_to_peft(base, out_dir, os.path.join(out_dir, "expected.json"))
+
+
 def main(argv):
-    if len(argv) != 5 or argv[1] != "go-to-peft":
+    commands = {"go-to-peft": (go_to_peft, 3), "peft-to-go": (peft_to_go, 2)}
+    if len(argv) < 2 or argv[1] not in commands or len(argv) != 2 + commands[argv[1]][1]:
         sys.exit(__doc__)
-    go_to_peft(*argv[2:])
+    commands[argv[1]][0](*argv[2:])
 
 
 if __name__ == "__main__":

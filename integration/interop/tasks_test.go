@@ -97,10 +97,30 @@ func taskLogits(t *testing.T, m *bert.Model, c taskCase) any {
 	return out
 }
 
+// taskAdapter is what an adapter of a task case must load as.
+type taskAdapter struct {
+	name, taskType string
+	token          bool
+	numLabels      int
+}
+
+// goTaskAdapters are the adapters of taskCases; peftTaskAdapters those tasks.py peft-to-go makes
+// with PEFT's get_peft_model.
+var (
+	goTaskAdapters = func() []taskAdapter {
+		var out []taskAdapter
+		for _, tc := range taskCases {
+			out = append(out, taskAdapter{tc.name, tc.taskType, tc.opts.TokenClassification, tc.opts.NumLabels})
+		}
+		return out
+	}()
+	peftTaskAdapters = []taskAdapter{{"peft-regression-hra", "SEQ_CLS", false, 1}, {"peft-token-cls-lora", "TOKEN_CLS", true, 5}}
+)
+
 // checkTasks checks PEFT's record of reading the adapters under dir against Go's logits of them.
-func checkTasks(t *testing.T, dir string, res taskResults) {
+func checkTasks(t *testing.T, dir string, res taskResults, adapters []taskAdapter) {
 	ck := loadCheckpoint(t, tinyDir)
-	for _, tc := range taskCases {
+	for _, tc := range adapters {
 		t.Run(tc.name, func(t *testing.T) {
 			r, ok := res.Cases[tc.name]
 			require.True(t, ok, "no record of %s: run TestLiveTasks with -update", tc.name)
@@ -108,8 +128,8 @@ func checkTasks(t *testing.T, dir string, res taskResults) {
 			assert.Equal(t, tc.taskType, r.TaskType)
 			m, err := bert.LoadAdapter(ck, filepath.Join(dir, tc.name, "adapter"))
 			require.NoError(t, err)
-			assert.Equal(t, tc.opts.TokenClassification, m.TokenClassification())
-			assert.Equal(t, tc.opts.NumLabels, m.NumLabels())
+			assert.Equal(t, tc.token, m.TokenClassification())
+			assert.Equal(t, tc.numLabels, m.NumLabels())
 			var c taskCase
 			readJSON(t, filepath.Join(dir, tc.name, "case.json"), &c)
 			got := taskLogits(t, m, c)
@@ -131,16 +151,21 @@ func checkTasks(t *testing.T, dir string, res taskResults) {
 }
 
 // TestTasksFixtures checks the committed record of PEFT reading the token-classification and
-// regression adapters Go wrote (testdata/tasks).
+// regression adapters Go wrote (testdata/tasks), and Go reading those PEFT made
+// (testdata/tasks-peft).
 func TestTasksFixtures(t *testing.T) {
 	var res taskResults
 	readJSON(t, "testdata/tasks.json", &res)
-	checkTasks(t, "testdata/tasks", res)
+	checkTasks(t, "testdata/tasks", res, goTaskAdapters)
+	var made taskResults
+	readJSON(t, "testdata/tasks-peft/expected.json", &made)
+	checkTasks(t, "testdata/tasks-peft", made, peftTaskAdapters)
 }
 
 // TestLiveTasks trains a token classifier and a regression head in Go on the tiny checkpoint,
-// has tasks.py load their adapters in PEFT and checks PEFT's logits; with -update it rewrites
-// testdata/tasks.
+// has tasks.py load their adapters in PEFT and checks PEFT's logits, then has PEFT make such
+// adapters and checks that Go loads them with PEFT's logits; with -update it rewrites
+// testdata/tasks and testdata/tasks-peft.
 func TestLiveTasks(t *testing.T) {
 	py := testenv.Python(t)
 	ck := loadCheckpoint(t, tinyDir)
@@ -164,13 +189,20 @@ func TestLiveTasks(t *testing.T) {
 	runScript(t, py, "tasks.py", "go-to-peft", tinyDir, dir, out)
 	var res taskResults
 	readJSON(t, out, &res)
-	checkTasks(t, dir, res)
+	checkTasks(t, dir, res, goTaskAdapters)
+	peftDir := t.TempDir()
+	runScript(t, py, "tasks.py", "peft-to-go", tinyDir, peftDir)
+	var made taskResults
+	readJSON(t, filepath.Join(peftDir, "expected.json"), &made)
+	checkTasks(t, peftDir, made, peftTaskAdapters)
 	if !*update || t.Failed() {
 		return
 	}
 	require.NoError(t, os.RemoveAll("testdata/tasks"))
 	copyDir(t, dir, "testdata/tasks")
 	copyFile(t, out, "testdata/tasks.json")
+	require.NoError(t, os.RemoveAll("testdata/tasks-peft"))
+	copyDir(t, peftDir, "testdata/tasks-peft")
 	t.Log("task fixtures rewritten")
 }
 
