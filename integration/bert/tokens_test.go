@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/nlpodyssey/spago/mat"
+	"github.com/spago-peft/spago-peft/integration/checkpoint"
 	"github.com/spago-peft/spago-peft/internal/gradcheck"
 	"github.com/spago-peft/spago-peft/internal/testenv"
 	"github.com/spago-peft/spago-peft/peft"
@@ -156,4 +157,24 @@ func TestTokenClassifierAdapterFile(t *testing.T) {
 	assert.ErrorIs(t, err, peft.ErrInvalidConfig, "a token classifier saved as a sequence classifier")
 	_, err = must(New(ck, Options{})).TokenLogits(tinyBatch)
 	assert.True(t, errors.Is(err, ErrInvalidInput), "TokenLogits of a sequence classifier: %v", err)
+}
+
+// TestTokenClassifierExport checks a token classifier's merged export: no pooler (transformers'
+// BertForTokenClassification has none, and loads the export without missing or unexpected keys),
+// and the same token logits from the export loaded again.
+func TestTokenClassifierExport(t *testing.T) {
+	ck := loadTinyBERT(t)
+	m := must(New(ck, Options{Adapter: lora.Config{R: 2, Alpha: 4}, Targets: peft.Targets{Modules: []string{"query"}, ModulesToSave: []string{"classifier"}},
+		NumLabels: 4, TokenClassification: true}))
+	perturb(m, 3)
+	dir := filepath.Join(t.TempDir(), "merged")
+	require.NoError(t, m.ExportMerged(dir))
+	exported, err := checkpoint.LoadDir(dir)
+	require.NoError(t, err)
+	for name := range exported.Tensors {
+		assert.NotContains(t, name, "pooler", "a token classifier's export has no pooler")
+	}
+	again := must(New(exported, Options{TokenClassification: true}))
+	assert.Equal(t, 4, again.NumLabels())
+	assert.InDeltaSlice(t, must(m.TokenLogits(tinyBatch)).Value().Data().F64(), must(again.TokenLogits(tinyBatch)).Value().Data().F64(), 1e-5)
 }
