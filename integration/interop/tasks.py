@@ -9,7 +9,8 @@ fixture testdata/tasks.json with the adapters under testdata/tasks/.
         For every CASES_DIR/<case>/case.json ({"num_labels", "token_classification",
         "input_ids", "token_type_ids"}): load <case>/adapter with PeftModel.from_pretrained,
         recording every warning and the missing/unexpected adapter keys, and the logits on the
-        inputs padded into one batch (per token, unpadded, for a token classifier).
+        inputs padded into one batch (per token, unpadded, for a token classifier); and, when there
+        is one, the merged export <case>/merged with the same Auto class (loading info, logits).
     python tasks.py peft-to-go BASE OUT_DIR
         Make a TOKEN_CLS LoRA adapter and a regression (num_labels=1) HRA adapter with PEFT's own
         get_peft_model, train each a few steps on fixed inputs (token labels with -100, float
@@ -29,6 +30,23 @@ from interop import captured_warnings, save, write_json
 def pad(rows, value):
     n = max(len(r) for r in rows)
     return torch.tensor([r + [value] * (n - len(r)) for r in rows])
+
+
+def logits_of(model, case):
+    """The model's logits of the case's inputs padded into one batch: per token, unpadded, for a
+    token classifier."""
+    ids = case["input_ids"]
+    enc = {
+        "input_ids": pad(ids, 0),
+        "attention_mask": pad([[1] * len(r) for r in ids], 0),
+        "token_type_ids": pad(case["token_type_ids"], 0),
+    }
+    model.eval()
+    with torch.no_grad():
+        logits = model(**enc).logits.double()
+    if case["token_classification"]:
+        return [logits[i, : len(r)].tolist() for i, r in enumerate(ids)]
+    return logits.tolist()
 
 
 def go_to_peft(base, cases_dir, out):
@@ -53,23 +71,22 @@ def go_to_peft(base, cases_dir, out):
         peft_model.delete_adapter("probe")
         peft_model.set_adapter("default")
         peft_model.eval()
-        ids = case["input_ids"]
-        enc = {
-            "input_ids": pad(ids, 0),
-            "attention_mask": pad([[1] * len(r) for r in ids], 0),
-            "token_type_ids": pad(case["token_type_ids"], 0),
-        }
-        with torch.no_grad():
-            logits = peft_model(**enc).logits.double()
-        if case["token_classification"]:
-            logits = [logits[i, : len(r)].tolist() for i, r in enumerate(ids)]
-        else:
-            logits = logits.tolist()
         results[name] = {
             "load": {"warnings": messages, "missing_keys": missing, "unexpected_keys": unexpected},
             "task_type": str(peft_model.peft_config["default"].task_type),
-            "logits": logits,
+            "logits": logits_of(peft_model, case),
         }
+        merged = os.path.join(cases_dir, name, "merged")
+        if os.path.isdir(merged):
+            with captured_warnings() as messages:
+                m, info = cls.from_pretrained(merged, output_loading_info=True)
+            results[name]["merged"] = {
+                "warnings": messages,
+                "missing_keys": sorted(info["missing_keys"]),
+                "unexpected_keys": sorted(info["unexpected_keys"]),
+                "mismatched_keys": sorted(str(k) for k in info["mismatched_keys"]),
+                "logits": logits_of(m, case),
+            }
     import peft
     import transformers
 

@@ -34,6 +34,11 @@ type taskResults struct {
 		Load     loadReport      `json:"load"`
 		TaskType string          `json:"task_type"`
 		Logits   json.RawMessage `json:"logits"`
+		// Merged is transformers' reading of the merged export, for the cases Go exported.
+		Merged *struct {
+			mergedReport
+			Logits json.RawMessage `json:"logits"`
+		} `json:"merged"`
 	} `json:"cases"`
 }
 
@@ -102,6 +107,7 @@ type taskAdapter struct {
 	name, taskType string
 	token          bool
 	numLabels      int
+	merged         bool // Go exported it merged, and transformers read the export
 }
 
 // goTaskAdapters are the adapters of taskCases; peftTaskAdapters those tasks.py peft-to-go makes
@@ -110,11 +116,11 @@ var (
 	goTaskAdapters = func() []taskAdapter {
 		var out []taskAdapter
 		for _, tc := range taskCases {
-			out = append(out, taskAdapter{tc.name, tc.taskType, tc.opts.TokenClassification, tc.opts.NumLabels})
+			out = append(out, taskAdapter{tc.name, tc.taskType, tc.opts.TokenClassification, tc.opts.NumLabels, true})
 		}
 		return out
 	}()
-	peftTaskAdapters = []taskAdapter{{"peft-regression-hra", "SEQ_CLS", false, 1}, {"peft-token-cls-lora", "TOKEN_CLS", true, 5}}
+	peftTaskAdapters = []taskAdapter{{"peft-regression-hra", "SEQ_CLS", false, 1, false}, {"peft-token-cls-lora", "TOKEN_CLS", true, 5, false}}
 )
 
 // checkTasks checks PEFT's record of reading the adapters under dir against Go's logits of them.
@@ -133,21 +139,35 @@ func checkTasks(t *testing.T, dir string, res taskResults, adapters []taskAdapte
 			var c taskCase
 			readJSON(t, filepath.Join(dir, tc.name, "case.json"), &c)
 			got := taskLogits(t, m, c)
-			if c.TokenClassification {
-				var want [][][]float64
-				require.NoError(t, json.Unmarshal(r.Logits, &want))
-				g := got.([][][]float64)
-				require.Len(t, g, len(want))
-				for i := range want {
-					assertClose(t, want[i], g[i], tc.name+" token logits")
-				}
-				return
+			assertTaskLogits(t, r.Logits, got, c.TokenClassification, tc.name+" adapter in PEFT")
+			if tc.merged {
+				require.NotNil(t, r.Merged, "no record of %s's merged export", tc.name)
+				assert.Empty(t, r.Merged.MissingKeys, "merged export: missing keys")
+				assert.Empty(t, r.Merged.UnexpectedKeys, "merged export: unexpected keys")
+				assert.Empty(t, r.Merged.MismatchedKeys, "merged export: mismatched keys")
+				assert.Empty(t, significant(r.Merged.Warnings), "merged export: warnings")
+				assertTaskLogits(t, r.Merged.Logits, got, c.TokenClassification, tc.name+" merged export in transformers")
 			}
-			var want [][]float64
-			require.NoError(t, json.Unmarshal(r.Logits, &want))
-			assertClose(t, want, got.([][]float64), tc.name+" logits")
 		})
 	}
+}
+
+// assertTaskLogits compares recorded logits (per token for a token classifier) with Go's.
+func assertTaskLogits(t *testing.T, recorded json.RawMessage, got any, token bool, what string) {
+	t.Helper()
+	if token {
+		var want [][][]float64
+		require.NoError(t, json.Unmarshal(recorded, &want))
+		g := got.([][][]float64)
+		require.Len(t, g, len(want))
+		for i := range want {
+			assertClose(t, want[i], g[i], what)
+		}
+		return
+	}
+	var want [][]float64
+	require.NoError(t, json.Unmarshal(recorded, &want))
+	assertClose(t, want, got.([][]float64), what)
 }
 
 // TestTasksFixtures checks the committed record of PEFT reading the token-classification and
@@ -181,6 +201,7 @@ func TestLiveTasks(t *testing.T) {
 		require.NoError(t, err)
 		m.SetTraining(false)
 		require.NoError(t, m.SaveAdapter(filepath.Join(dir, tc.name, "adapter"), peft.Meta{BaseModel: "tiny-bert"}))
+		require.NoError(t, m.ExportMerged(filepath.Join(dir, tc.name, "merged")))
 		data, err := json.Marshal(c)
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(dir, tc.name, "case.json"), data, 0o644))
@@ -199,6 +220,9 @@ func TestLiveTasks(t *testing.T) {
 		return
 	}
 	require.NoError(t, os.RemoveAll("testdata/tasks"))
+	for _, tc := range taskCases { // the records of the merged exports are kept, not the exports
+		require.NoError(t, os.RemoveAll(filepath.Join(dir, tc.name, "merged")))
+	}
 	copyDir(t, dir, "testdata/tasks")
 	copyFile(t, out, "testdata/tasks.json")
 	require.NoError(t, os.RemoveAll("testdata/tasks-peft"))
