@@ -34,11 +34,11 @@ const hfPrefix = "bert."
 // SaveAdapter writes the adapters and the modules trained in full (the classification head) to
 // dir in PEFT's format, as PeftModelForSequenceClassification's save_pretrained does: see
 // peft.SaveAdapter. meta.TaskType is "SEQ_CLS", or "TOKEN_CLS" for a token classifier (set when
-// empty). The target modules are
-// written as the shortest module-name suffixes (with layers_to_transform if needed) that select
-// exactly the adapted layers, and modules_to_save as the names of the modules trained in full.
-// Training options (Seed, HiddenDropout) are not stored. It fails with peft.ErrInvalidConfig for
-// a model without adapters (head-only or full fine-tuning: ExportMerged writes those).
+// empty). The target modules are written as the shortest module-name suffixes (with
+// layers_to_transform if needed) that select exactly the adapted layers, and modules_to_save as
+// the names of the modules trained in full. Training options (Seed, HiddenDropout) are not
+// stored. It fails with peft.ErrInvalidConfig for a model without adapters (head-only or full
+// fine-tuning: ExportMerged writes those).
 func (m *Model) SaveAdapter(dir string, meta peft.Meta) error {
 	if len(m.adapters) == 0 {
 		return fmt.Errorf("%w: bert: the model has no adapters to save (ExportMerged writes a head-only or fully fine-tuned model)", peft.ErrInvalidConfig)
@@ -106,7 +106,8 @@ func LoadAdapter(ck *checkpoint.Checkpoint, dir string) (*Model, error) {
 			peft.ErrUnsupported, configPath, meta.TaskType, taskType, tokenTaskType)
 	}
 	if meta.TaskType != "" && !slices.Contains(targets.ModulesToSave, "classifier") {
-		// PeftModelForSequenceClassification adds it before choosing the modules to adapt.
+		// PeftModelForSequenceClassification (and ForTokenClassification) adds it before choosing
+		// the modules to adapt.
 		targets.ModulesToSave = append(targets.ModulesToSave, "classifier")
 	}
 	targets = fromPEFTTargets(targets)
