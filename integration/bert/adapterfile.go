@@ -91,8 +91,7 @@ func (m *Model) SaveAdapter(dir string, meta peft.Meta) error {
 // head (PEFT saves none): the model then takes ck's classifier, frozen, as PEFT takes the base
 // model's, and LoadAdapter fails with ErrNoHead when ck has none. Errors are those of
 // peft.LoadAdapterConfig and peft.LoadAdapterTensors (peft.ErrTensorMismatch when the file does
-// not fit ck), peft.ErrUnsupported for a task type other than SEQ_CLS and TOKEN_CLS (which
-// makes a token classifier, Options.TokenClassification) or adapters on the
+// not fit ck), peft.ErrUnsupported for a task type other than SEQ_CLS or adapters on the
 // classifier, and the errors of the adapters' Validate (peft.ErrInvalidParams for values such as
 // an all-zero HRA vector).
 func LoadAdapter(ck *checkpoint.Checkpoint, dir string) (*Model, error) {

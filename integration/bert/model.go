@@ -45,7 +45,8 @@ type Options struct {
 	AttentionDropout float64
 	// TokenClassification makes the model BertForTokenClassification: the classifier labels
 	// every token (TokenLogits), the pooler is no module of it (neither adapted nor saved), and
-	// adapters are saved with PEFT's task_type TOKEN_CLS.
+	// adapters are saved with PEFT's task_type TOKEN_CLS (LoadAdapter makes a token classifier
+	// of a TOKEN_CLS adapter, and takes no other task type but SEQ_CLS).
 	TokenClassification bool
 }
 
