@@ -177,6 +177,25 @@ func TestHostileInput(t *testing.T) {
 			return []string{"predict"}, "\n  \n\n"
 		}, code: exitUsage, want: "predict: no sentences"},
 		{name: "predict: empty argument", setup: args("predict", ""), code: exitUsage, want: "predict: every sentence argument is empty"},
+		// 8. Tasks: pairs, regression, token classification.
+		{name: "missing pair column", setup: func(t *testing.T, _ *hostileEnv, w string) ([]string, string) {
+			return []string{"--data", tsv(t, w, "d.tsv", good...), "--pair", "sentence2"}, ""
+		}, code: exitUsage, want: `d.tsv:1: header "sentence\tlabel" has no pair column "sentence2"`},
+		{name: "non-numeric score", setup: func(t *testing.T, _ *hostileEnv, w string) ([]string, string) {
+			return []string{"--task", "regress", "--data", tsv(t, w, "s.tsv", "sentence1\tsentence2\tscore", "a\tb\t4.5", "c\td\tn/a")}, ""
+		}, code: exitUsage, want: `s.tsv:3: score "n/a" is not a finite number`},
+		{name: "label -100 in a TSV", setup: func(t *testing.T, _ *hostileEnv, w string) ([]string, string) {
+			return []string{"--data", tsv(t, w, "d.tsv", append(good, "masked\t-100")...)}, ""
+		}, code: exitUsage, want: "d.tsv:6: label -100 is negative"},
+		{name: "malformed CoNLL line", setup: func(t *testing.T, _ *hostileEnv, w string) ([]string, string) {
+			return []string{"--task", "tokens", "--data", tsv(t, w, "ner.txt", "EU NNP B-NP B-ORG", "rejects VBZ O", "")}, ""
+		}, code: exitUsage, want: "ner.txt:2: 3 columns, want 4 as on line 1"},
+		{name: "tag -100 in CoNLL", setup: func(t *testing.T, _ *hostileEnv, w string) ([]string, string) {
+			return []string{"--task", "tokens", "--data", tsv(t, w, "ner.txt", "EU B-ORG", "rejects -100", "")}, ""
+		}, code: exitUsage, want: `ner.txt:2: tag "-100" is transformers' ignore index`},
+		{name: "a TSV file as CoNLL", setup: func(t *testing.T, _ *hostileEnv, w string) ([]string, string) {
+			return []string{"--task", "tokens", "--data", tsv(t, w, "d.tsv", good...)}, ""
+		}, code: exitUsage, want: "d.tsv:2: 4 columns, want 2 as on line 1"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -13,6 +13,13 @@
 //
 // Data is GLUE-style TSV: a header row naming a "sentence" and a "label" column, then one
 // sentence<TAB>label row per example, labels 0 (negative) and 1 (positive) or more classes.
+// --task regress trains a one-output head on float scores (STS-B), --pair (or GLUE's
+// sentence1/sentence2 header) trains on sentence pairs, and --task tokens tags every word of
+// CoNLL files (named entities):
+//
+//	go run ./examples/sentiment --task regress --data path/to/glue/STS-B --model bert-base-uncased
+//	go run ./examples/sentiment --task tokens --data path/to/conll2003 --model bert-base-cased
+//
 // --data takes a directory with train.tsv and dev.tsv, or one file from which a tenth is held out
 // for evaluation (or pass the dev file with --dev).
 //

@@ -125,6 +125,11 @@ func TestUsageErrors(t *testing.T) {
 	empty := file("empty.tsv", "sentence\tlabel", "a fine film\t1", "", "\t0")
 	threeLabels := file("three.tsv", "sentence\tlabel", "a fine film\t1", "a bad film\t0", "a so-so film\t2")
 	fourLabels := file("four.tsv", "sentence\tlabel", "a fine film\t1", "\n", "a bad film\t3")
+	pairs := file("pairs.tsv", "sentence1\tsentence2\tlabel", "a fine film\ta good film\tentailment", "a fine film\ta bad film\tnot_entailment")
+	scores := file("scores.tsv", "sentence1\tsentence2\tscore", "a fine film\ta good film\t4.5", "a fine film\ta bad film\thigh")
+	ignored := file("ignored.tsv", "sentence\tlabel", "a fine film\t1", "a bad film\t-100")
+	conll := file("ner.txt", "EU NNP B-NP B-ORG", "rejects VBZ B-VP", "")
+	conllIgnore := file("ner100.txt", "EU B-ORG", "rejects -100", "")
 	tests := []struct {
 		name string
 		args []string
@@ -148,6 +153,18 @@ func TestUsageErrors(t *testing.T) {
 		{"more labels than --num-labels", []string{"--data", threeLabels, "--num-labels", "2"}, threeLabels + ":4: label 2, but the model's head has 2 classes"},
 		{"more labels than the checkpoint's head", []string{"--model", tiny, "--data", good, "--dev", fourLabels}, fourLabels + ":5: label 3, but the model's head has 3 classes"},
 		{"missing model", []string{"--model", "./no-such-model"}, "no-such-model"},
+		{"unknown task", []string{"--task", "summarise"}, `--task: finetune: invalid job: unknown task "summarise"`},
+		{"missing pair column", []string{"--data", good, "--pair", "sentence2"}, good + `:1: header "sentence\tlabel" has no pair column "sentence2"`},
+		{"class names not given", []string{"--data", pairs}, pairs + `:2: label "entailment" is not an integer`},
+		{"unknown class name", []string{"--data", pairs, "--label-names", "entailment,neutral"}, pairs + `:3: label "not_entailment" is not one of the class names entailment, neutral`},
+		{"repeated class name", []string{"--data", pairs, "--label-names", "yes,yes"}, `--label-names "yes,yes": want distinct`},
+		{"non-numeric score", []string{"--task", "regress", "--data", scores}, scores + `:3: score "high" is not a finite number`},
+		{"class names for scores", []string{"--task", "regress", "--data", scores, "--label-names", "a,b"}, "class names for a regression task"},
+		{"label -100 in a TSV", []string{"--data", ignored}, ignored + ":3: label -100 is negative"},
+		{"tokens without data", []string{"--task", "tokens"}, "the tokens task needs data"},
+		{"malformed CoNLL line", []string{"--task", "tokens", "--data", conll}, conll + ":2: 3 columns, want 4 as on line 1"},
+		{"tag -100 in CoNLL", []string{"--task", "tokens", "--data", conllIgnore}, conllIgnore + `:2: tag "-100" is transformers' ignore index`},
+		{"TSV columns for tokens", []string{"--task", "tokens", "--data", good, "--pair", "x"}, "TSV columns for the tokens task"},
 		{"unknown target", []string{"--targets", "qeury"}, "qeury"},
 		{"predict: unknown flag", []string{"predict", "--bogus"}, "flag provided but not defined: -bogus"},
 		{"predict: missing adapter", []string{"predict", "--adapter-dir", filepath.Join(dir, "none"), "text"}, filepath.Join(dir, "none")},

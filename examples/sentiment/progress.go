@@ -62,6 +62,12 @@ func (p *progress) step(s train.StepInfo) {
 // evaluated records an evaluation on the dev set, shown at the end of the next line.
 func (p *progress) evaluated(e train.EvalInfo) {
 	p.eval = fmt.Sprintf("dev acc %.1f%% (step %d)", 100*e.Accuracy, e.Step)
+	switch {
+	case e.Accuracy == 0 && e.Pearson != 0: // a regression model
+		p.eval = fmt.Sprintf("dev Pearson %.3f (step %d)", e.Pearson, e.Step)
+	case e.Tokens > 0:
+		p.eval = fmt.Sprintf("dev entity F1 %.3f (step %d)", e.EntityF1, e.Step)
+	}
 }
 
 // done ends the terminal bar's line.

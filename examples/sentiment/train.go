@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 
+	"github.com/spago-peft/spago-peft/integration/dataset"
 	"github.com/spago-peft/spago-peft/integration/finetune"
 	"github.com/spago-peft/spago-peft/peft"
 )
@@ -16,6 +18,7 @@ import (
 // trainFlags are the options of a training run.
 type trainFlags struct {
 	model, data, dev, adapter, targets, save   string
+	task, text, pair, label, labelNames        string
 	r, epochs, steps, batch, maxLen, workers   int
 	trainLimit, devLimit, evalEvery, numLabels int
 	lambda, lr, dropout                        float64
@@ -37,6 +40,11 @@ func parseTrainFlags(args []string, stderr io.Writer) (trainFlags, error) {
 	fs.StringVar(&f.model, "model", "", "base model: a local Hugging Face directory or a hub name (default: a small BERT with RANDOM weights, built offline)")
 	fs.StringVar(&f.data, "data", "", "GLUE-style directory with train.tsv and dev.tsv, or one TSV file (a tenth held out for dev) (default: the embedded sample)")
 	fs.StringVar(&f.dev, "dev", "", "dev TSV file, when --data is a training file")
+	fs.StringVar(&f.task, "task", finetune.TaskClassify, "classify (sentences or pairs into classes), regress (a score per sentence or pair, as STS-B) or tokens (a tag per word, as CoNLL-2003 NER; --data: CoNLL files)")
+	fs.StringVar(&f.text, "text", "", `text column (default "sentence", or sentence1 of GLUE's pair layouts)`)
+	fs.StringVar(&f.pair, "pair", "", "second-sentence column: train on sentence pairs (default: sentence2 when the header has sentence1 and sentence2)")
+	fs.StringVar(&f.label, "label", "", `label column (default "label", or "score" for --task regress)`)
+	fs.StringVar(&f.labelNames, "label-names", "", "comma-separated class names the label column holds, in class order (e.g. entailment,not_entailment for RTE)")
 	fs.StringVar(&f.adapter, "adapter", finetune.KindHRA, "adapter: hra, lora or oft")
 	fs.IntVar(&f.r, "r", 0, fmt.Sprintf("HRA reflections / LoRA rank / OFT blocks (default %d, %d, block size %d)", finetune.DefaultHRARank, finetune.DefaultLoRARank, finetune.DefaultOFTBlockSize))
 	fs.Float64Var(&f.lambda, "lambda", 0, "HRA orthogonality regularisation weight")
@@ -92,11 +100,24 @@ func (f trainFlags) job() (finetune.Job, error) {
 	if err != nil {
 		return finetune.Job{}, usageError{err}
 	}
+	task, err := finetune.ParseTask(f.task)
+	if err != nil {
+		return finetune.Job{}, usageError{fmt.Errorf("--task: %w", err)}
+	}
+	cols := dataset.Columns{Text: strings.TrimSpace(f.text), Pair: strings.TrimSpace(f.pair), Label: strings.TrimSpace(f.label)}
+	if f.labelNames != "" {
+		for _, name := range strings.Split(f.labelNames, ",") {
+			if name = strings.TrimSpace(name); name == "" || slices.Contains(cols.LabelNames, name) {
+				return finetune.Job{}, usageError{fmt.Errorf("--label-names %q: want distinct, non-empty comma-separated names", f.labelNames)}
+			}
+			cols.LabelNames = append(cols.LabelNames, name)
+		}
+	}
 	job := finetune.Job{
 		Model: f.model, Data: f.data, DevData: f.dev, TrainLimit: f.trainLimit, DevLimit: f.devLimit,
 		MaxLen: f.maxLen, NumLabels: f.numLabels, Adapter: adapter, Targets: finetune.ParseTargets(f.targets),
 		Epochs: f.epochs, Steps: f.steps, BatchSize: f.batch, Workers: f.workers, EvalEvery: f.evalEvery,
-		LR: f.lr, Seed: f.seed, Dropout: f.dropout,
+		LR: f.lr, Seed: f.seed, Dropout: f.dropout, Task: task, Columns: cols,
 	}
 	if job.Epochs == 0 {
 		job.Epochs = dataEpochs
@@ -161,8 +182,18 @@ func trainAndSave(ctx context.Context, f trainFlags, stdout, stderr io.Writer) (
 	} else {
 		fmt.Fprintf(stdout, "base:      %s\n", setup.BaseDescription)
 	}
-	fmt.Fprintf(stdout, "data:      %d training sentences (%s), %d dev (%s), %d labels\n",
-		len(setup.TrainSet), setup.TrainSource, len(setup.DevSet), setup.DevSource, setup.NumLabels)
+	what, labels := "sentences", fmt.Sprintf("%d labels", setup.NumLabels)
+	if len(setup.TrainSet) > 0 && slices.Contains(setup.TrainSet[0].TypeIDs, 1) {
+		what = "sentence pairs"
+	}
+	switch job.Task {
+	case finetune.TaskRegress:
+		labels = "scores (regression)"
+	case finetune.TaskTokens:
+		labels = fmt.Sprintf("%d tags (%s)", len(setup.TagNames), strings.Join(setup.TagNames, " "))
+	}
+	fmt.Fprintf(stdout, "data:      %d training %s (%s), %d dev (%s), %s\n",
+		len(setup.TrainSet), what, setup.TrainSource, len(setup.DevSet), setup.DevSource, labels)
 
 	steps := job.Steps
 	if steps == 0 {
@@ -178,12 +209,27 @@ func trainAndSave(ctx context.Context, f trainFlags, stdout, stderr io.Writer) (
 		}
 		return nil, err
 	}
-	fmt.Fprintf(stdout, "method:    %s on %s, classification head trained in full; lr %.2g, batch %d, dropout %.2g\n",
-		res.Method, strings.Join(job.Targets.Modules, ","), lrOf(job), job.BatchSize, job.Dropout)
+	head := "classification head"
+	switch job.Task {
+	case finetune.TaskRegress:
+		head = "regression head (one output)"
+	case finetune.TaskTokens:
+		head = "token classification head"
+	}
+	fmt.Fprintf(stdout, "method:    %s on %s, %s trained in full; lr %.2g, batch %d, dropout %.2g\n",
+		res.Method, strings.Join(job.Targets.Modules, ","), head, lrOf(job), job.BatchSize, job.Dropout)
 	fmt.Fprintf(stdout, "trainable: %s of %s parameters (%.2f%% of the base)\n", thousands(res.Trainable), thousands(res.Base), res.PercentOfBase())
 	fmt.Fprintf(stdout, "training:  %d steps in %v (%v per step), final train loss %.4f\n",
 		res.Steps, res.TrainTime.Round(100e6), res.StepTime.Round(1e5), res.FinalTrainLoss)
-	fmt.Fprintf(stdout, "dev:       accuracy %.1f%% (%d sentences), loss %.4f\n", 100*res.Dev.Accuracy, res.Dev.Examples, res.Dev.Loss)
+	switch job.Task {
+	case finetune.TaskRegress:
+		fmt.Fprintf(stdout, "dev:       Pearson %.3f, Spearman %.3f (%d %s), mean squared error %.4f\n", res.Dev.Pearson, res.Dev.Spearman, res.Dev.Examples, what, res.Dev.Loss)
+	case finetune.TaskTokens:
+		fmt.Fprintf(stdout, "dev:       entity F1 %.3f (precision %.3f, recall %.3f), word accuracy %.1f%% (%d words in %d sentences), loss %.4f\n",
+			res.Dev.EntityF1, res.Dev.EntityPrecision, res.Dev.EntityRecall, 100*res.Dev.Accuracy, res.Dev.Tokens, res.Dev.Examples, res.Dev.Loss)
+	default:
+		fmt.Fprintf(stdout, "dev:       accuracy %.1f%% (%d %s), loss %.4f\n", 100*res.Dev.Accuracy, res.Dev.Examples, what, res.Dev.Loss)
+	}
 	if f.save == "" {
 		return res, nil
 	}
@@ -191,7 +237,11 @@ func trainAndSave(ctx context.Context, f trainFlags, stdout, stderr io.Writer) (
 		return res, fmt.Errorf("saving the adapter: %w", err)
 	}
 	fmt.Fprintf(stdout, "saved:     %s (PEFT format: adapter_config.json, adapter_model.safetensors)\n", f.save)
-	fmt.Fprintf(stdout, "try:       go run ./examples/sentiment predict --adapter-dir %s \"a warm and funny film\"\n", f.save)
+	example := "a warm and funny film"
+	if job.Task == finetune.TaskTokens {
+		example = "Peter Blackburn flew to Brussels"
+	}
+	fmt.Fprintf(stdout, "try:       go run ./examples/sentiment predict --adapter-dir %s %q\n", f.save, example)
 	return res, nil
 }
 

@@ -43,7 +43,9 @@ func checkSetFlags(fs *flag.FlagSet, f trainFlags) error {
 	switch {
 	case err != nil:
 		return err
-	case f.numLabels == 1 || f.numLabels > dataset.MaxLabels:
+	case f.numLabels == 1:
+		return fmt.Errorf("--num-labels 1: want 2 to %d (one output is --task regress)", dataset.MaxLabels)
+	case f.numLabels > dataset.MaxLabels:
 		return fmt.Errorf("--num-labels %d: want 2 to %d", f.numLabels, dataset.MaxLabels)
 	case strings.EqualFold(strings.TrimSpace(f.adapter), finetune.KindHRA) && f.r%2 == 1 && !f.gs:
 		return fmt.Errorf("--r %d: HRA's identity init pairs its reflections, so r must be even; use an even --r, or --gs (Gram–Schmidt, random init)", f.r)

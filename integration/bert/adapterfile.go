@@ -29,11 +29,12 @@ const taskType = "SEQ_CLS"
 
 // SaveAdapter writes the adapters and the modules trained in full (the classification head) to
 // dir in PEFT's format, as PeftModelForSequenceClassification's save_pretrained does: see
-// peft.SaveAdapter. meta.TaskType is "SEQ_CLS" (set when empty). The target modules are
-// written as the shortest module-name suffixes (with layers_to_transform if needed) that select
-// exactly the adapted layers, and modules_to_save as the names of the modules trained in full.
-// Training options (Seed, HiddenDropout) are not stored. It fails with peft.ErrInvalidConfig for
-// a model without adapters (head-only or full fine-tuning: ExportMerged writes those).
+// peft.SaveAdapter. meta.TaskType is "SEQ_CLS", or "TOKEN_CLS" for a token classifier (set when
+// empty). The target modules are written as the shortest module-name suffixes (with
+// layers_to_transform if needed) that select exactly the adapted layers, and modules_to_save as
+// the names of the modules trained in full. Training options (Seed, HiddenDropout) are not
+// stored. It fails with peft.ErrInvalidConfig for a model without adapters (head-only or full
+// fine-tuning: ExportMerged writes those).
 func (m *Model) SaveAdapter(dir string, meta peft.Meta) error {
 	if len(m.adapters) == 0 {
 		return fmt.Errorf("%w: bert: the model has no adapters to save (ExportMerged writes a head-only or fully fine-tuned model)", peft.ErrInvalidConfig)
@@ -41,11 +42,11 @@ func (m *Model) SaveAdapter(dir string, meta peft.Meta) error {
 	switch meta.TaskType {
 	case "":
 		if !m.headFromBase { // a model whose classifier is the base's is saved, as PEFT saves it, without task_type
-			meta.TaskType = taskType
+			meta.TaskType = m.taskType()
 		}
-	case taskType:
+	case m.taskType():
 	default:
-		return fmt.Errorf("%w: bert: task_type %q, but the model is a sequence classifier (%s)", peft.ErrInvalidConfig, meta.TaskType, taskType)
+		return fmt.Errorf("%w: bert: task_type %q, but the model's is %s", peft.ErrInvalidConfig, meta.TaskType, m.taskType())
 	}
 	names := m.adapterNames()
 	cfg, err := peft.ConfigOf(m.adapters[names[0]])
@@ -96,12 +97,13 @@ func LoadAdapter(ck *checkpoint.Checkpoint, dir string) (*Model, error) {
 		return nil, fmt.Errorf("bert: %w", err)
 	}
 	configPath := filepath.Join(dir, peft.AdapterConfigFile)
-	if meta.TaskType != "" && meta.TaskType != taskType {
-		return nil, fmt.Errorf("%w: bert: %s has task_type %q; this model is a sequence classifier (%s)",
-			peft.ErrUnsupported, configPath, meta.TaskType, taskType)
+	if meta.TaskType != "" && meta.TaskType != taskType && meta.TaskType != tokenTaskType {
+		return nil, fmt.Errorf("%w: bert: %s has task_type %q; this model is a sequence classifier (%s) or a token classifier (%s)",
+			peft.ErrUnsupported, configPath, meta.TaskType, taskType, tokenTaskType)
 	}
-	if meta.TaskType == taskType && !slices.Contains(targets.ModulesToSave, "classifier") {
-		// PeftModelForSequenceClassification adds it before choosing the modules to adapt.
+	if meta.TaskType != "" && !slices.Contains(targets.ModulesToSave, "classifier") {
+		// PeftModelForSequenceClassification (and ForTokenClassification) adds it before choosing
+		// the modules to adapt.
 		targets.ModulesToSave = append(targets.ModulesToSave, "classifier")
 	}
 	if ck == nil {
@@ -128,7 +130,7 @@ func LoadAdapter(ck *checkpoint.Checkpoint, dir string) (*Model, error) {
 			ErrNoHead, configPath, arch.Head.Dense, targets.ModulesToSave, arch.Head.Dense)
 	}
 	cfg = adjustedOFT(cfg, ck.Config)
-	m, err := buildModel[float32](ck, Options{Adapter: cfg, Targets: targets, NumLabels: numLabels}, true)
+	m, err := buildModel[float32](ck, Options{Adapter: cfg, Targets: targets, NumLabels: numLabels, TokenClassification: meta.TaskType == tokenTaskType}, true)
 	if err != nil {
 		return nil, err
 	}

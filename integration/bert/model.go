@@ -42,6 +42,11 @@ type Options struct {
 	// AttentionDropout is the dropout probability of the attention probabilities in training
 	// mode, Hugging Face's attention_probs_dropout_prob (0.1 in BERT configs); 0 disables it.
 	AttentionDropout float64
+	// TokenClassification makes the model BertForTokenClassification: the classifier labels
+	// every token (TokenLogits), the pooler is no module of it (neither adapted nor saved), and
+	// adapters are saved with PEFT's task_type TOKEN_CLS (LoadAdapter makes a token classifier
+	// of a TOKEN_CLS adapter, and takes no other task type but SEQ_CLS).
+	TokenClassification bool
 }
 
 // initializerRange is the standard deviation of new weights, transformers' BertConfig default.
@@ -80,6 +85,7 @@ type Model struct {
 	// headFromBase is set for a model loaded from an adapter without task_type: its classifier is
 	// the checkpoint's, frozen, and SaveAdapter writes no task_type.
 	headFromBase bool
+	tokens       bool // Options.TokenClassification
 }
 
 // Embeddings holds the embedding tables, each a matrix with one row per id. Position is nil for
@@ -173,6 +179,7 @@ func buildModel[T float.DType](ck *checkpoint.Checkpoint, opts Options, exactSav
 		dropout:  opts.HiddenDropout,
 		attnDrop: opts.AttentionDropout,
 		dropRNG:  rand.New(rand.NewPCG(opts.Seed, 0xd209)),
+		tokens:   opts.TokenClassification,
 	}
 	addEmbeddings(m, w)
 	for i := range cfg.NumHiddenLayers {
@@ -180,10 +187,18 @@ func buildModel[T float.DType](ck *checkpoint.Checkpoint, opts Options, exactSav
 	}
 	h, head := cfg.HiddenSize, arch.Head
 	m.Pooler = w.linearOrNew(head.Dense, h, h, rng)
-	m.Classifier = w.linearOrNew(head.Out, numLabels, h, rng)
-	m.addLinear(head.Dense, m.Pooler)
-	m.addModule(head.Out, nil, m.Classifier.W, m.Classifier.B)
-	if !exactSaved && !ck.HasHeadDense() && !opts.FullFineTune {
+	out := head.Out
+	if opts.TokenClassification {
+		// Every family's ForTokenClassification has a plain linear "classifier" and no pooler or
+		// sequence head.
+		out = "classifier"
+	}
+	m.Classifier = w.linearOrNew(out, numLabels, h, rng)
+	if !opts.TokenClassification {
+		m.addLinear(head.Dense, m.Pooler)
+	}
+	m.addModule(out, nil, m.Classifier.W, m.Classifier.B)
+	if !exactSaved && !ck.HasHeadDense() && !opts.FullFineTune && !opts.TokenClassification {
 		// A head layer drawn here must go into the adapter file, or PEFT draws its own.
 		opts.Targets.ModulesToSave = append(slices.Clone(opts.Targets.ModulesToSave), head.Dense)
 	}

@@ -14,20 +14,25 @@ import (
 	"strings"
 )
 
-// Example is one labelled text.
+// Example is one labelled text or pair of texts.
 type Example struct {
 	// Text is the sentence, as it appears in the file.
 	Text string
-	// Label is the class index, 0 ≤ Label < number of classes.
+	// Pair is the second sentence of a sentence pair (Columns.Pair), empty for a single sentence.
+	Pair string
+	// Label is the class index, 0 ≤ Label < number of classes; 0 for a regression example.
 	Label int
+	// Score is the target of a regression example (Columns.Regression), such as STS-B's
+	// similarity in [0, 5]; 0 for a classification example.
+	Score float64
 	// File and Line locate the example's row (Line counts from 1) when it was read by ReadTSV
 	// or ParseTSV; errors about the example name them.
 	File string
 	Line int
 }
 
-// ErrMalformed reports a TSV file that is empty, too large or has a row that is not a labelled
-// example; the wrapping error names the file and, for a bad row, its 1-based line number. A file
+// ErrMalformed reports a TSV (or CoNLL) file that is empty, too large or has a row that is not a
+// labelled example; the wrapping error names the file and, for a bad row, its 1-based line number. A file
 // that cannot be opened is reported with the error of the file system (errors.Is(err,
 // fs.ErrNotExist) for a missing one), not with ErrMalformed.
 var ErrMalformed = errors.New("dataset: malformed TSV")
@@ -62,8 +67,24 @@ const (
 // (other columns, such as GLUE's "index", are ignored), then one row per example with the same
 // number of tab-separated fields. Labels are integers from 0 to MaxLabels−1. Empty lines are
 // skipped; Windows line endings and a UTF-8 byte-order mark are accepted. The file is read as a
-// stream, within MaxLineBytes per line and MaxFileBytes in all.
-func ReadTSV(path string) ([]Example, error) {
+// stream, within MaxLineBytes per line and MaxFileBytes in all. It is ReadTSVColumns with
+// the zero Columns.
+func ReadTSV(path string) ([]Example, error) { return ReadTSVColumns(path, Columns{}) }
+
+// ReadTSVColumns reads a TSV file as ReadTSV does, with the columns and kind of label cols
+// chooses: sentence pairs, regression scores or class names.
+func ReadTSVColumns(path string, cols Columns) ([]Example, error) {
+	f, err := openData(path, "a TSV file")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ParseTSVColumns(f, path, cols)
+}
+
+// openData opens the data file path, or reports it missing, a directory (want names what it
+// should be) or larger than MaxFileBytes.
+func openData(path, want string) (*os.File, error) {
 	info, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -71,7 +92,7 @@ func ReadTSV(path string) ([]Example, error) {
 	case err != nil:
 		return nil, fmt.Errorf("dataset: %w", err)
 	case info.IsDir():
-		return nil, fmt.Errorf("dataset: %s is a directory, want a TSV file", path)
+		return nil, fmt.Errorf("dataset: %s is a directory, want %s", path, want)
 	case info.Mode().IsRegular() && info.Size() > MaxFileBytes:
 		return nil, fmt.Errorf("%w: %s: %d MiB, more than the limit of %d MiB", ErrMalformed, path, info.Size()>>20, MaxFileBytes>>20)
 	}
@@ -79,30 +100,33 @@ func ReadTSV(path string) ([]Example, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dataset: %w", err)
 	}
-	defer f.Close()
-	return ParseTSV(f, path)
+	return f, nil
 }
 
 // ParseTSV reads TSV rows from r as ReadTSV does; name is the file name that errors and the
 // examples' File give.
 func ParseTSV(r io.Reader, name string) ([]Example, error) {
-	examples, perr := parseTSV(&lineReader{r: bufio.NewReaderSize(r, 64<<10), limit: fileLimit}, name)
-	switch {
-	case perr == nil:
-		return examples, nil
-	case perr.line == 0:
-		return nil, fmt.Errorf("%w: %s: %s", ErrMalformed, name, perr.msg)
-	default:
-		return nil, fmt.Errorf("%w: %s:%d: %s", ErrMalformed, name, perr.line, perr.msg)
+	return ParseTSVColumns(r, name, Columns{})
+}
+
+// ParseTSVColumns reads TSV rows from r as ReadTSVColumns does.
+func ParseTSVColumns(r io.Reader, name string, cols Columns) ([]Example, error) {
+	examples, perr := parseTSV(&lineReader{r: bufio.NewReaderSize(r, 64<<10), limit: fileLimit}, name, cols)
+	if perr != nil {
+		return nil, perr.in(ErrMalformed, name)
 	}
+	return examples, nil
 }
 
 // ReadDir reads TrainFile and DevFile from dir.
-func ReadDir(dir string) (train, dev []Example, err error) {
-	if train, err = ReadTSV(filepath.Join(dir, TrainFile)); err != nil {
+func ReadDir(dir string) (train, dev []Example, err error) { return ReadDirColumns(dir, Columns{}) }
+
+// ReadDirColumns reads TrainFile and DevFile from dir with the columns cols chooses.
+func ReadDirColumns(dir string, cols Columns) (train, dev []Example, err error) {
+	if train, err = ReadTSVColumns(filepath.Join(dir, TrainFile), cols); err != nil {
 		return nil, nil, err
 	}
-	if dev, err = ReadTSV(filepath.Join(dir, DevFile)); err != nil {
+	if dev, err = ReadTSVColumns(filepath.Join(dir, DevFile), cols); err != nil {
 		return nil, nil, err
 	}
 	return train, dev, nil
@@ -124,6 +148,15 @@ type parseError struct {
 }
 
 func (e *parseError) Error() string { return e.msg }
+
+// in returns the error as reported for file name: wrapping kind (ErrMalformed, or an error that
+// wraps it), naming name and line.
+func (e *parseError) in(kind error, name string) error {
+	if e.line == 0 {
+		return fmt.Errorf("%w: %s: %s", kind, name, e.msg)
+	}
+	return fmt.Errorf("%w: %s:%d: %s", kind, name, e.line, e.msg)
+}
 
 // ScanLines calls fn with each line of r (its 1-based number, and its text without the line
 // ending or a first-line byte-order mark) until r ends or fn fails, within MaxLineBytes per line
@@ -186,7 +219,7 @@ func (lr *lineReader) next() (string, error) {
 }
 
 // parseTSV parses the lines of lr, naming the examples' file name.
-func parseTSV(lr *lineReader, name string) ([]Example, *parseError) {
+func parseTSV(lr *lineReader, name string, cols Columns) ([]Example, *parseError) {
 	next := func() (string, *parseError, bool) {
 		line, err := lr.next()
 		var perr *parseError
@@ -211,17 +244,9 @@ func parseTSV(lr *lineReader, name string) ([]Example, *parseError) {
 	}
 	headerLine := lr.line
 	fields := strings.Split(header, "\t")
-	textCol, labelCol := -1, -1
-	for i, f := range fields {
-		switch strings.TrimSpace(f) {
-		case textColumn:
-			textCol = i
-		case labelColumn:
-			labelCol = i
-		}
-	}
-	if textCol < 0 || labelCol < 0 {
-		return nil, &parseError{headerLine, fmt.Sprintf("header %s lacks a %q or a %q column", quoteShort(header), textColumn, labelColumn)}
+	textCol, pairCol, labelCol, perr := cols.find(fields)
+	if perr != "" {
+		return nil, &parseError{headerLine, fmt.Sprintf("header %s %s", quoteShort(header), perr)}
 	}
 	var examples []Example
 	row := make([]string, len(fields))
@@ -243,15 +268,28 @@ func parseTSV(lr *lineReader, name string) ([]Example, *parseError) {
 			}
 			return nil, &parseError{lr.line, msg}
 		}
-		text := row[textCol]
-		if strings.TrimSpace(text) == "" {
+		e := Example{Text: row[textCol], File: name, Line: lr.line}
+		if strings.TrimSpace(e.Text) == "" {
 			return nil, &parseError{lr.line, "empty sentence"}
 		}
-		label, err := parseLabel(row[labelCol])
+		if pairCol >= 0 {
+			if e.Pair = row[pairCol]; strings.TrimSpace(e.Pair) == "" {
+				return nil, &parseError{lr.line, fmt.Sprintf("empty second sentence (column %q)", strings.TrimSpace(fields[pairCol]))}
+			}
+		}
+		var err error
+		switch {
+		case cols.Regression:
+			e.Score, err = parseScore(row[labelCol])
+		case len(cols.LabelNames) > 0:
+			e.Label, err = cols.parseName(row[labelCol])
+		default:
+			e.Label, err = parseLabel(row[labelCol])
+		}
 		if err != nil {
 			return nil, &parseError{lr.line, err.Error()}
 		}
-		examples = append(examples, Example{Text: text, Label: label, File: name, Line: lr.line})
+		examples = append(examples, e)
 	}
 	if len(examples) == 0 {
 		return nil, &parseError{0, "no examples after the header row"}

@@ -34,6 +34,13 @@ func readData(job Job) (*data, error) {
 		if d.trainFile, err = sampleFile(dataset.TrainFile); err == nil {
 			d.devFile, err = sampleFile(dataset.DevFile)
 		}
+		if err == nil && job.Task == TaskRegress { // the sample's labels 0 and 1 as scores
+			for _, f := range []*dataFile{d.trainFile, d.devFile} {
+				for i, e := range f.examples {
+					f.examples[i].Score, f.examples[i].Label = float64(e.Label), 0
+				}
+			}
+		}
 	default:
 		// A directory holds train.tsv and dev.tsv; DevData, if set, replaces its dev.tsv.
 		trainPath, devPath := job.Data, job.DevData
@@ -43,8 +50,10 @@ func readData(job Job) (*data, error) {
 				devPath = filepath.Join(job.Data, dataset.DevFile)
 			}
 		}
-		if d.trainFile, err = readFile(trainPath); err == nil && devPath != "" {
-			d.devFile, err = readFile(devPath)
+		cols := job.Columns
+		cols.Regression = job.Task == TaskRegress
+		if d.trainFile, err = readFile(trainPath, cols); err == nil && devPath != "" {
+			d.devFile, err = readFile(devPath, cols)
 		}
 	}
 	if err != nil {
@@ -56,13 +65,31 @@ func readData(job Job) (*data, error) {
 // draw sets the training and dev sets: the dev file, or a seeded part of the training file held
 // out, each cut to its limit by a seeded draw.
 func (d *data) draw(job Job) error {
-	d.train, d.trainSource = d.trainFile.examples, d.trainFile.name
+	var dev []dataset.Example
+	devName := ""
 	if d.devFile != nil {
-		d.dev, d.devSource = d.devFile.examples, d.devFile.name
-	} else {
+		dev, devName = d.devFile.examples, d.devFile.name
+	}
+	s, err := drawSets(job, d.trainFile.examples, dev, d.trainFile.name, devName, "example")
+	d.train, d.dev, d.trainSource, d.devSource = s.train, s.dev, s.trainSource, s.devSource
+	return err
+}
+
+// drawn are training and dev sets drawn from files, and where they came from.
+type drawn[T any] struct {
+	train, dev             []T
+	trainSource, devSource string
+}
+
+// drawSets draws the training and dev sets of job from the rows of the training file trainName
+// and of the dev file devName, or, when devName is "", from a seeded part of the training rows
+// held out; each is then cut to its limit by a seeded draw. unit names a row in errors.
+func drawSets[T any](job Job, train, dev []T, trainName, devName, unit string) (drawn[T], error) {
+	d := drawn[T]{train: train, dev: dev, trainSource: trainName, devSource: devName}
+	if devName == "" {
 		n := len(d.train)
 		if n < 2 {
-			return fmt.Errorf("%w: %s: %d example, need at least 2 to hold out a dev set", dataset.ErrMalformed, d.trainFile.name, n)
+			return d, fmt.Errorf("%w: %s: %d %s, need at least 2 to hold out a dev set", dataset.ErrMalformed, trainName, n, unit)
 		}
 		frac := job.DevFraction
 		if frac == 0 {
@@ -71,8 +98,8 @@ func (d *data) draw(job Job) error {
 		nDev := min(n-1, max(1, int(math.Ceil(frac*float64(n)))))
 		shuffled := dataset.Shuffle(d.train, job.Seed)
 		d.dev, d.train = shuffled[:nDev], shuffled[nDev:]
-		d.devSource = fmt.Sprintf("%s (%d%% held out)", d.trainFile.name, int(math.Round(100*float64(nDev)/float64(n))))
-		d.trainSource = fmt.Sprintf("%s (the rest)", d.trainFile.name)
+		d.devSource = fmt.Sprintf("%s (%d%% held out)", trainName, int(math.Round(100*float64(nDev)/float64(n))))
+		d.trainSource = fmt.Sprintf("%s (the rest)", trainName)
 	}
 	if job.TrainLimit > 0 && job.TrainLimit < len(d.train) {
 		d.train = dataset.Shuffle(d.train, job.Seed)[:job.TrainLimit]
@@ -82,7 +109,7 @@ func (d *data) draw(job Job) error {
 		d.dev = dataset.Shuffle(d.dev, job.Seed)[:job.DevLimit]
 		d.devSource += fmt.Sprintf(", %d drawn", job.DevLimit)
 	}
-	return nil
+	return d, nil
 }
 
 // checkLabels reports the first row, in file order, whose label a head of numLabels classes
@@ -103,8 +130,8 @@ func (d *data) checkLabels(numLabels int) error {
 	return nil
 }
 
-func readFile(path string) (*dataFile, error) {
-	examples, err := dataset.ReadTSV(path)
+func readFile(path string, cols dataset.Columns) (*dataFile, error) {
+	examples, err := dataset.ReadTSVColumns(path, cols)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,10 @@
 // Hugging Face directory, a hub repository, or an offline default built on the spot), reads and
 // tokenises GLUE-style sentence classification data, builds the model with the chosen adapter,
 // trains it with integration/train and reports what a user wants to know: dev accuracy, trainable
-// parameters, time per step and peak Go heap.
+// parameters, time per step and peak Go heap. Job.Task chooses the task: classification of
+// sentences or pairs (Job.Columns), regression (STS-B style scores) or token classification
+// (CoNLL files, BertForTokenClassification, PEFT's TOKEN_CLS). The tokenizer is the checkpoint's
+// tokenizer.json, else spm.model, else vocab.txt (hfjson.Auto).
 //
 // Run does everything at once. Prepare and Setup.Train split it, so that several methods can be
 // trained on one loaded base and one tokenised data set, as examples/compare does.

@@ -2,6 +2,7 @@ package finetune
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/spago-peft/spago-peft/integration/bert"
 	"github.com/spago-peft/spago-peft/integration/checkpoint"
+	"github.com/spago-peft/spago-peft/integration/dataset"
 	"github.com/spago-peft/spago-peft/integration/tokenizer"
 	"github.com/spago-peft/spago-peft/integration/train"
 	"github.com/spago-peft/spago-peft/internal/atomicdir"
@@ -45,12 +47,18 @@ type Job struct {
 	TrainLimit, DevLimit int
 	// DevFraction is the part of a single data file held out for dev (default 0.1).
 	DevFraction float64
+	// Task is TaskClassify (the default), TaskRegress or TaskTokens (whose Data are CoNLL files).
+	Task string
+	// Columns chooses the columns of the TSV files by header name: sentence pairs, class names
+	// (see dataset.Columns; Regression is set by Task).
+	Columns dataset.Columns
 	// MaxLen is the longest token sequence, [CLS] and [SEP] included; longer sentences are
 	// truncated (default 128, at most the model's position embeddings).
 	MaxLen int
-	// NumLabels is the number of classes, 2 to dataset.MaxLabels (default: the checkpoint's
-	// classifier's, else the number its config declares, else one more than the largest label
-	// in the data, at least 2, when every smaller label has a row).
+	// NumLabels is the number of classes, 2 to dataset.MaxLabels (default: the number of
+	// Columns.LabelNames, else the checkpoint's classifier's, else the number its config
+	// declares, else one more than the largest label in the data, at least 2, when every smaller
+	// label has a row); 1 (or 0) for TaskRegress.
 	NumLabels int
 
 	// Adapter builds the adapters; nil trains the classification head alone, or every weight with
@@ -91,10 +99,11 @@ type Job struct {
 type Result struct {
 	// Model is the fine-tuned model, in evaluation mode; Tokenizer is its tokenizer.
 	Model     *bert.Model
-	Tokenizer *tokenizer.Tokenizer
+	Tokenizer tokenizer.Encoder
 	// Method describes the adapter configuration, such as "hra r=8", "head" or "full".
 	Method string
-	// Dev holds the dev-set loss and accuracy after the last step.
+	// Dev holds the dev-set metrics after the last step: loss and accuracy, or for TaskRegress
+	// the mean squared error and the correlations.
 	Dev train.Metrics
 	// FinalTrainLoss is the mean training loss of the last 10 steps (or fewer if there were
 	// fewer), less noisy than the last step's.
@@ -123,6 +132,9 @@ type Result struct {
 	BaseModel, BaseGiven, BaseFingerprint string
 	// MaxLen is the length sequences were truncated to in training.
 	MaxLen int
+	// LabelNames name the classes in order: the tags of a token classifier (TaskTokens), or
+	// Job.Columns.LabelNames; nil when the data name none. SaveAdapter records them.
+	LabelNames []string
 }
 
 // SaveAdapter writes the trained adapters and classification head to dir in PEFT's format
@@ -137,9 +149,15 @@ func (r *Result) SaveAdapter(dir string) error {
 	if err != nil {
 		return err
 	}
-	return r.Model.SaveAdapter(abs, peft.Meta{BaseModel: r.BaseModel, FileMetadata: map[string]string{
-		MetaBaseModel: r.BaseGiven, MetaBaseFingerprint: r.BaseFingerprint,
-	}})
+	md := map[string]string{MetaBaseModel: r.BaseGiven, MetaBaseFingerprint: r.BaseFingerprint}
+	if r.LabelNames != nil {
+		names, err := json.Marshal(r.LabelNames)
+		if err != nil {
+			return err
+		}
+		md[MetaLabelNames] = string(names)
+	}
+	return r.Model.SaveAdapter(abs, peft.Meta{BaseModel: r.BaseModel, FileMetadata: md})
 }
 
 // ErrDestination reports a directory SaveAdapter cannot write (see CheckAdapterDir).
@@ -183,9 +201,13 @@ func (s *Setup) Train(ctx context.Context, job Job) (*Result, error) {
 	} else if slices.Equal(targets.ModulesToSave, peft.DefaultBertTargets.ModulesToSave) {
 		targets.ModulesToSave = bert.DefaultTargets(s.Checkpoint.Config).ModulesToSave // the architecture's head
 	}
+	if s.Task == TaskTokens { // BertForTokenClassification has no pooler to train
+		targets = withoutPooler(targets)
+	}
 	model, err := bert.New(s.Checkpoint, bert.Options{
 		Adapter: job.Adapter, Targets: targets, NumLabels: s.NumLabels, Seed: job.Seed,
 		FullFineTune: job.FullFineTune, HiddenDropout: job.Dropout, AttentionDropout: job.AttentionDropout,
+		TokenClassification: s.Task == TaskTokens,
 	})
 	if err != nil {
 		return nil, err
@@ -199,13 +221,16 @@ func (s *Setup) Train(ctx context.Context, job Job) (*Result, error) {
 		Model: model, Tokenizer: s.Tokenizer, Method: describeJob(job),
 		Trainable: trainable, Total: total, Base: total - adapterParams,
 		BaseDescription: s.BaseDescription, RandomBase: s.RandomBase, BaseModel: s.BaseModel, MaxLen: s.MaxLen,
-		BaseGiven: s.BaseGiven, BaseFingerprint: s.BaseFingerprint,
+		BaseGiven: s.BaseGiven, BaseFingerprint: s.BaseFingerprint, LabelNames: s.TagNames,
+	}
+	if s.Task == TaskClassify {
+		res.LabelNames = s.LabelNames
 	}
 	opts := train.Options{
 		Epochs: job.Epochs, Steps: job.Steps, BatchSize: orDefault(job.BatchSize, 32),
 		LR: job.LR, WarmupRatio: job.WarmupRatio, WeightDecay: job.WeightDecay, Seed: job.Seed,
 		Workers: job.Workers, EvalSet: s.DevSet, EvalEvery: job.EvalEvery, MaxGradNorm: job.MaxGradNorm,
-		OnEval: job.OnEval,
+		OnEval: job.OnEval, TagNames: s.TagNames,
 	}
 	if opts.LR == 0 {
 		opts.LR = DefaultLR(job.Adapter, job.FullFineTune)

@@ -15,27 +15,45 @@ import (
 	"github.com/spago-peft/spago-peft/peft"
 )
 
-// Prediction is a classifier's answer for one text.
+// Prediction is a classifier's answer for one text, or a regression model's.
 type Prediction struct {
-	// Label is the class with the highest probability.
+	// Label is the class with the highest probability; 0 for a regression model.
 	Label int
-	// Probs are the softmax probabilities of every class.
+	// Probs are the softmax probabilities of every class; nil for a regression model.
 	Probs []float64
+	// Score is a regression model's output (its one logit); 0 for a classifier.
+	Score float64
 }
 
 // Predict classifies texts with model, tokenising them with tok and truncating them to maxLen
 // tokens (0: no limit beyond the model's). The model is switched to evaluation mode.
-func Predict(model *bert.Model, tok *tokenizer.Tokenizer, texts []string, maxLen int) ([]Prediction, error) {
+func Predict(model *bert.Model, tok tokenizer.Encoder, texts []string, maxLen int) ([]Prediction, error) {
+	return predict(model, len(texts), maxLen, func(i, maxLen int) tokenizer.Encoding { return tok.Encode(texts[i], maxLen) })
+}
+
+// PredictPairs classifies sentence pairs, or scores them with a regression model, as Predict
+// does single sentences.
+func PredictPairs(model *bert.Model, tok tokenizer.Encoder, pairs [][2]string, maxLen int) ([]Prediction, error) {
+	return predict(model, len(pairs), maxLen, func(i, maxLen int) tokenizer.Encoding {
+		return tok.EncodePair(pairs[i][0], pairs[i][1], maxLen)
+	})
+}
+
+// predict runs model on n inputs, encode(i, maxLen) giving the i-th, in batches.
+func predict(model *bert.Model, n, maxLen int, encode func(i, maxLen int) tokenizer.Encoding) ([]Prediction, error) {
+	if model.TokenClassification() {
+		return nil, fmt.Errorf("%w: the model labels tokens: use PredictTokens", ErrInvalidJob)
+	}
 	model.SetTraining(false)
 	if maxLen == 0 {
 		maxLen = model.Config().MaxTokens()
 	}
 	const batchSize = 64
-	preds := make([]Prediction, 0, len(texts))
-	for lo := 0; lo < len(texts); lo += batchSize {
+	preds := make([]Prediction, 0, n)
+	for lo := 0; lo < n; lo += batchSize {
 		var b bert.Batch
-		for _, text := range texts[lo:min(lo+batchSize, len(texts))] {
-			enc := tok.Encode(text, maxLen)
+		for i := lo; i < min(lo+batchSize, n); i++ {
+			enc := encode(i, maxLen)
 			b.IDs = append(b.IDs, enc.IDs)
 			b.TypeIDs = append(b.TypeIDs, enc.TypeIDs)
 		}
@@ -47,6 +65,10 @@ func Predict(model *bert.Model, tok *tokenizer.Tokenizer, texts []string, maxLen
 		rows, cols := v.Shape()[0], v.Shape()[1]
 		data := v.Data().F64()
 		for i := range rows {
+			if cols == 1 {
+				preds = append(preds, Prediction{Score: data[i]})
+				continue
+			}
 			preds = append(preds, softmax(data[i*cols:(i+1)*cols]))
 		}
 	}
@@ -91,7 +113,7 @@ var (
 // It fails with ErrRecordedBase when the recorded base cannot be loaded, and with
 // ErrBaseMismatch when the adapter records a base Fingerprint (as Result.SaveAdapter does) and
 // the base differs; bert.LoadAdapter checks the adapters' values.
-func LoadAdapter(ctx context.Context, dir, model string, opts checkpoint.DownloadOptions) (*bert.Model, *tokenizer.Tokenizer, string, error) {
+func LoadAdapter(ctx context.Context, dir, model string, opts checkpoint.DownloadOptions) (*bert.Model, tokenizer.Encoder, string, error) {
 	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
 		if err == nil {
 			err = fmt.Errorf("%s is a file, want an adapter directory (%s, %s)", dir, peft.AdapterConfigFile, peft.AdapterWeightsFile)

@@ -14,6 +14,7 @@ import (
 	"github.com/spago-peft/spago-peft/integration/checkpoint"
 	"github.com/spago-peft/spago-peft/integration/dataset"
 	"github.com/spago-peft/spago-peft/integration/tokenizer"
+	"github.com/spago-peft/spago-peft/integration/tokenizer/hfjson"
 	"github.com/spago-peft/spago-peft/integration/train"
 )
 
@@ -23,7 +24,7 @@ type Setup struct {
 	// Checkpoint is the base; Setup.Train copies its weights into each new model.
 	Checkpoint *checkpoint.Checkpoint
 	// Tokenizer is the base's tokenizer.
-	Tokenizer *tokenizer.Tokenizer
+	Tokenizer tokenizer.Encoder
 	// BaseModel is the base's name as saved adapters record it: Job.Model (as an absolute path
 	// if it is a local directory), or DefaultBaseName.
 	BaseModel string
@@ -38,10 +39,15 @@ type Setup struct {
 	// from (file names, or the embedded sample).
 	TrainSet, DevSet       []train.Example
 	TrainSource, DevSource string
-	// NumLabels is the number of classes of the classification head.
+	// NumLabels is the number of classes of the classification head, 1 for TaskRegress.
 	NumLabels int
 	// MaxLen is the length sequences were truncated to.
 	MaxLen int
+	// Task is the job's task (TaskClassify when it named none); TagNames are the tags of
+	// TaskTokens, sorted, the head's classes in order; LabelNames the class names of
+	// TaskClassify's data (Job.Columns.LabelNames), if it names them.
+	Task                 string
+	TagNames, LabelNames []string
 }
 
 // Prepare loads the base model and the data of job and tokenises the data. Errors name what
@@ -85,6 +91,15 @@ func Prepare(ctx context.Context, job Job) (*Setup, error) {
 		return nil, fmt.Errorf("%w: max length %d exceeds the model's %d position embeddings", ErrInvalidJob, s.MaxLen, maxPos)
 	}
 
+	s.Task = cmp.Or(job.Task, TaskClassify)
+	if s.Task == TaskTokens {
+		start := time.Now()
+		if err := s.prepareTokens(job, note); err != nil {
+			return nil, err
+		}
+		note("tokenised %d sentences (max length %d) in %v", len(s.TrainSet)+len(s.DevSet), s.MaxLen, time.Since(start).Round(time.Millisecond))
+		return s, ctx.Err()
+	}
 	start := time.Now()
 	d, err := readData(job)
 	if err != nil {
@@ -94,6 +109,15 @@ func Prepare(ctx context.Context, job Job) (*Setup, error) {
 	s.TrainSource, s.DevSource = d.trainSource, d.devSource
 
 	s.NumLabels = headLabels(s.Checkpoint, job.NumLabels)
+	switch {
+	case job.Task == TaskRegress:
+		s.NumLabels = 1
+	case job.NumLabels == 0 && len(job.Columns.LabelNames) > 0:
+		s.NumLabels = len(job.Columns.LabelNames)
+	}
+	if s.NumLabels == len(job.Columns.LabelNames) {
+		s.LabelNames = job.Columns.LabelNames
+	}
 	if s.NumLabels == 0 {
 		if err := d.checkDenseLabels(); err != nil {
 			return nil, err
@@ -111,12 +135,13 @@ func Prepare(ctx context.Context, job Job) (*Setup, error) {
 	return s, ctx.Err()
 }
 
-// LoadBase loads a checkpoint and its tokenizer from a local Hugging Face directory or, if no
-// such directory exists, from the hub (see checkpoint.Load); DefaultBaseName gives DefaultBase.
+// LoadBase loads a checkpoint and its tokenizer (hfjson.Auto: tokenizer.json, spm.model or
+// vocab.txt) from a local Hugging Face directory or, if no such directory exists, from the hub
+// (see checkpoint.Load); DefaultBaseName gives DefaultBase.
 // A name that can only be a path (absolute, or starting with ".") is not tried on the hub. Errors
 // wrap checkpoint.ErrNotFound when there is no such directory (or a file stands in its place)
 // and the hub has no such model.
-func LoadBase(ctx context.Context, nameOrDir string, opts checkpoint.DownloadOptions) (*checkpoint.Checkpoint, *tokenizer.Tokenizer, error) {
+func LoadBase(ctx context.Context, nameOrDir string, opts checkpoint.DownloadOptions) (*checkpoint.Checkpoint, tokenizer.Encoder, error) {
 	if nameOrDir == DefaultBaseName {
 		return DefaultBase()
 	}
@@ -144,7 +169,7 @@ func LoadBase(ctx context.Context, nameOrDir string, opts checkpoint.DownloadOpt
 	if err != nil {
 		return nil, nil, err
 	}
-	tok, err := tokenizer.FromDir(dir)
+	tok, err := hfjson.Auto(dir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("tokenizer of %s: %w", nameOrDir, err)
 	}
@@ -183,7 +208,7 @@ func headLabels(ck *checkpoint.Checkpoint, want int) int {
 
 // Encode tokenises labelled texts as train.Encode does, spread over all CPUs: tokenising is
 // otherwise the slow part of loading a large data set.
-func Encode(tok *tokenizer.Tokenizer, examples []dataset.Example, maxLen int) []train.Example {
+func Encode(tok tokenizer.Encoder, examples []dataset.Example, maxLen int) []train.Example {
 	out := make([]train.Example, len(examples))
 	const chunk = 512
 	workers := min(runtime.NumCPU(), (len(examples)+chunk-1)/chunk)
@@ -222,8 +247,16 @@ func (job Job) validateData() error {
 		return bad("dev fraction = %v, want in (0, 1)", job.DevFraction)
 	case job.MaxLen < 0 || job.MaxLen == 1:
 		return bad("max length = %d, want ≥ 2 ([CLS] and [SEP])", job.MaxLen)
-	case job.NumLabels < 0 || job.NumLabels == 1 || job.NumLabels > dataset.MaxLabels:
-		return bad("%d classes, want 0 (from the data) or 2 to %d", job.NumLabels, dataset.MaxLabels)
+	case job.Task == TaskRegress && job.NumLabels > 1:
+		return bad("%d labels for a regression task, which has one output", job.NumLabels)
+	case job.Task == TaskTokens && (job.Columns.Text != "" || job.Columns.Pair != "" || job.Columns.Label != "" || job.Columns.LabelNames != nil):
+		return bad("TSV columns for the %s task, whose data are CoNLL files", TaskTokens)
+	case job.Task != TaskRegress && (job.NumLabels < 0 || job.NumLabels == 1 || job.NumLabels > dataset.MaxLabels):
+		return bad("%d classes, want 0 (from the data) or 2 to %d (one output is the %s task)", job.NumLabels, dataset.MaxLabels, TaskRegress)
+	case job.Task != "" && job.Task != TaskClassify && job.Task != TaskRegress && job.Task != TaskTokens:
+		return bad("unknown task %q: want %s, %s or %s", job.Task, TaskClassify, TaskRegress, TaskTokens)
+	case job.Task == TaskRegress && len(job.Columns.LabelNames) > 0:
+		return bad("class names for a regression task, whose labels are numbers")
 	case job.DevData != "" && job.Data == "":
 		return bad("a dev file needs a training file")
 	}

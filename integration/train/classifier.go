@@ -29,6 +29,12 @@ type Example struct {
 	IDs, TypeIDs []int
 	// Label is the class index.
 	Label int
+	// Score is the target of a regression model (one output column), such as a similarity.
+	Score float64
+	// Tags, for token classification, hold one label per token (dataset.IgnoreTag, −100, for the
+	// tokens the loss ignores: special tokens and word pieces after a word's first); a set whose
+	// first example has Tags is trained and evaluated per token (see TokenClassifier).
+	Tags []int
 }
 
 // batchOf gathers the examples at idx into a batch and their labels.

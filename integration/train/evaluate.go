@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/nlpodyssey/spago/mat/float"
@@ -12,12 +13,23 @@ import (
 
 // Metrics summarise a model's predictions on a set of examples.
 type Metrics struct {
-	// Loss is the mean cross-entropy (without the model's Regularization).
+	// Loss is the mean cross-entropy, or the mean squared error of a regression model (without
+	// the model's Regularization).
 	Loss float64
-	// Accuracy is the fraction of examples whose highest logit is at their label.
+	// Accuracy is the fraction of examples whose highest logit is at their label; 0 for a
+	// regression model.
 	Accuracy float64
+	// Pearson and Spearman are the correlations of a regression model's predictions with the
+	// examples' scores (NaN when either is constant); 0 for a classifier.
+	Pearson, Spearman float64
 	// Examples is the number of examples measured.
 	Examples int
+	// Tokens is the number of tagged tokens measured, for token classification, whose Loss and
+	// Accuracy are per tagged token.
+	Tokens int
+	// EntityPrecision, EntityRecall and EntityF1 are seqeval's micro-averaged entity scores of
+	// token classification with IOB2 tag names (see Options.TagNames); 0 otherwise.
+	EntityPrecision, EntityRecall, EntityF1 float64
 }
 
 // Evaluate measures model on examples in batches of batchSize, spread over runtime.NumCPU()
@@ -32,7 +44,30 @@ func Evaluate(model Classifier, examples []Example, batchSize int) (Metrics, err
 	if err := checkExamples("evaluation", examples); err != nil {
 		return Metrics{}, err
 	}
-	return evaluate(model, examples, batchSize, runtime.NumCPU())
+	return evaluateTagged(model, examples, batchSize, runtime.NumCPU(), nil)
+}
+
+// EvaluateTokens measures a token classifier as Evaluate does, with the names of its tags
+// (IOB2: B-PER, I-PER, O, …), from which it also measures entity-level precision, recall and F1.
+func EvaluateTokens(model TokenClassifier, examples []Example, batchSize int, tagNames []string) (Metrics, error) {
+	if batchSize < 1 {
+		return Metrics{}, fmt.Errorf("%w: batch size %d, want at least 1", ErrInvalidOptions, batchSize)
+	}
+	if len(examples) == 0 || examples[0].Tags == nil {
+		return Metrics{}, fmt.Errorf("%w: no examples with tags to evaluate", ErrInvalidExample)
+	}
+	if err := checkExamples("evaluation", examples); err != nil {
+		return Metrics{}, err
+	}
+	return evaluateTagged(model, examples, batchSize, runtime.NumCPU(), tagNames)
+}
+
+// evaluateTagged is evaluate, or evaluateTokens for examples with tags.
+func evaluateTagged(model Classifier, examples []Example, batchSize, workers int, tagNames []string) (Metrics, error) {
+	if examples[0].Tags != nil {
+		return evaluateTokens(model, examples, batchSize, workers, tagNames)
+	}
+	return evaluate(model, examples, batchSize, workers)
 }
 
 // evaluate is Evaluate on checked arguments with a given number of goroutines. The per-batch sums
@@ -46,12 +81,13 @@ func evaluate(model Classifier, examples []Example, batchSize, workers int) (Met
 	batches := dataset.Batches(order, batchSize)
 	losses := make([]float64, len(batches))
 	correct := make([]int, len(batches))
+	preds := make([][]float64, len(batches)) // a regression model's predictions
 	errs := make([]error, len(batches))
 	var wg sync.WaitGroup
 	for k := range min(workers, len(batches)) {
 		wg.Go(func() {
 			for i := k; i < len(batches); i += workers {
-				losses[i], correct[i], errs[i] = evaluateBatch(model, examples, batches[i])
+				losses[i], correct[i], preds[i], errs[i] = evaluateBatch(model, examples, batches[i])
 			}
 		})
 	}
@@ -69,30 +105,39 @@ func evaluate(model Classifier, examples []Example, batchSize, workers int) (Met
 	}
 	m.Loss /= float64(len(examples))
 	m.Accuracy = float64(hits) / float64(len(examples))
+	if preds[0] != nil {
+		all := slices.Concat(preds...)
+		m.Pearson, m.Spearman = Pearson(all, scores(examples, order)), Spearman(all, scores(examples, order))
+	}
 	return m, nil
 }
 
 // evaluateBatch returns the summed cross-entropy of the examples at idx and how many the model
-// classifies correctly.
-func evaluateBatch(model Classifier, examples []Example, idx []int) (float64, int, error) {
+// classifies correctly, or for a regression model the summed squared error, 0 and its
+// predictions.
+func evaluateBatch(model Classifier, examples []Example, idx []int) (float64, int, []float64, error) {
 	b, labels := batchOf(examples, idx)
 	logits, err := model.Logits(b)
 	if err != nil {
-		return 0, 0, modelError("evaluation", idx, err)
+		return 0, 0, nil, modelError("evaluation", idx, err)
 	}
 	numLabels, err := logitsShape(logits, len(idx))
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
+	}
+	if numLabels == 1 {
+		preds := logits.Value().Data().F64()
+		return sumSquaredError(preds, scores(examples, idx)), 0, preds, nil
 	}
 	if err := checkBatchLabels("evaluation", idx, labels, numLabels); err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
 	if logits.Value().Data().BitSize() == 32 {
 		l, c := scoreRows(op.Values[float32](logits), labels, numLabels)
-		return l, c, nil
+		return l, c, nil, nil
 	}
 	l, c := scoreRows(op.Values[float64](logits), labels, numLabels)
-	return l, c, nil
+	return l, c, nil, nil
 }
 
 // scoreRows returns the summed cross-entropy of the rows of x (one per label) and the number of

@@ -127,7 +127,7 @@ type trainer struct {
 
 // evaluate measures the model on the evaluation set, in evaluation mode, and calls OnEval.
 func (t *trainer) evaluate(step, epoch int) (EvalInfo, error) {
-	m, err := evaluate(t.model, t.opts.EvalSet, t.opts.BatchSize, t.opts.Workers)
+	m, err := evaluateTagged(t.model, t.opts.EvalSet, t.opts.BatchSize, t.opts.Workers, t.opts.TagNames)
 	t.model.SetTraining(true)
 	if err != nil {
 		return EvalInfo{}, err
@@ -189,7 +189,7 @@ func (t *trainer) step(examples []Example, idx []int, lr float64) (StepInfo, err
 // and returns the loss and the number of labels of the logits.
 func (t *trainer) backward(examples []Example, idx []int) (float64, int, error) {
 	workers := min(t.opts.Workers, len(idx))
-	scale := 1 / float64(len(idx))
+	scale := lossScale(examples, idx)
 	losses := make([]float64, workers)
 	labels := make([]int, workers)
 	errs := make([]error, workers)
@@ -213,6 +213,9 @@ func (t *trainer) backward(examples []Example, idx []int) (float64, int, error) 
 
 // subBatch backpropagates scale·Σ cross-entropy over the examples at idx through one graph.
 func (t *trainer) subBatch(examples []Example, idx []int, scale float64) (float64, int, error) {
+	if examples[idx[0]].Tags != nil {
+		return tokenSubBatch(t.model, examples, idx, scale)
+	}
 	b, labels := batchOf(examples, idx)
 	logits, err := t.model.Logits(b)
 	if err != nil {
@@ -225,7 +228,7 @@ func (t *trainer) subBatch(examples []Example, idx []int, scale float64) (float6
 	if err := checkBatchLabels("training", idx, labels, numLabels); err != nil {
 		return 0, 0, err
 	}
-	loss := softmaxCrossEntropy(logits, labels, scale)
+	loss := classificationLoss(logits, labels, scores(examples, idx), scale)
 	if err := ag.Backward(loss); err != nil {
 		return 0, 0, fmt.Errorf("%w: backward: %w", ErrModel, err)
 	}
@@ -255,6 +258,8 @@ func checkExamples(set string, examples []Example) error {
 			return fmt.Errorf("%w: %s example %d: %d type IDs for %d tokens", ErrInvalidExample, set, i, len(e.TypeIDs), len(e.IDs))
 		case e.Label < 0:
 			return fmt.Errorf("%w: %s example %d: label %d is negative", ErrInvalidExample, set, i, e.Label)
+		case (e.Tags != nil) != (examples[0].Tags != nil) || e.Tags != nil && len(e.Tags) != len(e.IDs):
+			return fmt.Errorf("%w: %s example %d: %d tags for %d tokens (token classification wants one per token in every example)", ErrInvalidExample, set, i, len(e.Tags), len(e.IDs))
 		}
 	}
 	return nil
@@ -265,6 +270,9 @@ func checkLabels(set string, examples []Example, numLabels int) error {
 	for i, e := range examples {
 		if e.Label >= numLabels {
 			return labelError(set, i, e.Label, numLabels)
+		}
+		if err := checkTags(set, i, e.Tags, numLabels); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -13,7 +13,9 @@ import (
 // rows×labels logits as one scalar node. The trainer passes scale = 1/batch size, so the losses of
 // the sub-batches of a mini-batch add up to the batch mean. Fusing softmax and the log keeps it
 // stable for any logits (log-sum-exp around the row maximum) and makes the gradient the simple
-// scale·(softmax − one-hot). Labels must be in range; callers check them first.
+// scale·(softmax − one-hot). Labels must be in range; callers check them first. A row labelled
+// dataset.IgnoreTag (−100, any negative label) adds nothing and gets no gradient, as in
+// PyTorch's CrossEntropyLoss(ignore_index=−100): the word pieces of token classification.
 func softmaxCrossEntropy(logits mat.Tensor, labels []int, scale float64) mat.Tensor {
 	rows, _ := op.Dims(logits)
 	op.MustShape(rows == len(labels), "softmaxCrossEntropy: %d rows of logits, %d labels", rows, len(labels))
@@ -41,7 +43,9 @@ func (f *crossEntropy[T]) Forward() (mat.Tensor, error) {
 	f.probs = make([]float64, len(x))
 	loss := 0.0
 	for i, label := range f.labels {
-		loss += rowCrossEntropy(x[i*cols:(i+1)*cols], label, f.probs[i*cols:(i+1)*cols])
+		if label >= 0 {
+			loss += rowCrossEntropy(x[i*cols:(i+1)*cols], label, f.probs[i*cols:(i+1)*cols])
+		}
 	}
 	return mat.Scalar(T(f.scale * loss)), nil
 }
@@ -54,6 +58,9 @@ func (f *crossEntropy[T]) Backward(gy mat.Tensor) error {
 	g := gy.Item().F64() * f.scale
 	gx := make([]T, len(f.probs))
 	for i, label := range f.labels {
+		if label < 0 {
+			continue
+		}
 		for j := i * cols; j < (i+1)*cols; j++ {
 			gx[j] = T(g * f.probs[j])
 		}

@@ -38,6 +38,9 @@ type Options struct {
 	// epoch when EvalEvery is 0, and always after the last step.
 	EvalSet   []Example
 	EvalEvery int
+	// TagNames, for token classification, name the tags (IOB2: B-PER, I-PER, O, …) so that
+	// evaluations measure entity-level F1.
+	TagNames []string
 	// OnStep, if set, is called after each optimiser step.
 	OnStep func(StepInfo)
 	// OnEval, if set, is called after each evaluation.

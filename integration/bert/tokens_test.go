@@ -1,0 +1,180 @@
+package bert
+
+import (
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/nlpodyssey/spago/mat"
+	"github.com/spago-peft/spago-peft/integration/checkpoint"
+	"github.com/spago-peft/spago-peft/internal/gradcheck"
+	"github.com/spago-peft/spago-peft/internal/testenv"
+	"github.com/spago-peft/spago-peft/peft"
+	"github.com/spago-peft/spago-peft/peft/hra"
+	"github.com/spago-peft/spago-peft/peft/lora"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// taskFixtures is testdata/tasks.json, written by testdata/make_task_fixtures.py with the real
+// transformers.
+type taskFixtures struct {
+	Token struct {
+		InputIDs [][]int       `json:"input_ids"`
+		Labels   [][]int       `json:"labels"`
+		Logits   [][][]float64 `json:"logits"`
+		Loss     float64       `json:"loss"`
+	} `json:"token"`
+	Pairs struct {
+		InputIDs     [][]int     `json:"input_ids"`
+		TokenTypeIDs [][]int     `json:"token_type_ids"`
+		Logits       [][]float64 `json:"logits"`
+	} `json:"pairs"`
+	Regression struct {
+		InputIDs     [][]int   `json:"input_ids"`
+		TokenTypeIDs [][]int   `json:"token_type_ids"`
+		Scores       []float64 `json:"scores"`
+		Logits       []float64 `json:"logits"`
+		Loss         float64   `json:"loss"`
+	} `json:"regression"`
+}
+
+// taskFixturesFile is the committed record of transformers on the tasks.
+const taskFixturesFile = "testdata/tasks.json"
+
+// TestTokenLogitsMatchTransformers checks the token head against BertForTokenClassification on a
+// batch of three lengths (padded there, packed here), in float64 and float32.
+func TestTokenLogitsMatchTransformers(t *testing.T) { checkTokenLogits(t, taskFixturesFile) }
+
+// TestPairLogitsMatchTransformers checks BertForSequenceClassification's logits of sentence
+// pairs with token types.
+func TestPairLogitsMatchTransformers(t *testing.T) { checkPairLogits(t, taskFixturesFile) }
+
+// TestRegressionLogitsMatchTransformers checks a one-output head (transformers' regression) on
+// sentence pairs with token types against BertForSequenceClassification with num_labels=1.
+func TestRegressionLogitsMatchTransformers(t *testing.T) { checkRegressionLogits(t, taskFixturesFile) }
+
+// TestLiveTaskFixtures runs testdata/make_task_fixtures.py with the real transformers and checks
+// Go against its fresh output.
+func TestLiveTaskFixtures(t *testing.T) {
+	py := testenv.Python(t)
+	out := filepath.Join(t.TempDir(), "tasks.json")
+	if b, err := exec.Command(py, "testdata/make_task_fixtures.py", out).CombinedOutput(); err != nil {
+		t.Fatalf("make_task_fixtures.py: %v\n%s", err, b)
+	}
+	checkTokenLogits(t, out)
+	checkPairLogits(t, out)
+	checkRegressionLogits(t, out)
+}
+
+func checkPairLogits(t *testing.T, path string) {
+	var f taskFixtures
+	readJSON(t, path, &f)
+	m := must(newModel[float64](loadTinyBERT(t), Options{}))
+	assertRows(t, "pair logits", f.Pairs.Logits, must(m.Logits(Batch{IDs: f.Pairs.InputIDs, TypeIDs: f.Pairs.TokenTypeIDs})), 1e-9)
+}
+
+func checkTokenLogits(t *testing.T, path string) {
+	var f taskFixtures
+	readJSON(t, path, &f)
+	var want [][]float64
+	for _, rows := range f.Token.Logits {
+		want = append(want, rows...)
+	}
+	ck := loadTinyBERT(t)
+	for _, tc := range []struct {
+		name string
+		m    *Model
+		tol  float64
+	}{
+		{"float64", must(newModel[float64](ck, Options{TokenClassification: true})), 1e-9},
+		{"float32", must(New(ck, Options{TokenClassification: true})), 1e-5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assertRows(t, "token logits", want, must(tc.m.TokenLogits(Batch{IDs: f.Token.InputIDs})), tc.tol)
+		})
+	}
+}
+
+func checkRegressionLogits(t *testing.T, path string) {
+	var f taskFixtures
+	readJSON(t, path, &f)
+	ck := loadTinyBERT(t)
+	m := must(newModel[float64](ck, Options{NumLabels: 1}))
+	require.Equal(t, 1, m.NumLabels())
+	w, b := ck.Tensors["classifier.weight"], ck.Tensors["classifier.bias"]
+	h := ck.Config.HiddenSize
+	for i := range h { // the fixture's head is row 0 of tiny-bert's classifier
+		m.Classifier.W.Value().Data().F64()[i] = float64(w.Data[i])
+	}
+	m.Classifier.B.Value().Data().F64()[0] = float64(b.Data[0])
+	want := make([][]float64, len(f.Regression.Logits))
+	for i, v := range f.Regression.Logits {
+		want[i] = []float64{v}
+	}
+	assertRows(t, "regression logits", want, must(m.Logits(Batch{IDs: f.Regression.InputIDs, TypeIDs: f.Regression.TokenTypeIDs})), 1e-9)
+}
+
+// TestTokenLogitsGradients checks the gradients of the token head path by finite differences,
+// with respect to an adapter's parameters and the classifier.
+func TestTokenLogitsGradients(t *testing.T) {
+	ck := loadTinyBERT(t)
+	m, err := newModel[float64](ck, Options{Adapter: hra.Config{R: 2}, Targets: peft.Targets{Modules: []string{"query", "value"}}, TokenClassification: true})
+	require.NoError(t, err)
+	perturb(m, 7)
+	inputs := dense64(m.Classifier.W, m.Classifier.B)
+	for _, p := range m.Adapters()["encoder.layer.1.attention.self.value"].TrainableParams() {
+		inputs = append(inputs, p.Matrix.(*mat.Dense[float64]))
+	}
+	loss := func() mat.Tensor { return gradcheck.Projection(must(m.TokenLogits(tinyBatch)), 8) }
+	gradcheck.Check(t, loss, 1e-5, inputs...)
+}
+
+// TestTokenClassifierAdapterFile checks a token classifier's adapter file: task_type TOKEN_CLS,
+// the classifier saved and no pooler (BertForTokenClassification has none, so "dense" does not
+// adapt it), and the same token logits once loaded.
+func TestTokenClassifierAdapterFile(t *testing.T) {
+	ck := loadTinyBERT(t)
+	m := must(New(ck, Options{Adapter: lora.Config{R: 2, Alpha: 4}, Targets: peft.Targets{Modules: []string{"dense"}, ModulesToSave: []string{"classifier"}},
+		NumLabels: 5, TokenClassification: true, Seed: 3}))
+	assert.NotContains(t, m.Adapters(), "pooler.dense")
+	assert.Contains(t, m.Adapters(), "encoder.layer.0.attention.output.dense")
+	perturb(m, 2)
+	dir := filepath.Join(t.TempDir(), "ner")
+	require.NoError(t, m.SaveAdapter(dir, peft.Meta{}))
+	_, targets, meta, err := peft.LoadAdapterConfig(dir)
+	require.NoError(t, err)
+	assert.Equal(t, "TOKEN_CLS", meta.TaskType)
+	assert.Equal(t, []string{"classifier"}, targets.ModulesToSave)
+	loaded, err := LoadAdapter(ck, dir)
+	require.NoError(t, err)
+	assert.True(t, loaded.TokenClassification())
+	assert.Equal(t, 5, loaded.NumLabels())
+	assert.InDeltaSlice(t, must(m.TokenLogits(tinyBatch)).Value().Data().F64(), must(loaded.TokenLogits(tinyBatch)).Value().Data().F64(), 1e-6)
+
+	err = m.SaveAdapter(dir, peft.Meta{TaskType: "SEQ_CLS"})
+	assert.ErrorIs(t, err, peft.ErrInvalidConfig, "a token classifier saved as a sequence classifier")
+	_, err = must(New(ck, Options{})).TokenLogits(tinyBatch)
+	assert.True(t, errors.Is(err, ErrInvalidInput), "TokenLogits of a sequence classifier: %v", err)
+}
+
+// TestTokenClassifierExport checks a token classifier's merged export: no pooler (transformers'
+// BertForTokenClassification has none, and loads the export without missing or unexpected keys),
+// and the same token logits from the export loaded again.
+func TestTokenClassifierExport(t *testing.T) {
+	ck := loadTinyBERT(t)
+	m := must(New(ck, Options{Adapter: lora.Config{R: 2, Alpha: 4}, Targets: peft.Targets{Modules: []string{"query"}, ModulesToSave: []string{"classifier"}},
+		NumLabels: 4, TokenClassification: true}))
+	perturb(m, 3)
+	dir := filepath.Join(t.TempDir(), "merged")
+	require.NoError(t, m.ExportMerged(dir))
+	exported, err := checkpoint.LoadDir(dir)
+	require.NoError(t, err)
+	for name := range exported.Tensors {
+		assert.NotContains(t, name, "pooler", "a token classifier's export has no pooler")
+	}
+	again := must(New(exported, Options{TokenClassification: true}))
+	assert.Equal(t, 4, again.NumLabels())
+	assert.InDeltaSlice(t, must(m.TokenLogits(tinyBatch)).Value().Data().F64(), must(again.TokenLogits(tinyBatch)).Value().Data().F64(), 1e-5)
+}

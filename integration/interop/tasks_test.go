@@ -1,0 +1,243 @@
+package interop
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/spago-peft/spago-peft/integration/bert"
+	"github.com/spago-peft/spago-peft/integration/dataset"
+	"github.com/spago-peft/spago-peft/integration/train"
+	"github.com/spago-peft/spago-peft/internal/testenv"
+	"github.com/spago-peft/spago-peft/peft"
+	"github.com/spago-peft/spago-peft/peft/hra"
+	"github.com/spago-peft/spago-peft/peft/lora"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// taskCase is the case.json tasks.py reads: the head and the inputs to compute logits on.
+type taskCase struct {
+	NumLabels           int     `json:"num_labels"`
+	TokenClassification bool    `json:"token_classification"`
+	InputIDs            [][]int `json:"input_ids"`
+	TokenTypeIDs        [][]int `json:"token_type_ids"`
+}
+
+// taskResults is the output of tasks.py go-to-peft, testdata/tasks.json.
+type taskResults struct {
+	Cases map[string]struct {
+		Load     loadReport      `json:"load"`
+		TaskType string          `json:"task_type"`
+		Logits   json.RawMessage `json:"logits"`
+		// Merged is transformers' reading of the merged export, for the cases Go exported.
+		Merged *struct {
+			mergedReport
+			Logits json.RawMessage `json:"logits"`
+		} `json:"merged"`
+	} `json:"cases"`
+}
+
+// taskCases are the adapters Go trains for the tasks beyond sequence classification.
+var taskCases = []struct {
+	name     string
+	opts     bert.Options
+	taskType string
+}{
+	{"token-cls-lora", bert.Options{Adapter: lora.Config{R: 4, Alpha: 8}, NumLabels: 5, TokenClassification: true,
+		Targets: peft.Targets{Modules: []string{"query", "value"}, ModulesToSave: []string{"classifier"}}}, "TOKEN_CLS"},
+	{"regression-hra", bert.Options{Adapter: hra.Config{R: 2}, NumLabels: 1, Targets: peft.DefaultBertTargets}, "SEQ_CLS"},
+}
+
+// taskInputs returns the inputs of a case: the sentences, paired in turn for regression, with
+// per-token tags and scores to train on.
+func taskInputs(t *testing.T, token bool) ([]train.Example, taskCase) {
+	tok := tinyTokenizer(t)
+	sentences := readSentences(t)
+	c := taskCase{TokenClassification: token}
+	var examples []train.Example
+	for i, s := range sentences {
+		enc := tok.EncodePair(s, sentences[(i+1)%len(sentences)], 32)
+		if token {
+			enc = tok.Encode(s, 32)
+		}
+		e := train.Example{IDs: enc.IDs, TypeIDs: enc.TypeIDs, Score: 1.5 * float64(i)}
+		if token {
+			e.Tags = make([]int, len(enc.IDs))
+			for k := range e.Tags {
+				e.Tags[k] = (i + k) % 5
+			}
+			e.Tags[0], e.Tags[len(e.Tags)-1] = dataset.IgnoreTag, dataset.IgnoreTag
+		}
+		examples = append(examples, e)
+		c.InputIDs, c.TokenTypeIDs = append(c.InputIDs, enc.IDs), append(c.TokenTypeIDs, enc.TypeIDs)
+	}
+	return examples, c
+}
+
+// taskLogits returns Go's logits of the case's inputs: per token for a token classifier, one
+// row per sequence otherwise.
+func taskLogits(t *testing.T, m *bert.Model, c taskCase) any {
+	b := bert.Batch{IDs: c.InputIDs, TypeIDs: c.TokenTypeIDs}
+	if !c.TokenClassification {
+		return logitsOf(t, m, b)
+	}
+	y, err := m.TokenLogits(b)
+	require.NoError(t, err)
+	flat, n := y.Value().Data().F64(), m.NumLabels()
+	var out [][][]float64
+	row := 0
+	for _, ids := range c.InputIDs {
+		var seq [][]float64
+		for range ids {
+			seq = append(seq, flat[row*n:(row+1)*n])
+			row++
+		}
+		out = append(out, seq)
+	}
+	return out
+}
+
+// taskAdapter is what an adapter of a task case must load as.
+type taskAdapter struct {
+	name, taskType string
+	token          bool
+	numLabels      int
+	merged         bool // Go exported it merged, and transformers read the export
+}
+
+// goTaskAdapters are the adapters of taskCases; peftTaskAdapters those tasks.py peft-to-go makes
+// with PEFT's get_peft_model.
+var (
+	goTaskAdapters = func() []taskAdapter {
+		var out []taskAdapter
+		for _, tc := range taskCases {
+			out = append(out, taskAdapter{tc.name, tc.taskType, tc.opts.TokenClassification, tc.opts.NumLabels, true})
+		}
+		return out
+	}()
+	peftTaskAdapters = []taskAdapter{{"peft-regression-hra", "SEQ_CLS", false, 1, false}, {"peft-token-cls-lora", "TOKEN_CLS", true, 5, false}}
+)
+
+// checkTasks checks PEFT's record of reading the adapters under dir against Go's logits of them.
+func checkTasks(t *testing.T, dir string, res taskResults, adapters []taskAdapter) {
+	ck := loadCheckpoint(t, tinyDir)
+	for _, tc := range adapters {
+		t.Run(tc.name, func(t *testing.T) {
+			r, ok := res.Cases[tc.name]
+			require.True(t, ok, "no record of %s: run TestLiveTasks with -update", tc.name)
+			checkLoad(t, r.Load, tc.name)
+			assert.Equal(t, tc.taskType, r.TaskType)
+			m, err := bert.LoadAdapter(ck, filepath.Join(dir, tc.name, "adapter"))
+			require.NoError(t, err)
+			assert.Equal(t, tc.token, m.TokenClassification())
+			assert.Equal(t, tc.numLabels, m.NumLabels())
+			var c taskCase
+			readJSON(t, filepath.Join(dir, tc.name, "case.json"), &c)
+			got := taskLogits(t, m, c)
+			assertTaskLogits(t, r.Logits, got, c.TokenClassification, tc.name+" adapter in PEFT")
+			if tc.merged {
+				require.NotNil(t, r.Merged, "no record of %s's merged export", tc.name)
+				assert.Empty(t, r.Merged.MissingKeys, "merged export: missing keys")
+				assert.Empty(t, r.Merged.UnexpectedKeys, "merged export: unexpected keys")
+				assert.Empty(t, r.Merged.MismatchedKeys, "merged export: mismatched keys")
+				assert.Empty(t, significant(r.Merged.Warnings), "merged export: warnings")
+				assertTaskLogits(t, r.Merged.Logits, got, c.TokenClassification, tc.name+" merged export in transformers")
+			}
+		})
+	}
+}
+
+// assertTaskLogits compares recorded logits (per token for a token classifier) with Go's.
+func assertTaskLogits(t *testing.T, recorded json.RawMessage, got any, token bool, what string) {
+	t.Helper()
+	if token {
+		var want [][][]float64
+		require.NoError(t, json.Unmarshal(recorded, &want))
+		g := got.([][][]float64)
+		require.Len(t, g, len(want))
+		for i := range want {
+			assertClose(t, want[i], g[i], what)
+		}
+		return
+	}
+	var want [][]float64
+	require.NoError(t, json.Unmarshal(recorded, &want))
+	assertClose(t, want, got.([][]float64), what)
+}
+
+// TestTasksFixtures checks the committed record of PEFT reading the token-classification and
+// regression adapters Go wrote (testdata/tasks), and Go reading those PEFT made
+// (testdata/tasks-peft).
+func TestTasksFixtures(t *testing.T) {
+	var res taskResults
+	readJSON(t, "testdata/tasks.json", &res)
+	checkTasks(t, "testdata/tasks", res, goTaskAdapters)
+	var made taskResults
+	readJSON(t, "testdata/tasks-peft/expected.json", &made)
+	checkTasks(t, "testdata/tasks-peft", made, peftTaskAdapters)
+}
+
+// TestLiveTasks trains a token classifier and a regression head in Go on the tiny checkpoint,
+// has tasks.py load their adapters in PEFT and checks PEFT's logits, then has PEFT make such
+// adapters and checks that Go loads them with PEFT's logits; with -update it rewrites
+// testdata/tasks and testdata/tasks-peft.
+func TestLiveTasks(t *testing.T) {
+	py := testenv.Python(t)
+	ck := loadCheckpoint(t, tinyDir)
+	dir := t.TempDir()
+	for _, tc := range taskCases {
+		opts := tc.opts
+		opts.Seed = 1
+		m, err := bert.New(ck, opts)
+		require.NoError(t, err)
+		examples, c := taskInputs(t, opts.TokenClassification)
+		c.NumLabels = m.NumLabels()
+		_, err = train.Fit(context.Background(), m, examples, train.Options{Steps: 6, BatchSize: 2, LR: 0.05, Workers: 1, Seed: 1})
+		require.NoError(t, err)
+		m.SetTraining(false)
+		require.NoError(t, m.SaveAdapter(filepath.Join(dir, tc.name, "adapter"), peft.Meta{BaseModel: "tiny-bert"}))
+		require.NoError(t, m.ExportMerged(filepath.Join(dir, tc.name, "merged")))
+		data, err := json.Marshal(c)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, tc.name, "case.json"), data, 0o644))
+	}
+	out := filepath.Join(t.TempDir(), "tasks.json")
+	runScript(t, py, "tasks.py", "go-to-peft", tinyDir, dir, out)
+	var res taskResults
+	readJSON(t, out, &res)
+	checkTasks(t, dir, res, goTaskAdapters)
+	peftDir := t.TempDir()
+	runScript(t, py, "tasks.py", "peft-to-go", tinyDir, peftDir)
+	var made taskResults
+	readJSON(t, filepath.Join(peftDir, "expected.json"), &made)
+	checkTasks(t, peftDir, made, peftTaskAdapters)
+	if !*update || t.Failed() {
+		return
+	}
+	require.NoError(t, os.RemoveAll("testdata/tasks"))
+	for _, tc := range taskCases { // the records of the merged exports are kept, not the exports
+		require.NoError(t, os.RemoveAll(filepath.Join(dir, tc.name, "merged")))
+	}
+	copyDir(t, dir, "testdata/tasks")
+	copyFile(t, out, "testdata/tasks.json")
+	require.NoError(t, os.RemoveAll("testdata/tasks-peft"))
+	copyDir(t, peftDir, "testdata/tasks-peft")
+	t.Log("task fixtures rewritten")
+}
+
+// runScript runs a Python script of this directory with args in the reference environment.
+func runScript(t *testing.T, py, script string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, append([]string{script}, args...)...)
+	cmd.Env = append(os.Environ(), "PYTHONHASHSEED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s %v: %v\n%s", script, args, err, tail(out, 4000))
+	}
+}
