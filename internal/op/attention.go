@@ -129,24 +129,6 @@ func (f *attention[T]) weights(b block) []T {
 	return w
 }
 
-// softmax replaces x by exp(x − max x) / Σ exp(x − max x).
-func softmax[T float.DType](x []T) {
-	m := x[0]
-	for _, v := range x[1:] {
-		m = max(m, v)
-	}
-	var sum T
-	for i, v := range x {
-		e := T(math.Exp(float64(v - m)))
-		x[i] = e
-		sum += e
-	}
-	inv := 1 / sum
-	for i := range x {
-		x[i] *= inv
-	}
-}
-
 // Backward, per sequence and head, with P the probabilities, D = P⊙M the probabilities after
 // dropout (M the kept mask; D = P without dropout) and G the upstream gradient: ∂V = Dᵀ·G;
 // ∂P = (G·Vᵀ)⊙M; the softmax gives ∂S = P⊙(∂P − rowsum(∂P⊙P)); then ∂Q = scale·∂S·K and

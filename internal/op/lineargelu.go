@@ -35,22 +35,15 @@ func (f *linearGELU[T]) Forward() (mat.Tensor, error) {
 		copy(y[i*out:(i+1)*out], bias)
 	}
 	WeightProduct(false, true, n, out, in, Values[T](f.x), in, f.w, 1, y, out)
-	normal := exactNormal
-	if _, single := any(y).([]float32); single {
-		normal = fastNormal
-	}
 	if f.x.RequiresGrad() || f.w.RequiresGrad() || f.b.RequiresGrad() {
 		f.dydz = make([]T, len(y))
 	}
 	Parallel(len(y), elementWork, func(from, to int) {
-		for i, v := range y[from:to] {
-			u := float64(v)
-			cdf, pdf := normal(u)
-			y[from+i] = T(u * cdf)
-			if f.dydz != nil {
-				f.dydz[from+i] = T(cdf + u*pdf)
-			}
+		var d []T
+		if f.dydz != nil {
+			d = f.dydz[from:to]
 		}
+		geluInto(y[from:to], d, y[from:to])
 	})
 	return NewDense(n, out, y), nil
 }

@@ -1,0 +1,18 @@
+package op
+
+import "golang.org/x/sys/cpu"
+
+// vectorCapable reports whether the CPU can run the float32 kernels of vector_amd64.s.
+var vectorCapable = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// geluAVX sets y[i] = GELU(x[i]) and, unless d is nil, d[i] = GELU'(x[i]) for i < n, n a
+// multiple of 8; y may be x.
+//
+//go:noescape
+func geluAVX(n int, x, y, d *float32)
+
+// expSumAVX replaces x[i] by exp(x[i] − shift) for i < n, n a multiple of 8, and returns their
+// sum.
+//
+//go:noescape
+func expSumAVX(n int, x *float32, shift float32) float32
