@@ -17,15 +17,7 @@ import (
 func TestColumnSumsIndependentOfCores(t *testing.T) {
 	const n, d = 300, 160 // n·d > 2·elementWork
 	rng := rand.New(rand.NewPCG(31, 31))
-	random := func(rows, cols int) *mat.Dense[float32] {
-		v := make([]float32, rows*cols)
-		for i := range v {
-			v[i] = float32(rng.NormFloat64())
-		}
-		m := NewDense(rows, cols, v)
-		m.SetRequiresGrad(true)
-		return m
-	}
+	random := func(rows, cols int) *mat.Dense[float32] { return randomDense32(rng, rows, cols) }
 	a, x, gain, bias := random(n, d), random(n, d), random(d, 1), random(d, 1)
 	w := random(d, d)
 	upstream := random(n, d)
@@ -59,4 +51,16 @@ func TestColumnSumsIndependentOfCores(t *testing.T) {
 			assert.Equal(t, run(1), run(2))
 		})
 	}
+}
+
+// randomDense32 returns a rows×cols float32 matrix of standard normal values from rng, which
+// requires gradients.
+func randomDense32(rng *rand.Rand, rows, cols int) *mat.Dense[float32] {
+	v := make([]float32, rows*cols)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64())
+	}
+	m := NewDense(rows, cols, v)
+	m.SetRequiresGrad(true)
+	return m
 }
