@@ -81,6 +81,11 @@ func (f *layerNorm[T]) Backward(gy mat.Tensor) error {
 // normalizeRow sets out to the normalised row times gain plus bias and returns the row's mean and
 // 1/std; out may be row itself.
 func normalizeRow[T float.DType](out, row, gain, bias []T, eps float64) (T, T) {
+	if r32, ok := any(row).([]float32); ok {
+		if mean, rstd, ok := normalizeRow32(any(out).([]float32), r32, any(gain).([]float32), any(bias).([]float32), eps); ok {
+			return T(mean), T(rstd)
+		}
+	}
 	var sum float64
 	for _, v := range row {
 		sum += float64(v)
@@ -101,6 +106,10 @@ func normalizeRow[T float.DType](out, row, gain, bias []T, eps float64) (T, T) {
 // normalizeRowGrad sets out to ∂L/∂row given the upstream gradient grow, with x̂ the normalised
 // row and ĝ = grow⊙gain: rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ⊙x̂)).
 func normalizeRowGrad[T float.DType](out, row, grow, gain []T, mean, rstd T) {
+	if r32, ok := any(row).([]float32); ok &&
+		normalizeRowGrad32(any(out).([]float32), r32, any(grow).([]float32), any(gain).([]float32), float32(mean), float32(rstd)) {
+		return
+	}
 	var sg, sgx T
 	for j, v := range row {
 		gh := grow[j] * gain[j]

@@ -113,3 +113,32 @@ func expSum32(x []float32, shift float32) float32 {
 	copy(x[full:], b[:n])
 	return sum
 }
+
+// vectorRow reports whether the float32 row kernels can run on rows of d values.
+func vectorRow(d int) bool { return vectorFloat32 && d > 0 && d%8 == 0 }
+
+// normalizeRow32 is normalizeRow with the row kernels; it reports false, doing nothing, where
+// they cannot run.
+func normalizeRow32(out, row, gain, bias []float32, eps float64) (mean, rstd float32, ok bool) {
+	d := len(row)
+	if !vectorRow(d) {
+		return 0, 0, false
+	}
+	_, _, _ = out[d-1], gain[d-1], bias[d-1]
+	m, sq := rowMomentsAVX(d, &row[0])
+	rstd = float32(1 / math.Sqrt(sq/float64(d)+eps))
+	rowAffineAVX(d, &out[0], &row[0], &gain[0], &bias[0], float32(m), rstd)
+	return float32(m), rstd, true
+}
+
+// normalizeRowGrad32 is normalizeRowGrad with the row kernels; it reports false, doing nothing,
+// where they cannot run.
+func normalizeRowGrad32(out, row, grow, gain []float32, mean, rstd float32) bool {
+	d := len(row)
+	if !vectorRow(d) {
+		return false
+	}
+	_, _, _ = out[d-1], grow[d-1], gain[d-1]
+	rowGradAVX(d, &out[0], &row[0], &grow[0], &gain[0], mean, rstd)
+	return true
+}

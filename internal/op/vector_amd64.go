@@ -16,3 +16,19 @@ func geluAVX(n int, x, y, d *float32)
 //
 //go:noescape
 func expSumAVX(n int, x *float32, shift float32) float32
+
+// rowMomentsAVX returns the mean of x[:n] and Σ(x − mean)², in float64; n is a multiple of 8.
+//
+//go:noescape
+func rowMomentsAVX(n int, x *float32) (mean, sq float64)
+
+// rowAffineAVX sets out[i] = (x[i] − mean)·rstd·gain[i] + bias[i] for i < n, a multiple of 8.
+//
+//go:noescape
+func rowAffineAVX(n int, out, x, gain, bias *float32, mean, rstd float32)
+
+// rowGradAVX sets out[:n] to LayerNorm's input gradient for the row x and its upstream gradient
+// grow, as normalizeRowGrad; n is a multiple of 8.
+//
+//go:noescape
+func rowGradAVX(n int, out, x, grow, gain *float32, mean, rstd float32)

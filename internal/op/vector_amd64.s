@@ -178,3 +178,156 @@ sum:
 	VMOVSS X0, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// Row kernels of LayerNorm: n is a multiple of 8 (BERT's hidden sizes are). Sums run in eight
+// lanes (four for float64) and are added across the lanes in a fixed order; element-wise
+// results round exactly as the Go loops of layernorm.go do (no fused multiply-adds), so only the
+// order of the sums differs from them.
+
+// HSUMPD adds the four float64 lanes of Y reg (X reg its low half) into X reg's low lane.
+#define HSUMPD(reg, xreg, tmp) \
+	VEXTRACTF128 $1, reg, tmp; \
+	VADDPD tmp, xreg, xreg; \
+	VUNPCKHPD xreg, xreg, tmp; \
+	VADDSD tmp, xreg, xreg
+
+// HSUMPS adds the eight float32 lanes of Y reg (X reg its low half) into X reg's low lane.
+#define HSUMPS(reg, xreg, tmp) \
+	VEXTRACTF128 $1, reg, tmp; \
+	VADDPS tmp, xreg, xreg; \
+	VMOVHLPS xreg, xreg, tmp; \
+	VADDPS tmp, xreg, xreg; \
+	VMOVSHDUP xreg, tmp; \
+	VADDSS tmp, xreg, xreg
+
+// func rowMomentsAVX(n int, x *float32) (mean, sq float64)
+// mean = Σx/n and sq = Σ(x − mean)², in float64.
+TEXT ·rowMomentsAVX(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	MOVQ x+8(FP), SI
+	SHRQ $3, CX
+	MOVQ CX, BX
+	MOVQ SI, DI
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+
+sumLoop:
+	VCVTPS2PD (DI), Y0
+	VCVTPS2PD 16(DI), Y1
+	VADDPD Y0, Y8, Y8
+	VADDPD Y1, Y9, Y9
+	ADDQ $32, DI
+	DECQ BX
+	JNZ  sumLoop
+
+	VADDPD Y9, Y8, Y8
+	HSUMPD(Y8, X8, X1)
+	MOVQ n+0(FP), AX
+	VCVTSI2SDQ AX, X2, X2
+	VDIVSD X2, X8, X8           // mean
+	VMOVSD X8, mean+16(FP)
+	VBROADCASTSD X8, Y7
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+
+sqLoop:
+	VCVTPS2PD (SI), Y0
+	VCVTPS2PD 16(SI), Y1
+	VSUBPD Y7, Y0, Y0
+	VSUBPD Y7, Y1, Y1
+	VFMADD231PD Y0, Y0, Y8
+	VFMADD231PD Y1, Y1, Y9
+	ADDQ $32, SI
+	DECQ CX
+	JNZ  sqLoop
+
+	VADDPD Y9, Y8, Y8
+	HSUMPD(Y8, X8, X1)
+	VMOVSD X8, sq+24(FP)
+	VZEROUPPER
+	RET
+
+// func rowAffineAVX(n int, out, x, gain, bias *float32, mean, rstd float32)
+// out = (x − mean)·rstd·gain + bias; out may be x.
+TEXT ·rowAffineAVX(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ out+8(FP), DI
+	MOVQ x+16(FP), SI
+	MOVQ gain+24(FP), R8
+	MOVQ bias+32(FP), R9
+	VBROADCASTSS mean+40(FP), Y6
+	VBROADCASTSS rstd+44(FP), Y7
+	SHRQ $3, CX
+
+affineLoop:
+	VMOVUPS (SI), Y0
+	VSUBPS Y6, Y0, Y0
+	VMULPS Y7, Y0, Y0
+	VMULPS (R8), Y0, Y0
+	VADDPS (R9), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	DECQ CX
+	JNZ  affineLoop
+	VZEROUPPER
+	RET
+
+// func rowGradAVX(n int, out, x, grow, gain *float32, mean, rstd float32)
+// With ĝ = grow·gain and x̂ = (x − mean)·rstd: sg = Σĝ/n, sgx = Σĝ·x̂/n (float32), then
+// out = rstd·(ĝ − sg − x̂·sgx), as normalizeRowGrad.
+TEXT ·rowGradAVX(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ out+8(FP), DI
+	MOVQ x+16(FP), SI
+	MOVQ grow+24(FP), DX
+	MOVQ gain+32(FP), R8
+	VBROADCASTSS mean+40(FP), Y6
+	VBROADCASTSS rstd+44(FP), Y7
+	SHRQ $3, CX
+	MOVQ CX, BX
+	XORQ AX, AX
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+
+dotLoop:
+	VMOVUPS (DX)(AX*1), Y0
+	VMULPS (R8)(AX*1), Y0, Y0   // ĝ
+	VADDPS Y0, Y8, Y8
+	VMOVUPS (SI)(AX*1), Y1
+	VSUBPS Y6, Y1, Y1
+	VMULPS Y0, Y1, Y1           // ĝ·(x − mean), as Go's gh·(v−mean)·rstd left to right
+	VMULPS Y7, Y1, Y1
+	VADDPS Y1, Y9, Y9
+	ADDQ $32, AX
+	DECQ BX
+	JNZ  dotLoop
+
+	HSUMPS(Y8, X8, X1)
+	HSUMPS(Y9, X9, X1)
+	MOVQ n+0(FP), AX
+	VCVTSI2SSQ AX, X2, X2
+	VDIVSS X2, X8, X8
+	VDIVSS X2, X9, X9
+	VBROADCASTSS X8, Y8         // sg
+	VBROADCASTSS X9, Y9         // sgx
+	XORQ AX, AX
+
+outLoop:
+	VMOVUPS (DX)(AX*1), Y0
+	VMULPS (R8)(AX*1), Y0, Y0
+	VSUBPS Y8, Y0, Y0           // ĝ − sg
+	VMOVUPS (SI)(AX*1), Y1
+	VSUBPS Y6, Y1, Y1
+	VMULPS Y7, Y1, Y1
+	VMULPS Y9, Y1, Y1           // x̂·sgx
+	VSUBPS Y1, Y0, Y0
+	VMULPS Y7, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	DECQ CX
+	JNZ  outLoop
+	VZEROUPPER
+	RET

@@ -8,3 +8,13 @@ const vectorCapable = false
 func geluAVX(n int, x, y, d *float32) { panic("op: no vector kernels") }
 
 func expSumAVX(n int, x *float32, shift float32) float32 { panic("op: no vector kernels") }
+
+func rowMomentsAVX(n int, x *float32) (mean, sq float64) { panic("op: no vector kernels") }
+
+func rowAffineAVX(n int, out, x, gain, bias *float32, mean, rstd float32) {
+	panic("op: no vector kernels")
+}
+
+func rowGradAVX(n int, out, x, grow, gain *float32, mean, rstd float32) {
+	panic("op: no vector kernels")
+}

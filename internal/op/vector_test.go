@@ -4,6 +4,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/nlpodyssey/spago/ag"
+	"github.com/nlpodyssey/spago/mat"
+	"github.com/stretchr/testify/require"
 )
 
 // ulpsOff returns how many float32 ulps of want got is away from want, an error below floor
@@ -87,5 +91,54 @@ func TestSoftmaxFloat32Accuracy(t *testing.T) {
 			t.Errorf("softmax of a row with NaN = %v, want NaN throughout", nan)
 			break
 		}
+	}
+}
+
+// TestLayerNormRowKernels compares float32 LayerNorm and AddLayerNorm, values and all gradients,
+// with the row kernels on and off (Go loops), on rows of 384 values: they differ only in the
+// order of the sums.
+func TestLayerNormRowKernels(t *testing.T) {
+	if !vectorCapable {
+		t.Skip("no AVX2/FMA: the row kernels do not run")
+	}
+	rng := rand.New(rand.NewPCG(5, 5))
+	const n, d = 9, 384
+	a, x, gain, bias := randomDense32(rng, n, d), randomDense32(rng, n, d), randomDense32(rng, d, 1), randomDense32(rng, d, 1)
+	upstream := randomDense32(rng, n, d)
+	inputs := []*mat.Dense[float32]{a, x, gain, bias}
+	for _, tt := range []struct {
+		name string
+		f    func() mat.Tensor
+	}{
+		{"LayerNorm", func() mat.Tensor { return LayerNorm(x, gain, bias, 1e-12) }},
+		{"AddLayerNorm", func() mat.Tensor { return AddLayerNorm(a, x, gain, bias, 1e-12, 0, nil) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			run := func(vector bool) [][]float32 {
+				defer SetVectorKernels(SetVectorKernels(vector))
+				for _, in := range inputs {
+					in.ZeroGrad()
+				}
+				node := tt.f()
+				node.AccGrad(upstream)
+				require.NoError(t, ag.Backward(node))
+				out := [][]float32{node.Value().Data().F32()}
+				for _, in := range inputs {
+					if in.HasGrad() {
+						out = append(out, append([]float32(nil), in.Grad().Data().F32()...))
+					}
+				}
+				return out
+			}
+			got, want := run(true), run(false)
+			require.Equal(t, len(want), len(got))
+			for k := range want {
+				for i, w := range want[k] {
+					if math.Abs(float64(got[k][i]-w)) > 1e-5*math.Max(1, math.Abs(float64(w))) {
+						t.Fatalf("output %d, element %d: %g with the kernels, %g without", k, i, got[k][i], w)
+					}
+				}
+			}
+		})
 	}
 }
