@@ -19,7 +19,6 @@ type lever struct {
 
 var levers = []lever{
 	{"vector", op.SetVectorKernels}, // GELU and softmax in AVX2/FMA assembly
-	{"columns", op.SetColumnSplit},  // column sums of gradients split across the cores
 }
 
 // leverCases are the passes BenchmarkLevers times: MiniLM-shaped inference and training steps

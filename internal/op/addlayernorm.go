@@ -60,18 +60,15 @@ func (f *addLayerNorm[T]) Operands() []mat.Tensor {
 }
 
 // sumRow writes row i of dropout(a) + x into dst, rounding as Dropout and then Add do.
-func (f *addLayerNorm[T]) sumRow(dst, a, x []T, i, d int) { f.sum(dst[:d], a, x, i*d) }
-
-// sum writes elements [at, at+len(dst)) of dropout(a) + x, flat, into dst.
-func (f *addLayerNorm[T]) sum(dst, a, x []T, at int) {
-	a, x = a[at:at+len(dst)], x[at:at+len(dst)]
+func (f *addLayerNorm[T]) sumRow(dst, a, x []T, i, d int) {
+	a, x = a[i*d:(i+1)*d], x[i*d:(i+1)*d]
 	if f.mask == nil {
 		for j, v := range a {
 			dst[j] = v + x[j]
 		}
 		return
 	}
-	for j, m := range f.mask[at : at+len(dst)] {
+	for j, m := range f.mask[i*d : (i+1)*d] {
 		var dropped T
 		if m != 0 {
 			dropped = T(a[j] * m)
@@ -122,14 +119,11 @@ func (f *addLayerNorm[T]) Backward(gy mat.Tensor) error {
 		})
 	}
 	if ggain != nil {
-		ParallelColumns(n, d, func(from, to int) {
-			row := make([]T, to-from)
-			for i := 0; i < n; i++ {
-				at := i*d + from
-				f.sum(row, a, x, at)
-				accumulateAffineGrad(ggain[from:to], gbias[from:to], row, g[at:at+len(row)], f.mean[i], f.rstd[i])
-			}
-		})
+		row := make([]T, d)
+		for i := 0; i < n; i++ {
+			f.sumRow(row, a, x, i, d)
+			accumulateAffineGrad(ggain, gbias, row, g[i*d:(i+1)*d], f.mean[i], f.rstd[i])
+		}
 		if needGain {
 			f.gain.AccGrad(mat.NewDense[T](mat.WithShape(f.gain.Value().Shape()...), mat.WithBacking(ggain)))
 		}

@@ -62,12 +62,9 @@ func (f *layerNorm[T]) Backward(gy mat.Tensor) error {
 	}
 	if f.gain.RequiresGrad() || f.bias.RequiresGrad() {
 		ggain, gbias := make([]T, d), make([]T, d)
-		ParallelColumns(n, d, func(from, to int) {
-			for i := 0; i < n; i++ {
-				at := i * d
-				accumulateAffineGrad(ggain[from:to], gbias[from:to], x[at+from:at+to], g[at+from:at+to], f.mean[i], f.rstd[i])
-			}
-		})
+		for i := 0; i < n; i++ {
+			accumulateAffineGrad(ggain, gbias, x[i*d:(i+1)*d], g[i*d:(i+1)*d], f.mean[i], f.rstd[i])
+		}
 		if f.gain.RequiresGrad() {
 			f.gain.AccGrad(mat.NewDense[T](mat.WithShape(f.gain.Value().Shape()...), mat.WithBacking(ggain)))
 		}

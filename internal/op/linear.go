@@ -64,13 +64,11 @@ func linearBackward[T float.DType](x, w, b mat.Tensor, g []T) {
 	}
 	if b.RequiresGrad() {
 		gb := make([]T, out)
-		ParallelColumns(n, out, func(from, to int) {
-			for i := 0; i < n; i++ {
-				for j, v := range g[i*out+from : i*out+to] {
-					gb[from+j] += v
-				}
+		for i := 0; i < n; i++ {
+			for j, v := range g[i*out : (i+1)*out] {
+				gb[j] += v
 			}
-		})
+		}
 		bs := b.Value().Shape()
 		b.AccGrad(NewDense(bs[0], bs[1], gb))
 	}

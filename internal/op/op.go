@@ -64,31 +64,6 @@ func MustShape(ok bool, format string, args ...any) {
 	}
 }
 
-// ParallelColumns runs body on column ranges [from, to) of a rows×cols matrix, split across the
-// cores as Parallel splits (in chunks of whole 16-column groups, so that no two share a cache
-// line of a row-sized output) when the matrix has at least two elementWork elements. A body that
-// sums down its columns adds the rows in the same order however the columns are split, so its
-// results do not depend on the number of cores.
-func ParallelColumns(rows, cols int, body func(from, to int)) {
-	if rows*cols < 2*elementWork || !splitColumns {
-		body(0, cols)
-		return
-	}
-	groups := (cols + 15) / 16
-	Parallel(groups, 1, func(from, to int) { body(16*from, min(16*to, cols)) })
-}
-
-// splitColumns lets ParallelColumns split; SetColumnSplit switches it.
-var splitColumns = true
-
-// SetColumnSplit lets ParallelColumns split its work across the cores, or not, and returns
-// whether it did: for benchmarks that compare both within one process. The results are the same
-// either way. Call it only while no operator runs.
-func SetColumnSplit(on bool) (was bool) {
-	was, splitColumns = splitColumns, on
-	return was
-}
-
 // Parallel splits [0, n) into contiguous chunks, one per available core, and runs body on each;
 // when n is under two chunks of minChunk it runs body(0, n) on the calling goroutine.
 func Parallel(n, minChunk int, body func(from, to int)) {

@@ -142,3 +142,15 @@ func TestLayerNormRowKernels(t *testing.T) {
 		})
 	}
 }
+
+// randomDense32 returns a rows×cols float32 matrix of standard normal values from rng, which
+// requires gradients.
+func randomDense32(rng *rand.Rand, rows, cols int) *mat.Dense[float32] {
+	v := make([]float32, rows*cols)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64())
+	}
+	m := NewDense(rows, cols, v)
+	m.SetRequiresGrad(true)
+	return m
+}
