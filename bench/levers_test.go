@@ -18,7 +18,8 @@ type lever struct {
 }
 
 var levers = []lever{
-	{"vector", op.SetVectorKernels}, // GELU and softmax in AVX2/FMA assembly
+	{"vector", op.SetVectorKernels},    // GELU, softmax and LayerNorm rows in AVX2/FMA assembly
+	{"gradbuf", op.SetGradBufferReuse}, // gradient buffers from pools, not allocated per backward
 }
 
 // leverCases are the passes BenchmarkLevers times: MiniLM-shaped inference and training steps

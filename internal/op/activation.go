@@ -99,7 +99,7 @@ func (f *activationFn[T]) Backward(gy mat.Tensor) error {
 	}
 	x := Values[T](f.x)
 	g := Values[T](gy)
-	gx := make([]T, len(x))
+	gx := gradBuffer[T](len(x), f.kind == relu) // ReLU writes only where x > 0
 	Parallel(len(x), elementWork, func(from, to int) {
 		out := gx[from:to]
 		switch f.kind {
@@ -126,7 +126,6 @@ func (f *activationFn[T]) Backward(gy mat.Tensor) error {
 			}
 		}
 	})
-	s := f.x.Value().Shape()
-	f.x.AccGrad(mat.NewDense[T](mat.WithShape(s...), mat.WithBacking(gx)))
+	accGrad(f.x, gx)
 	return nil
 }

@@ -104,10 +104,10 @@ func (f *addLayerNorm[T]) Backward(gy mat.Tensor) error {
 	needSum := f.a.RequiresGrad() || f.x.RequiresGrad()
 	var gs, ggain, gbias []T
 	if needSum {
-		gs = make([]T, n*d)
+		gs = gradBuffer[T](n*d, false)
 	}
 	if needGain || needBias {
-		ggain, gbias = make([]T, d), make([]T, d)
+		ggain, gbias = gradBuffer[T](d, true), gradBuffer[T](d, true)
 	}
 	if needSum {
 		Parallel(n, rowWork, func(from, to int) {
@@ -125,10 +125,10 @@ func (f *addLayerNorm[T]) Backward(gy mat.Tensor) error {
 			accumulateAffineGrad(ggain, gbias, row, g[i*d:(i+1)*d], f.mean[i], f.rstd[i])
 		}
 		if needGain {
-			f.gain.AccGrad(mat.NewDense[T](mat.WithShape(f.gain.Value().Shape()...), mat.WithBacking(ggain)))
+			accGrad(f.gain, ggain)
 		}
 		if needBias {
-			f.bias.AccGrad(mat.NewDense[T](mat.WithShape(f.bias.Value().Shape()...), mat.WithBacking(gbias)))
+			accGrad(f.bias, gbias)
 		}
 	}
 	if f.x.RequiresGrad() {
@@ -141,6 +141,9 @@ func (f *addLayerNorm[T]) Backward(gy mat.Tensor) error {
 			}
 		}
 		f.a.AccGrad(NewDense(n, d, gs))
+	}
+	if copiesGrad[T](f.x) && copiesGrad[T](f.a) {
+		release(gs) // both have taken it
 	}
 	return nil
 }

@@ -139,14 +139,15 @@ func (f *attention[T]) Backward(gy mat.Tensor) error {
 	dh := d / f.heads
 	q, k, v, g := Values[T](f.q), Values[T](f.k), Values[T](f.v), Values[T](gy)
 	var gq, gk, gv []T
+	// Every (sequence, head) block writes its rows and columns of each: no clearing needed.
 	if needQ {
-		gq = make([]T, n*d)
+		gq = gradBuffer[T](n*d, false)
 	}
 	if needK {
-		gk = make([]T, n*d)
+		gk = gradBuffer[T](n*d, false)
 	}
 	if needV {
-		gv = make([]T, n*d)
+		gv = gradBuffer[T](n*d, false)
 	}
 	bs, _ := f.blocks()
 	scale := f.scale()
@@ -195,13 +196,13 @@ func (f *attention[T]) Backward(gy mat.Tensor) error {
 		}
 	})
 	if needQ {
-		f.q.AccGrad(NewDense(n, d, gq))
+		accGrad(f.q, gq)
 	}
 	if needK {
-		f.k.AccGrad(NewDense(n, d, gk))
+		accGrad(f.k, gk)
 	}
 	if needV {
-		f.v.AccGrad(NewDense(n, d, gv))
+		accGrad(f.v, gv)
 	}
 	return nil
 }

@@ -52,24 +52,24 @@ func (f *layerNorm[T]) Backward(gy mat.Tensor) error {
 	x, g := Values[T](f.x), Values[T](gy)
 	gain := Values[T](f.gain)
 	if f.x.RequiresGrad() {
-		gx := make([]T, n*d)
+		gx := gradBuffer[T](n*d, false)
 		Parallel(n, rowWork, func(from, to int) {
 			for i := from; i < to; i++ {
 				normalizeRowGrad(gx[i*d:(i+1)*d], x[i*d:(i+1)*d], g[i*d:(i+1)*d], gain, f.mean[i], f.rstd[i])
 			}
 		})
-		f.x.AccGrad(NewDense(n, d, gx))
+		accGrad(f.x, gx)
 	}
 	if f.gain.RequiresGrad() || f.bias.RequiresGrad() {
-		ggain, gbias := make([]T, d), make([]T, d)
+		ggain, gbias := gradBuffer[T](d, true), gradBuffer[T](d, true)
 		for i := 0; i < n; i++ {
 			accumulateAffineGrad(ggain, gbias, x[i*d:(i+1)*d], g[i*d:(i+1)*d], f.mean[i], f.rstd[i])
 		}
 		if f.gain.RequiresGrad() {
-			f.gain.AccGrad(mat.NewDense[T](mat.WithShape(f.gain.Value().Shape()...), mat.WithBacking(ggain)))
+			accGrad(f.gain, ggain)
 		}
 		if f.bias.RequiresGrad() {
-			f.bias.AccGrad(mat.NewDense[T](mat.WithShape(f.bias.Value().Shape()...), mat.WithBacking(gbias)))
+			accGrad(f.bias, gbias)
 		}
 	}
 	return nil

@@ -54,12 +54,13 @@ func (f *linearGELU[T]) Backward(gy mat.Tensor) error {
 	n, _ := Dims(f.x)
 	out, _ := Dims(f.w)
 	g := Values[T](gy)
-	gz := make([]T, n*out)
+	gz := gradBuffer[T](n*out, false)
 	Parallel(len(gz), elementWork, func(from, to int) {
 		for i, d := range f.dydz[from:to] {
 			gz[from+i] = g[from+i] * d
 		}
 	})
 	linearBackward(f.x, f.w, f.b, gz)
+	release(gz) // scratch: linearBackward hands on only products of it
 	return nil
 }
