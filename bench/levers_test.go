@@ -20,6 +20,14 @@ type lever struct {
 var levers = []lever{
 	{"vector", op.SetVectorKernels},    // GELU, softmax and LayerNorm rows in AVX2/FMA assembly
 	{"gradbuf", op.SetGradBufferReuse}, // gradient buffers from pools, not allocated per backward
+	{"all", setAllLevers},              // all of the above together
+}
+
+// setAllLevers switches every lever of op at once and returns whether the first was on.
+func setAllLevers(on bool) (was bool) {
+	was = op.SetVectorKernels(on)
+	op.SetGradBufferReuse(on)
+	return was
 }
 
 // leverCases are the passes BenchmarkLevers times: MiniLM-shaped inference and training steps
