@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -47,7 +48,8 @@ var leverCases = []struct {
 // BenchmarkLevers runs each case with a lever on and off alternately, one pass of each per
 // iteration, the order flipping every iteration (ABBA), and reports the ratio of the summed
 // times as "on/off" and of the process's CPU time as "cpu-on/off" (which other load disturbs
-// less, but which counts gemm's helpers waiting for work): below 1, the lever pays.
+// less, but which counts gemm's helpers waiting for work): below 1, the lever pays. It reports
+// too the memory allocated per pass, on and off.
 func BenchmarkLevers(b *testing.B) {
 	for _, l := range levers {
 		for _, c := range leverCases {
@@ -60,17 +62,24 @@ func BenchmarkLevers(b *testing.B) {
 					pass := leverPass(b, c.shape, c.train, batch)
 					defer l.set(l.set(true))
 					var cpuOn, cpuOff time.Duration
-					run := func(on bool, cpu *time.Duration) func() {
+					var allocOn, allocOff uint64
+					run := func(on bool, cpu *time.Duration, alloc *uint64) func() {
 						return func() {
 							l.set(on)
-							start := processCPU()
+							var m runtime.MemStats
+							runtime.ReadMemStats(&m)
+							start, allocated := processCPU(), m.TotalAlloc
 							pass()
 							*cpu += processCPU() - start
+							runtime.ReadMemStats(&m)
+							*alloc += m.TotalAlloc - allocated
 						}
 					}
-					tOn, tOff := alternate(b, run(true, &cpuOn), run(false, &cpuOff))
+					tOn, tOff := alternate(b, run(true, &cpuOn, &allocOn), run(false, &cpuOff, &allocOff))
 					b.ReportMetric(float64(tOn)/float64(tOff), "on/off")
 					b.ReportMetric(float64(cpuOn)/float64(cpuOff), "cpu-on/off")
+					b.ReportMetric(float64(allocOn)/1e6/float64(b.N), "MB-on/pass")
+					b.ReportMetric(float64(allocOff)/1e6/float64(b.N), "MB-off/pass")
 				})
 			}
 		}
