@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/spago-peft/spago-peft/integration/bert"
-	"github.com/spago-peft/spago-peft/internal/gemm"
 	"github.com/spago-peft/spago-peft/internal/op"
 )
 
@@ -22,15 +21,13 @@ type lever struct {
 var levers = []lever{
 	{"vector", op.SetVectorKernels},    // GELU, softmax and LayerNorm rows in AVX2/FMA assembly
 	{"gradbuf", op.SetGradBufferReuse}, // gradient buffers from pools, not allocated per backward
-	{"bias", gemm.SetBiasInProduct},    // linear layers' bias added tile by tile inside the product
 	{"all", setAllLevers},              // all of the above together
 }
 
-// setAllLevers switches every lever at once and returns whether the first was on.
+// setAllLevers switches every lever of op at once and returns whether the first was on.
 func setAllLevers(on bool) (was bool) {
 	was = op.SetVectorKernels(on)
 	op.SetGradBufferReuse(on)
-	gemm.SetBiasInProduct(on)
 	return was
 }
 

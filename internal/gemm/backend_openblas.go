@@ -22,15 +22,3 @@ func gemmCachedFloat32(transA, transB bool, m, n, k int, alpha float32, a []floa
 func gemmCachedFloat64(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
 	blas.Dgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
-
-// biasInKernel reports whether GemmBias can add the bias inside the product: not with OpenBLAS,
-// which GemmBias then calls with C set to the bias and beta 1.
-const biasInKernel = false
-
-func gemmBiasFloat32(cachedB, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, bias, c []float32, ldc int) {
-	panic("gemm: no bias in OpenBLAS products")
-}
-
-func gemmBiasFloat64(cachedB, transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, bias, c []float64, ldc int) {
-	panic("gemm: no bias in OpenBLAS products")
-}

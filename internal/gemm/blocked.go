@@ -27,11 +27,8 @@ type blocking[T float.DType] struct {
 
 // macroKernel multiplies a packed mc×kc block of op(A) by columns [jrFrom, jrTo) of a packed
 // kc×nc block of op(B) into the mc×nc block of C at c. Tiles that stick out of C on the right
-// are computed into edge and copied. When bias (the nc values of the block's columns) is not
-// nil, each tile of C is first set to it, row by row, and beta must be 1: the result is that
-// of setting all of C to the bias first, while each tile is in L1 rather than in a pass of its
-// own over C.
-func (bl *blocking[T]) macroKernel(mc, nc, jrFrom, jrTo, kc int, alpha T, ap, bp []T, beta T, c []T, ldc int, edge, bias []T) {
+// are computed into edge and copied.
+func (bl *blocking[T]) macroKernel(mc, nc, jrFrom, jrTo, kc int, alpha T, ap, bp []T, beta T, c []T, ldc int, edge []T) {
 	mr, nr := bl.mr, bl.nr
 	for jr := jrFrom; jr < jrTo; jr += nr {
 		cols := min(nr, nc-jr)
@@ -40,11 +37,6 @@ func (bl *blocking[T]) macroKernel(mc, nc, jrFrom, jrTo, kc int, alpha T, ap, bp
 			rows := min(mr, mc-ir)
 			aPanel := ap[ir*kc : (ir+mr)*kc]
 			cTile := c[ir*ldc+jr:]
-			if bias != nil {
-				for i := range rows {
-					copy(cTile[i*ldc:i*ldc+cols], bias[jr:jr+cols])
-				}
-			}
 			if cols == nr {
 				bl.tile(rows, kc, aPanel, bPanel, cTile, ldc, alpha, beta)
 				continue

@@ -287,5 +287,5 @@ func fingerprint[T float.DType](xs []T) uint64 {
 
 // gemmCached is gemm with op(B) packed by packedB.
 func (bl *blocking[T]) gemmCached(transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
-	bl.gemmPacked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bl.packedB(transB, n, k, b, ldb), nil)
+	bl.gemmPacked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bl.packedB(transB, n, k, b, ldb))
 }

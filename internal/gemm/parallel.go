@@ -48,7 +48,6 @@ type job[T float.DType] struct {
 	alpha, beta    T
 	a, b, c        []T
 	lda, ldb, ldc  int
-	bias           []T // n values C's rows are set to before the first k block adds on, or nil
 
 	workers                int
 	mcStep, kcStep, ncStep int // block sizes, evened out over m, k and n
@@ -69,15 +68,14 @@ type phase struct {
 // gemm computes C ← alpha·op(A)·op(B) + beta·C for k ≥ 1, on GOMAXPROCS goroutines when the
 // product is large enough.
 func (bl *blocking[T]) gemm(transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
-	bl.gemmPacked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, nil)
+	bl.gemmPacked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil)
 }
 
-// gemmPacked is gemm, given op(B) packed whole by packedB, or nil to pack it as it goes; with a
-// bias (not nil), C ← alpha·op(A)·op(B) + bias on every row, and beta must be 1.
-func (bl *blocking[T]) gemmPacked(transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, packedB, bias []T) {
+// gemmPacked is gemm, given op(B) packed whole by packedB, or nil to pack it as it goes.
+func (bl *blocking[T]) gemmPacked(transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, packedB []T) {
 	j := &job[T]{
 		bl: bl, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
-		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, bias: bias, workers: 1, packedB: packedB,
+		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, workers: 1, packedB: packedB,
 	}
 	if m*n*k >= minParallelWork {
 		j.workers = runtime.GOMAXPROCS(0)
@@ -133,15 +131,10 @@ func (j *job[T]) run() {
 		bPanels := ceilDiv(nc, nr)
 		for pc := 0; pc < j.k; pc += j.kcStep {
 			kc := min(j.kcStep, j.k-pc)
-			// Later k blocks accumulate onto what the first one wrote; the first one onto the
-			// bias, if any, which the macro-kernel sets each tile to.
+			// Later k blocks accumulate onto what the first one wrote.
 			beta := j.beta
 			if pc > 0 {
 				beta = 1
-			}
-			var bias []T
-			if pc == 0 && j.bias != nil {
-				bias = j.bias[jc : jc+nc]
 			}
 			for is := 0; is < j.m; is += j.slabRows {
 				rows := min(j.slabRows, j.m-is)
@@ -176,7 +169,7 @@ func (j *job[T]) run() {
 					if j.packedB != nil {
 						bp = j.packedB[jc*j.k+pc*bPanels*nr:]
 					}
-					bl.macroKernel(mc, nc, jrFrom, jrTo, kc, j.alpha, j.buf.a[ic*kc:], bp, beta, j.c[(is+ic)*j.ldc+jc:], j.ldc, edge, bias)
+					bl.macroKernel(mc, nc, jrFrom, jrTo, kc, j.alpha, j.buf.a[ic*kc:], bp, beta, j.c[(is+ic)*j.ldc+jc:], j.ldc, edge)
 				})
 				ph++
 			}

@@ -34,7 +34,11 @@ func (f *linear[T]) Forward() (mat.Tensor, error) {
 	n, in := Dims(f.x)
 	out, _ := Dims(f.w)
 	y := make([]T, n*out)
-	weightBiasProduct(n, out, in, Values[T](f.x), f.w, Values[T](f.b), y)
+	bias := Values[T](f.b)
+	for i := 0; i < n; i++ {
+		copy(y[i*out:(i+1)*out], bias)
+	}
+	WeightProduct(false, true, n, out, in, Values[T](f.x), in, f.w, 1, y, out)
 	return NewDense(n, out, y), nil
 }
 
@@ -73,27 +77,11 @@ func linearBackward[T float.DType](x, w, b mat.Tensor, g []T) {
 // gemm.Gemm with alpha 1: with gemm.GemmCachedB, which keeps w's packing, when w is a frozen
 // nn.Param. Operators that multiply by a layer's weight use it, as Linear does.
 func WeightProduct[T float.DType](transA, transW bool, m, n, k int, a []T, lda int, w mat.Tensor, beta T, c []T, ldc int) {
-	wv, ldw, frozen := weightOperand[T](w)
-	if frozen {
-		gemm.GemmCachedB(transA, transW, m, n, k, 1, a, lda, wv, ldw, beta, c, ldc)
+	_, ldw := Dims(w)
+	if p, ok := w.(*nn.Param); ok && !p.RequiresGrad() {
+		// Read without Values, which would drop the packing.
+		gemm.GemmCachedB(transA, transW, m, n, k, 1, a, lda, mat.Data[T](w.Value()), ldw, beta, c, ldc)
 		return
 	}
-	gemm.Gemm(transA, transW, m, n, k, 1, a, lda, wv, ldw, beta, c, ldc)
-}
-
-// weightBiasProduct sets y (n×out) to x·wᵀ + bias for x n×in, with gemm.GemmBias, which adds the
-// bias tile by tile inside the product; w's packing is kept as WeightProduct keeps it.
-func weightBiasProduct[T float.DType](n, out, in int, x []T, w mat.Tensor, bias, y []T) {
-	wv, ldw, frozen := weightOperand[T](w)
-	gemm.GemmBias(frozen, false, true, n, out, in, 1, x, in, wv, ldw, bias, y, out)
-}
-
-// weightOperand returns w's values and row stride, and whether w is a frozen nn.Param, whose
-// packing gemm may keep: its values are then read without Values, which would drop the packing.
-func weightOperand[T float.DType](w mat.Tensor) (values []T, ld int, frozen bool) {
-	_, ld = Dims(w)
-	if p, ok := w.(*nn.Param); ok && !p.RequiresGrad() {
-		return mat.Data[T](w.Value()), ld, true
-	}
-	return Values[T](w), ld, false
+	gemm.Gemm(transA, transW, m, n, k, 1, a, lda, Values[T](w), ldw, beta, c, ldc)
 }

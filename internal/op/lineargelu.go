@@ -30,7 +30,11 @@ func (f *linearGELU[T]) Forward() (mat.Tensor, error) {
 	n, in := Dims(f.x)
 	out, _ := Dims(f.w)
 	y := make([]T, n*out)
-	weightBiasProduct(n, out, in, Values[T](f.x), f.w, Values[T](f.b), y)
+	bias := Values[T](f.b)
+	for i := 0; i < n; i++ {
+		copy(y[i*out:(i+1)*out], bias)
+	}
+	WeightProduct(false, true, n, out, in, Values[T](f.x), in, f.w, 1, y, out)
 	if f.x.RequiresGrad() || f.w.RequiresGrad() || f.b.RequiresGrad() {
 		f.dydz = make([]T, len(y))
 	}
