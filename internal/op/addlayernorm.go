@@ -61,20 +61,12 @@ func (f *addLayerNorm[T]) Operands() []mat.Tensor {
 
 // sumRow writes row i of dropout(a) + x into dst, rounding as Dropout and then Add do.
 func (f *addLayerNorm[T]) sumRow(dst, a, x []T, i, d int) {
-	a, x = a[i*d:(i+1)*d], x[i*d:(i+1)*d]
+	a, x, dst = a[i*d:(i+1)*d], x[i*d:(i+1)*d], dst[:d]
 	if f.mask == nil {
-		for j, v := range a {
-			dst[j] = v + x[j]
-		}
+		addInto(dst, a, x)
 		return
 	}
-	for j, m := range f.mask[i*d : (i+1)*d] {
-		var dropped T
-		if m != 0 {
-			dropped = T(a[j] * m)
-		}
-		dst[j] = dropped + x[j]
-	}
+	dropAddInto(dst, a, f.mask[i*d:(i+1)*d], x)
 }
 
 // Forward normalises as LayerNorm's forward does, on each row of dropout(a) + x.

@@ -122,7 +122,12 @@ func normalizeRowGrad[T float.DType](out, row, grow, gain []T, mean, rstd T) {
 
 // accumulateAffineGrad adds one row's share of ∂L/∂gain = Σ g⊙x̂ and ∂L/∂bias = Σ g.
 func accumulateAffineGrad[T float.DType](ggain, gbias, row, grow []T, mean, rstd T) {
-	for j, v := range row {
+	full, g32 := vector32(ggain[:len(row)])
+	if full > 0 {
+		affineGradAVX(full, &g32[0], &f32(gbias, full)[0], &f32(row, full)[0], &f32(grow, full)[0], float32(mean), float32(rstd))
+	}
+	for j := full; j < len(row); j++ {
+		v := row[j]
 		ggain[j] += grow[j] * (v - mean) * rstd
 		gbias[j] += grow[j]
 	}

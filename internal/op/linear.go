@@ -65,9 +65,7 @@ func linearBackward[T float.DType](x, w, b mat.Tensor, g []T) {
 	if b.RequiresGrad() {
 		gb := gradBuffer[T](out, true)
 		for i := 0; i < n; i++ {
-			for j, v := range g[i*out : (i+1)*out] {
-				gb[j] += v
-			}
+			addInto(gb, gb, g[i*out:(i+1)*out])
 		}
 		accGrad(b, gb)
 	}

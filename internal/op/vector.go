@@ -142,3 +142,62 @@ func normalizeRowGrad32(out, row, grow, gain []float32, mean, rstd float32) bool
 	rowGradAVX(d, &out[0], &row[0], &grow[0], &gain[0], mean, rstd)
 	return true
 }
+
+// The element-wise loops of the backward passes below run their full blocks of eight float32
+// values in assembly, with the roundings of their Go loops, and the rest in Go: the results are
+// the same bit for bit either way.
+
+// vector32 returns how many leading values of a float32 x the element-wise kernels take (a
+// multiple of 8), and x as []float32; 0 for float64 or without the kernels.
+func vector32[T float.DType](x []T) (int, []float32) {
+	x32, ok := any(x).([]float32)
+	if !ok || !vectorFloat32 {
+		return 0, nil
+	}
+	return len(x32) &^ 7, x32
+}
+
+// f32 returns x as []float32, checked to hold at least n values; x must be float32.
+func f32[T float.DType](x []T, n int) []float32 {
+	x32 := any(x).([]float32)
+	_ = x32[n-1]
+	return x32
+}
+
+// mulInto sets dst[i] = a[i]·b[i].
+func mulInto[T float.DType](dst, a, b []T) {
+	full, d32 := vector32(dst)
+	if full > 0 {
+		mulAVX(full, &d32[0], &f32(a, full)[0], &f32(b, full)[0])
+	}
+	for i := full; i < len(dst); i++ {
+		dst[i] = a[i] * b[i]
+	}
+}
+
+// addInto sets dst[i] = a[i] + b[i]; dst may be a or b.
+func addInto[T float.DType](dst, a, b []T) {
+	full, d32 := vector32(dst)
+	if full > 0 {
+		addAVX(full, &d32[0], &f32(a, full)[0], &f32(b, full)[0])
+	}
+	for i := full; i < len(dst); i++ {
+		dst[i] = a[i] + b[i]
+	}
+}
+
+// dropAddInto sets dst[i] = a[i]·mask[i] + x[i], the product taken as 0 where mask[i] is 0, as
+// Dropout and then Add compute it.
+func dropAddInto[T float.DType](dst, a, mask, x []T) {
+	full, d32 := vector32(dst)
+	if full > 0 {
+		dropAddAVX(full, &d32[0], &f32(a, full)[0], &f32(mask, full)[0], &f32(x, full)[0])
+	}
+	for i := full; i < len(dst); i++ {
+		var dropped T
+		if mask[i] != 0 {
+			dropped = a[i] * mask[i]
+		}
+		dst[i] = dropped + x[i]
+	}
+}

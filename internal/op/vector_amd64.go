@@ -32,3 +32,25 @@ func rowAffineAVX(n int, out, x, gain, bias *float32, mean, rstd float32)
 //
 //go:noescape
 func rowGradAVX(n int, out, x, grow, gain *float32, mean, rstd float32)
+
+// mulAVX sets dst[i] = a[i]·b[i] for i < n, a multiple of 8.
+//
+//go:noescape
+func mulAVX(n int, dst, a, b *float32)
+
+// addAVX sets dst[i] = a[i] + b[i] for i < n, a multiple of 8.
+//
+//go:noescape
+func addAVX(n int, dst, a, b *float32)
+
+// dropAddAVX sets dst[i] = a[i]·mask[i] + x[i], the product taken as 0 where mask[i] is 0, for
+// i < n, a multiple of 8.
+//
+//go:noescape
+func dropAddAVX(n int, dst, a, mask, x *float32)
+
+// affineGradAVX adds one row's share to LayerNorm's gain and bias gradients, as
+// accumulateAffineGrad, for n values, a multiple of 8.
+//
+//go:noescape
+func affineGradAVX(n int, ggain, gbias, row, grow *float32, mean, rstd float32)

@@ -18,3 +18,13 @@ func rowAffineAVX(n int, out, x, gain, bias *float32, mean, rstd float32) {
 func rowGradAVX(n int, out, x, grow, gain *float32, mean, rstd float32) {
 	panic("op: no vector kernels")
 }
+
+func mulAVX(n int, dst, a, b *float32) { panic("op: no vector kernels") }
+
+func addAVX(n int, dst, a, b *float32) { panic("op: no vector kernels") }
+
+func dropAddAVX(n int, dst, a, mask, x *float32) { panic("op: no vector kernels") }
+
+func affineGradAVX(n int, ggain, gbias, row, grow *float32, mean, rstd float32) {
+	panic("op: no vector kernels")
+}
