@@ -43,6 +43,7 @@ func sizeClass(n int) (class, capacity int) {
 	return 4*shift + top - 1, top << shift
 }
 
+// poolOf returns the pool of free T buffers of a size class.
 func poolOf[T float.DType](class int) *sync.Pool {
 	if _, double := any(T(0)).(float64); double {
 		return &gradPools[1][class]

@@ -9,9 +9,10 @@ import (
 // vectorFloat32 selects the float32 assembly kernels; SetVectorKernels switches them.
 var vectorFloat32 = vectorCapable
 
-// SetVectorKernels turns the float32 assembly kernels (GELU, softmax) on, where the CPU has
-// AVX2 and FMA, or off, and returns whether they were on: for benchmarks that compare both
-// within one process. Call it only while no operator runs.
+// SetVectorKernels turns the float32 assembly kernels (GELU, softmax, LayerNorm's rows and the
+// element-wise loops of the backward passes) on, where the CPU has AVX2 and FMA, or off, and
+// returns whether they were on: for benchmarks that compare both within one process. Call it
+// only while no operator runs.
 func SetVectorKernels(on bool) (was bool) {
 	was, vectorFloat32 = vectorFloat32, on && vectorCapable
 	return was
@@ -70,7 +71,8 @@ func gelu32(y, d, x []float32) {
 }
 
 // softmax replaces x by exp(x − max x) / Σ exp(x − max x); float32 runs its exponentials eight
-// at a time in assembly where the CPU has AVX2 and FMA.
+// at a time in assembly where the CPU has AVX2 and FMA (within the error of the float32 sum:
+// see TestSoftmaxFloat32Accuracy).
 func softmax[T float.DType](x []T) {
 	m := x[0]
 	for _, v := range x[1:] {
