@@ -31,8 +31,8 @@ func setAllLevers(on bool) (was bool) {
 	return was
 }
 
-// leverCases are the passes BenchmarkLevers times: MiniLM-shaped inference and training steps
-// (hidden dropout on, as BenchmarkTrainStep), at batch 1 and 8.
+// leverCases are the passes BenchmarkLevers times: MiniLM- and bert-base-shaped inference and
+// training steps (hidden dropout on, as BenchmarkTrainStep), at batch 1 and 8.
 var leverCases = []struct {
 	name  string
 	shape shape
@@ -43,6 +43,8 @@ var leverCases = []struct {
 	{"lora8", shapes[1], &methods[3]},
 	{"full", shapes[1], &methods[5]},
 	{"inference", shapes[2], nil},
+	{"hra8", shapes[2], &methods[2]},
+	{"full", shapes[2], &methods[5]},
 }
 
 // BenchmarkLevers runs each case with a lever on and off alternately, one pass of each per
