@@ -104,7 +104,7 @@ func (f *activationFn[T]) Backward(gy mat.Tensor) error {
 		out := gx[from:to]
 		switch f.kind {
 		case gelu:
-			mulInto(out, g[from:to], f.dydx[from:to])
+			mulVec(out, g[from:to], f.dydx[from:to])
 		case geluTanh:
 			for i, v := range x[from:to] {
 				u := float64(v)

@@ -63,10 +63,10 @@ func (f *addLayerNorm[T]) Operands() []mat.Tensor {
 func (f *addLayerNorm[T]) sumRow(dst, a, x []T, i, d int) {
 	a, x, dst = a[i*d:(i+1)*d], x[i*d:(i+1)*d], dst[:d]
 	if f.mask == nil {
-		addInto(dst, a, x)
+		addVec(dst, a, x)
 		return
 	}
-	dropAddInto(dst, a, f.mask[i*d:(i+1)*d], x)
+	dropAddVec(dst, a, f.mask[i*d:(i+1)*d], x)
 }
 
 // Forward normalises as LayerNorm's forward does, on each row of dropout(a) + x.

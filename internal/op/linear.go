@@ -65,7 +65,7 @@ func linearBackward[T float.DType](x, w, b mat.Tensor, g []T) {
 	if b.RequiresGrad() {
 		gb := gradBuffer[T](out, true)
 		for i := 0; i < n; i++ {
-			addInto(gb, gb, g[i*out:(i+1)*out])
+			addVec(gb, gb, g[i*out:(i+1)*out])
 		}
 		accGrad(b, gb)
 	}

@@ -56,7 +56,7 @@ func (f *linearGELU[T]) Backward(gy mat.Tensor) error {
 	g := Values[T](gy)
 	gz := gradBuffer[T](n*out, false)
 	Parallel(len(gz), elementWork, func(from, to int) {
-		mulInto(gz[from:to], g[from:to], f.dydz[from:to])
+		mulVec(gz[from:to], g[from:to], f.dydz[from:to])
 	})
 	linearBackward(f.x, f.w, f.b, gz)
 	release(gz) // scratch: linearBackward hands on only products of it

@@ -166,8 +166,8 @@ func f32[T float.DType](x []T, n int) []float32 {
 	return x32
 }
 
-// mulInto sets dst[i] = a[i]·b[i].
-func mulInto[T float.DType](dst, a, b []T) {
+// mulVec sets dst[i] = a[i]·b[i].
+func mulVec[T float.DType](dst, a, b []T) {
 	full, d32 := vector32(dst)
 	if full > 0 {
 		mulAVX(full, &d32[0], &f32(a, full)[0], &f32(b, full)[0])
@@ -177,8 +177,8 @@ func mulInto[T float.DType](dst, a, b []T) {
 	}
 }
 
-// addInto sets dst[i] = a[i] + b[i]; dst may be a or b.
-func addInto[T float.DType](dst, a, b []T) {
+// addVec sets dst[i] = a[i] + b[i]; dst may be a or b.
+func addVec[T float.DType](dst, a, b []T) {
 	full, d32 := vector32(dst)
 	if full > 0 {
 		addAVX(full, &d32[0], &f32(a, full)[0], &f32(b, full)[0])
@@ -188,9 +188,9 @@ func addInto[T float.DType](dst, a, b []T) {
 	}
 }
 
-// dropAddInto sets dst[i] = a[i]·mask[i] + x[i], the product taken as 0 where mask[i] is 0, as
+// dropAddVec sets dst[i] = a[i]·mask[i] + x[i], the product taken as 0 where mask[i] is 0, as
 // Dropout and then Add compute it.
-func dropAddInto[T float.DType](dst, a, mask, x []T) {
+func dropAddVec[T float.DType](dst, a, mask, x []T) {
 	full, d32 := vector32(dst)
 	if full > 0 {
 		dropAddAVX(full, &d32[0], &f32(a, full)[0], &f32(mask, full)[0], &f32(x, full)[0])

@@ -181,11 +181,11 @@ func TestElementWiseKernelsExact(t *testing.T) {
 	}
 	a[3], a[6] = float32(math.Inf(1)), float32(math.NaN()) // both dropped: mask[3] = mask[6] = 0
 	tests := map[string]func() []float32{
-		"mul": func() []float32 { d := make([]float32, n); mulInto(d, a, b); return d },
-		"add": func() []float32 { d := make([]float32, n); addInto(d, a, b); return d },
+		"mul": func() []float32 { d := make([]float32, n); mulVec(d, a, b); return d },
+		"add": func() []float32 { d := make([]float32, n); addVec(d, a, b); return d },
 		"dropAdd": func() []float32 {
 			d := make([]float32, n)
-			dropAddInto(d, a, mask, x)
+			dropAddVec(d, a, mask, x)
 			return d
 		},
 		"affineGrad": func() []float32 {
