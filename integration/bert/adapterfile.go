@@ -27,10 +27,6 @@ var ErrNoHead = errors.New("bert: no classification head")
 // taskType is PEFT's task_type of a sequence classifier, which this model is.
 const taskType = "SEQ_CLS"
 
-// hfPrefix starts the Hugging Face name of every module of BertForSequenceClassification but the
-// classifier.
-const hfPrefix = "bert."
-
 // SaveAdapter writes the adapters and the modules trained in full (the classification head) to
 // dir in PEFT's format, as PeftModelForSequenceClassification's save_pretrained does: see
 // peft.SaveAdapter. meta.TaskType is "SEQ_CLS" (set when empty). The target modules are
@@ -58,16 +54,16 @@ func (m *Model) SaveAdapter(dir string, meta peft.Meta) error {
 	}
 	adapters := map[string]peft.Adapter{}
 	for name, a := range m.adapters {
-		adapters[hfPrefix+name] = a
+		adapters[m.arch.StoredName(name)] = a
 	}
 	saved := m.savedModules()
 	extra := map[string]peft.Tensor{}
 	for _, mod := range saved {
-		for key, p := range moduleTensors(mod) {
-			extra[peft.KeyPrefix+key] = peft.Tensor{Shape: hfShape(key, p), Data: p.Value().Data().F32()}
+		for _, t := range mod.tensors() {
+			extra[peft.KeyPrefix+m.arch.StoredName(t.name)] = peft.Tensor{Shape: t.shape, Data: t.param.Value().Data().F32()}
 		}
 	}
-	targets := describeTargets(m.linearNames(), names)
+	targets := describeTargets(m.arch, m.linearNames(), names)
 	for _, mod := range saved {
 		targets.ModulesToSave = append(targets.ModulesToSave, mod.name)
 	}
@@ -78,17 +74,21 @@ func (m *Model) SaveAdapter(dir string, meta peft.Meta) error {
 }
 
 // LoadAdapter builds a model from ck with the adapter saved in dir (by SaveAdapter or by PEFT
-// for BertForSequenceClassification): the configuration and targets of dir/adapter_config.json,
+// for the …ForSequenceClassification class of ck's architecture): the configuration and targets of dir/adapter_config.json,
 // the number of labels of the saved classifier, and the values of the adapters and of the
 // modules to save from dir/adapter_model.safetensors. Its logits are those of the model that was
 // saved.
 //
-// PEFT's conventions are undone: target and saved module names may carry the "bert." prefix,
+// PEFT's conventions are undone: target and saved module names may carry the base model's prefix
+// ("bert.", "roberta.", …),
 // and the "score" entry PEFT adds to modules_to_save of every SEQ_CLS adapter (BERT has no such
 // module) is dropped, and an OFT r or oft_block_size that PEFT had to adjust to a layer is
 // adjusted alike (oft.Config.AdjustToLayer). A file with task_type unset holds no classification
 // head (PEFT saves none): the model then takes ck's classifier, frozen, as PEFT takes the base
-// model's, and LoadAdapter fails with ErrNoHead when ck has none. Errors are those of
+// model's, and LoadAdapter fails with ErrNoHead when ck has none. The head's dense layer (BERT's
+// pooler, DistilBERT's pre_classifier) that the file does not hold is ck's, frozen, as in PEFT;
+// LoadAdapter fails with ErrNoHead when ck has none either, since PEFT's logits then came from
+// a random draw of its own. Errors are those of
 // peft.LoadAdapterConfig and peft.LoadAdapterTensors (peft.ErrTensorMismatch when the file does
 // not fit ck), peft.ErrUnsupported for a task type other than SEQ_CLS or adapters on the
 // classifier, and the errors of the adapters' Validate (peft.ErrInvalidParams for values such as
@@ -107,24 +107,31 @@ func LoadAdapter(ck *checkpoint.Checkpoint, dir string) (*Model, error) {
 		// PeftModelForSequenceClassification adds it before choosing the modules to adapt.
 		targets.ModulesToSave = append(targets.ModulesToSave, "classifier")
 	}
-	targets = fromPEFTTargets(targets)
+	if ck == nil {
+		return nil, fmt.Errorf("%w: bert: nil checkpoint", peft.ErrInvalidConfig)
+	}
+	arch := ck.Config.Architecture()
+	targets = fromPEFTTargets(arch, targets)
 	if err := checkClassifierNotTargeted(targets, meta); err != nil {
 		return nil, fmt.Errorf("%w: bert: %s: %v", peft.ErrUnsupported, configPath, err)
 	}
-	numLabels, err := savedNumLabels(dir)
+	numLabels, err := savedNumLabels(dir, arch)
 	if err != nil {
 		return nil, fmt.Errorf("bert: %w", err)
 	}
 	headFromBase := numLabels == 0 && meta.TaskType == ""
-	if headFromBase && (ck == nil || !ck.HasClassifier()) {
+	if headFromBase && !ck.HasClassifier() {
 		return nil, fmt.Errorf("%w: bert: %s has no task_type, so PEFT saved no classifier in it, and the checkpoint has none either: "+
-			"load it onto the BertForSequenceClassification checkpoint it was trained on, or save the adapter with task_type SEQ_CLS",
-			ErrNoHead, configPath)
+			"load it onto the %s checkpoint it was trained on, or save the adapter with task_type SEQ_CLS",
+			ErrNoHead, configPath, arch.Class(true))
 	}
-	if ck != nil {
-		cfg = adjustedOFT(cfg, ck.Config)
+	if !ck.HasHeadDense() && !slices.ContainsFunc(targets.ModulesToSave, func(e string) bool { return savedByEntry(arch.Head.Dense, e) }) {
+		return nil, fmt.Errorf("%w: bert: %s does not save %s (modules_to_save %q) and the checkpoint has none, so PEFT drew it at random: "+
+			"load it onto the checkpoint it was trained on, or train with %q in modules_to_save",
+			ErrNoHead, configPath, arch.Head.Dense, targets.ModulesToSave, arch.Head.Dense)
 	}
-	m, err := New(ck, Options{Adapter: cfg, Targets: targets, NumLabels: numLabels})
+	cfg = adjustedOFT(cfg, ck.Config)
+	m, err := buildModel[float32](ck, Options{Adapter: cfg, Targets: targets, NumLabels: numLabels}, true)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +167,7 @@ func adjustedOFT(cfg peft.Config, c checkpoint.Config) peft.Config {
 	if !ok {
 		return cfg
 	}
-	for _, in := range []int{c.HiddenSize, c.IntermediateSize} {
+	for _, in := range []int{c.HiddenSize, c.IntermediateSize, c.EmbeddingWidth()} {
 		for _, p := range []int{oc.R, oc.BlockSize} {
 			if p != 0 && (p > in || in%p != 0) {
 				oc.AdjustToLayer = true
@@ -200,26 +207,28 @@ func (m *Model) freezeClassifier() {
 	m.headFromBase = true
 }
 
-// fromPEFTTargets removes the "bert." prefix from module names, the "score" entry of
-// modules_to_save, and a "classifier" target that modules_to_save overrides.
-func fromPEFTTargets(t peft.Targets) peft.Targets {
+// fromPEFTTargets removes the base model's prefix ("bert.") from module names, the "score" entry
+// of modules_to_save, and a "classifier" target that modules_to_save overrides.
+func fromPEFTTargets(arch *checkpoint.Architecture, t peft.Targets) peft.Targets {
+	prefix := arch.Prefix + "."
 	out := peft.Targets{Pattern: t.Pattern, LayersToTransform: t.LayersToTransform}
 	for _, name := range t.Modules {
-		if name = strings.TrimPrefix(name, hfPrefix); name != "classifier" || !slices.Contains(t.ModulesToSave, "classifier") {
+		if name = strings.TrimPrefix(name, prefix); name != "classifier" || !slices.Contains(t.ModulesToSave, "classifier") {
 			out.Modules = append(out.Modules, name) // PEFT never adapts a module it saves in full
 		}
 	}
 	for _, name := range t.ModulesToSave {
-		if name = strings.TrimPrefix(name, hfPrefix); name != "score" && !slices.Contains(out.ModulesToSave, name) {
+		if name = strings.TrimPrefix(name, prefix); name != "score" && !slices.Contains(out.ModulesToSave, name) {
 			out.ModulesToSave = append(out.ModulesToSave, name)
 		}
 	}
 	return out
 }
 
-// savedNumLabels returns the number of rows of the saved classifier, or 0 (the checkpoint's
-// number) if the file has none; a file that cannot be read is reported by LoadAdapterTensors.
-func savedNumLabels(dir string) (int, error) {
+// savedNumLabels returns the number of rows of the saved classifier (the head's output layer),
+// or 0 (the checkpoint's number) if the file has none; a file that cannot be read is reported by
+// LoadAdapterTensors.
+func savedNumLabels(dir string, arch *checkpoint.Architecture) (int, error) {
 	f, err := os.Open(filepath.Join(dir, peft.AdapterWeightsFile))
 	if err != nil {
 		return 0, err
@@ -234,7 +243,7 @@ func savedNumLabels(dir string) (int, error) {
 		return 0, nil
 	}
 	for _, e := range parsed.Entries {
-		if e.Name == peft.KeyPrefix+"classifier.weight" && len(e.Shape) == 2 && e.Shape[0] > 0 {
+		if e.Name == peft.KeyPrefix+arch.Head.Out+".weight" && len(e.Shape) == 2 && e.Shape[0] > 0 {
 			return e.Shape[0], nil
 		}
 	}
@@ -246,7 +255,7 @@ func savedNumLabels(dir string) (int, error) {
 func (m *Model) fileParams() (map[string]*nn.Param, map[string][]int, error) {
 	adapters := map[string]peft.Adapter{}
 	for name, a := range m.adapters {
-		adapters[hfPrefix+name] = a
+		adapters[m.arch.StoredName(name)] = a
 	}
 	params, err := peft.AdapterParams(adapters)
 	if err != nil {
@@ -257,9 +266,10 @@ func (m *Model) fileParams() (map[string]*nn.Param, map[string][]int, error) {
 		want[key] = p.Shape()
 	}
 	for _, mod := range m.savedModules() {
-		for key, p := range moduleTensors(mod) {
-			params[peft.KeyPrefix+key] = p
-			want[peft.KeyPrefix+key] = hfShape(key, p)
+		for _, t := range mod.tensors() {
+			key := peft.KeyPrefix + m.arch.StoredName(t.name)
+			params[key] = t.param
+			want[key] = t.shape
 		}
 	}
 	return params, want, nil
@@ -291,37 +301,44 @@ func (m *Model) linearNames() []string {
 	return names
 }
 
-// moduleTensors returns the parameters of mod by Hugging Face name: "<module>.weight" and, when
-// it has one, "<module>.bias", with the "bert." prefix for every module but the classifier.
-func moduleTensors(mod module) map[string]*nn.Param {
-	name := mod.name
-	if name != "classifier" {
-		name = hfPrefix + name
+// tensor is a parameter of a module under its canonical tensor name, with its Hugging Face shape.
+type tensor struct {
+	name  string
+	param *nn.Param
+	shape []int
+}
+
+// tensors returns the parameters of mod: "<module>.weight" and, when it has one, "<module>.bias",
+// with their Hugging Face shapes: one dimension for biases and LayerNorm weights (spago holds them
+// as columns), two otherwise.
+func (mod module) tensors() []tensor {
+	w := mod.params[0]
+	out := []tensor{{mod.name + ".weight", w, w.Shape()}}
+	if mod.norm {
+		out[0].shape = []int{w.Value().Size()}
 	}
-	out := map[string]*nn.Param{name + ".weight": mod.params[0]}
 	if len(mod.params) > 1 {
-		out[name+".bias"] = mod.params[1]
+		b := mod.params[1]
+		out = append(out, tensor{mod.name + ".bias", b, []int{b.Value().Size()}})
 	}
 	return out
 }
 
-// hfShape returns the Hugging Face shape of a parameter: one dimension for biases and LayerNorm
-// weights (spago holds them as columns), two otherwise.
-func hfShape(name string, p *nn.Param) []int {
-	if strings.HasSuffix(name, ".bias") || strings.HasSuffix(name, "LayerNorm.weight") {
-		return []int{p.Value().Size()}
-	}
-	return p.Shape()
+// savedByEntry reports whether a modules_to_save entry selects module, by peft.Targets' rule.
+func savedByEntry(module, entry string) bool {
+	selected, err := peft.Targets{ModulesToSave: []string{entry}}.SelectSaved([]string{module})
+	return err == nil && len(selected) == 1
 }
 
 // describeTargets returns targets that select exactly adapted among linears: the shortest
 // module-name suffixes of a common length, restricted by layers_to_transform when that helps,
 // with the full names as the last resort.
-func describeTargets(linears, adapted []string) peft.Targets {
+func describeTargets(arch *checkpoint.Architecture, linears, adapted []string) peft.Targets {
 	var layers []int
 	for _, name := range adapted {
-		if parts := strings.Split(name, "."); len(parts) > 2 && parts[0] == "encoder" && parts[1] == "layer" {
-			if i, err := strconv.Atoi(parts[2]); err == nil && !slices.Contains(layers, i) {
+		if rest, ok := strings.CutPrefix(name, arch.Layers.Prefix+"."); ok {
+			digits, _, _ := strings.Cut(rest, ".")
+			if i, err := strconv.Atoi(digits); err == nil && !slices.Contains(layers, i) {
 				layers = append(layers, i)
 			}
 		}

@@ -102,7 +102,7 @@ func TestLoadAdapterWithoutTaskType(t *testing.T) {
 	require.NoError(t, err)
 	adapters := map[string]peft.Adapter{}
 	for name, a := range m.Adapters() {
-		adapters[hfPrefix+name] = a
+		adapters["bert."+name] = a
 	}
 	dir := t.TempDir()
 	require.NoError(t, peft.SaveAdapter(dir, hra.Config{R: 2, Init: hra.RandomInit}, peft.Targets{Modules: []string{"query", "value"}}, adapters, nil, peft.Meta{}))

@@ -234,7 +234,7 @@ func TestDescribeTargets(t *testing.T) {
 		{[]string{"encoder.layer.0.output.dense"}, peft.Targets{Modules: []string{"0.output.dense"}}},
 	}
 	for _, c := range cases {
-		got := describeTargets(linears, c.adapted)
+		got := describeTargets(checkpoint.Architectures[0], linears, c.adapted)
 		assert.Equal(t, c.want, got)
 		selected, err := got.Select(linears)
 		require.NoError(t, err)

@@ -1,13 +1,18 @@
 package bert
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/spago-peft/spago-peft/integration/checkpoint"
+)
 
 // Batch is a batch of tokenised sequences, unpadded: sequences may differ in length.
 type Batch struct {
 	// IDs holds each sequence's token ids, [CLS] and [SEP] included.
 	IDs [][]int
 	// TypeIDs holds each sequence's token type ids (segment A = 0, B = 1). Nil, or a nil entry,
-	// means all zeros.
+	// means all zeros. An architecture without token type embeddings (DistilBERT) ignores them,
+	// as transformers does.
 	TypeIDs [][]int
 }
 
@@ -29,15 +34,16 @@ func (m *Model) pack(b Batch) (packed, error) {
 	}
 	var p packed
 	for s, ids := range b.IDs {
-		switch {
-		case len(ids) == 0:
+		if len(ids) == 0 {
 			return packed{}, fmt.Errorf("%w: sequence %d is empty", ErrInvalidInput, s)
-		case len(ids) > cfg.MaxPositionEmbeddings:
+		}
+		positions := m.positions(ids)
+		if last := positions[len(positions)-1]; m.arch.Positions != checkpoint.PositionsNone && last >= cfg.MaxPositionEmbeddings {
 			return packed{}, fmt.Errorf("%w: sequence %d has %d tokens, more than the model's %d positions (max_position_embeddings); truncate it",
-				ErrInvalidInput, s, len(ids), cfg.MaxPositionEmbeddings)
+				ErrInvalidInput, s, len(ids), len(ids)-(last-cfg.MaxPositionEmbeddings+1))
 		}
 		var types []int
-		if b.TypeIDs != nil {
+		if b.TypeIDs != nil && m.arch.TokenTypes {
 			types = b.TypeIDs[s]
 		}
 		if types != nil && len(types) != len(ids) {
@@ -53,11 +59,11 @@ func (m *Model) pack(b Batch) (packed, error) {
 			if types != nil {
 				t = types[i]
 			}
-			if t < 0 || t >= cfg.TypeVocabSize {
+			if m.arch.TokenTypes && (t < 0 || t >= cfg.TypeVocabSize) {
 				return packed{}, fmt.Errorf("%w: sequence %d token %d: token type %d outside [0, %d)", ErrInvalidInput, s, i, t, cfg.TypeVocabSize)
 			}
 			p.ids = append(p.ids, id)
-			p.positions = append(p.positions, i)
+			p.positions = append(p.positions, positions[i])
 			p.types = append(p.types, t)
 		}
 	}

@@ -89,12 +89,8 @@ func (m *Model) checkpoint() *checkpoint.Checkpoint {
 	}
 	ck := &checkpoint.Checkpoint{Config: cfg, Tensors: map[string]*checkpoint.Tensor{}}
 	for _, mod := range m.modules {
-		for hfName, p := range moduleTensors(mod) {
-			name := hfName
-			if mod.name != "classifier" {
-				name = hfName[len(hfPrefix):]
-			}
-			ck.Tensors[name] = &checkpoint.Tensor{Shape: hfShape(hfName, p), Data: slices.Clone(p.Value().Data().F32())}
+		for _, t := range mod.tensors() {
+			ck.Tensors[t.name] = &checkpoint.Tensor{Shape: t.shape, Data: slices.Clone(t.param.Value().Data().F32())}
 		}
 	}
 	return ck

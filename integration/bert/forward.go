@@ -9,7 +9,8 @@ import (
 )
 
 // Encode returns the last hidden state of each sequence (length×hidden) and the pooled output
-// (one row per sequence), as nodes of spago's autograd graph.
+// (one row per sequence: the head's activation of its dense layer on the first token, BERT's
+// pooler output), as nodes of spago's autograd graph.
 func (m *Model) Encode(b Batch) (hidden []mat.Tensor, pooled mat.Tensor, err error) {
 	p, err := m.pack(b)
 	if err != nil {
@@ -39,9 +40,7 @@ func (m *Model) Logits(b Batch) (mat.Tensor, error) {
 
 // encode returns the last hidden states of all tokens, row-stacked.
 func (m *Model) encode(p packed) mat.Tensor {
-	e := m.Embeddings
-	x := ag.Add(ag.Add(op.Gather(e.Word, p.ids), op.Gather(e.Position, p.positions)), op.Gather(e.TokenType, p.types))
-	x = m.dropoutIfTraining(m.norm(x, e.Norm))
+	x := m.embed(p)
 	for _, l := range m.Layers {
 		x = m.layer(l, x, p.lengths)
 	}
@@ -49,20 +48,22 @@ func (m *Model) encode(p packed) mat.Tensor {
 }
 
 // layer runs one encoder layer: self-attention and feed-forward, each followed by dropout, the
-// residual connection and LayerNorm (post-LN, as BERT).
+// residual connection and LayerNorm (post-LN, as every member of the family). The attention is
+// BERT's scaled dot product (checkpoint.AttentionScaledDot); another variant is chosen here by
+// m.arch.Attention.
 func (m *Model) layer(l *Layer, x mat.Tensor, lengths []int) mat.Tensor {
 	// spago runs each consumer's backward in its own goroutine, and a node's gradients are summed
 	// in the order they arrive: exact for two addends, order-dependent for three or more. Copies
 	// keep every node at two consumers, so training is bit-reproducible.
 	xqk, xv := ag.Copy(x), ag.Copy(x)
-	q := m.project(l.prefix+"attention.self.query", l.Query, xqk)
-	k := m.project(l.prefix+"attention.self.key", l.Key, xqk)
-	v := m.project(l.prefix+"attention.self.value", l.Value, xv)
+	q := m.project(l.names.query, l.Query, xqk)
+	k := m.project(l.names.key, l.Key, xqk)
+	v := m.project(l.names.value, l.Value, xv)
 	ctx := m.attention(q, k, v, lengths)
-	a := m.project(l.prefix+"attention.output.dense", l.AttentionOutput, ctx)
+	a := m.project(l.names.attentionOutput, l.AttentionOutput, ctx)
 	x = m.residualNorm(a, xv, l.AttentionNorm)
-	h := m.expand(l.prefix+"intermediate.dense", l.Intermediate, x)
-	o := m.project(l.prefix+"output.dense", l.Output, h)
+	h := m.expand(l.names.intermediate, l.Intermediate, x)
+	o := m.project(l.names.output, l.Output, h)
 	return m.residualNorm(o, x, l.OutputNorm)
 }
 
@@ -84,9 +85,14 @@ func (m *Model) expand(name string, base *linear.Model, x mat.Tensor) mat.Tensor
 	return m.activate(m.project(name, base, x))
 }
 
-// pool returns tanh(pooler(first token)) for each sequence; the pooler may have an adapter.
+// pool returns activation(Pooler(first token)) for each sequence, with dropout first in training
+// where the architecture's head has it (RoBERTa's); the Pooler may have an adapter.
 func (m *Model) pool(x mat.Tensor, p packed) mat.Tensor {
-	return op.Tanh(m.project("pooler.dense", m.Pooler, op.Gather(x, p.starts)))
+	first := op.Gather(x, p.starts)
+	if m.arch.Head.DropoutFirst {
+		first = m.dropoutIfTraining(first)
+	}
+	return m.headActivation(m.project(m.arch.Head.Dense, m.Pooler, first))
 }
 
 func (m *Model) norm(x mat.Tensor, n LayerNorm) mat.Tensor {

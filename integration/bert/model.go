@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/nlpodyssey/spago/mat/float"
@@ -48,7 +47,8 @@ type Options struct {
 // initializerRange is the standard deviation of new weights, transformers' BertConfig default.
 const initializerRange = 0.02
 
-// Model is a BERT encoder with a sequence classification head and adapters on some of its
+// Model is an encoder of the BERT family (checkpoint.Architectures: BERT, RoBERTa, XLM-RoBERTa,
+// DistilBERT, ELECTRA) with its sequence classification head and adapters on some of its
 // linear layers. Its parameters are float32, as the checkpoint's. Encode and Logits may run on
 // several goroutines at once; SetTraining, Merge and Unmerge may not run beside them.
 type Model struct {
@@ -57,12 +57,16 @@ type Model struct {
 	Embeddings Embeddings
 	// Layers are the encoder layers.
 	Layers []*Layer
-	// Pooler maps the first token's hidden state, through tanh, to the pooled output.
+	// Pooler is the head's dense layer (the architecture's Head.Dense: BERT's pooler.dense,
+	// RoBERTa's and ELECTRA's classifier.dense, DistilBERT's pre_classifier), which maps the
+	// first token's hidden state, through the head's activation, to the pooled output.
 	Pooler *linear.Model
-	// Classifier maps the pooled output to the class logits.
+	// Classifier maps the pooled output to the class logits (Head.Out: classifier,
+	// classifier.out_proj).
 	Classifier *linear.Model
 
 	config   checkpoint.Config
+	arch     *checkpoint.Architecture
 	adapters map[string]peft.Adapter // by full module name
 	// modules lists every module with its parameters, in checkpoint order.
 	modules   []module
@@ -78,10 +82,14 @@ type Model struct {
 	headFromBase bool
 }
 
-// Embeddings holds the embedding tables, each a matrix with one row per id.
+// Embeddings holds the embedding tables, each a matrix with one row per id. Position is nil for
+// an architecture without absolute positions, TokenType for one without token types
+// (DistilBERT); Project is ELECTRA's embeddings_project when its embeddings are narrower than
+// its hidden states, nil otherwise.
 type Embeddings struct {
 	Word, Position, TokenType *nn.Param
 	Norm                      LayerNorm
+	Project                   *linear.Model
 }
 
 // LayerNorm holds the gain and bias of a layer normalisation; epsilon comes from the config.
@@ -89,7 +97,8 @@ type LayerNorm struct {
 	Weight, Bias *nn.Param
 }
 
-// Layer is one encoder layer, its linear layers named as in Hugging Face.
+// Layer is one encoder layer, its linear layers named as in Hugging Face (the field comments
+// give BERT's names; checkpoint.LayerNames gives each architecture's).
 type Layer struct {
 	Query, Key, Value *linear.Model
 	// AttentionOutput is attention.output.dense.
@@ -102,7 +111,12 @@ type Layer struct {
 	Output *linear.Model
 	// OutputNorm is output.LayerNorm.
 	OutputNorm LayerNorm
-	prefix     string // "encoder.layer.N."
+	names      layerNames
+}
+
+// layerNames are the full module names of one layer's linear layers.
+type layerNames struct {
+	query, key, value, attentionOutput, intermediate, output string
 }
 
 // module is a named group of parameters: a linear layer, a LayerNorm or an embedding table.
@@ -110,12 +124,17 @@ type module struct {
 	name   string
 	params []*nn.Param
 	linear *linear.Model // set for linear layers of the encoder, which adapters may wrap
+	norm   bool          // a LayerNorm: its weight is one-dimensional in Hugging Face
 }
 
 // New builds the model from a checkpoint, freezes its weights and adds adapters and the
-// classification head as opts says. The checkpoint's pooler and classifier are used when present
-// with the right shapes; otherwise they are drawn from a normal distribution of standard deviation
-// 0.02 with zero biases, as transformers initialises them.
+// classification head as opts says. The checkpoint's head (pooler and classifier for BERT) is used
+// when present with the right shapes; otherwise it is drawn from a normal distribution of
+// standard deviation 0.02 with zero biases, as transformers initialises it. A head dense layer
+// (Pooler) the checkpoint lacks is then always trained and saved with the adapters, as if in
+// Targets.ModulesToSave: PEFT would otherwise take its own random draw, and an adapter trained
+// here would give other logits there (DistilBERT's pre_classifier, which PEFT does not save by
+// default, is the common case: distilbert-base-uncased has none).
 func New(ck *checkpoint.Checkpoint, opts Options) (*Model, error) {
 	return newModel[float32](ck, opts)
 }
@@ -123,6 +142,12 @@ func New(ck *checkpoint.Checkpoint, opts Options) (*Model, error) {
 // newModel builds the model with parameters of element type T; tests use float64 to check
 // gradients by finite differences.
 func newModel[T float.DType](ck *checkpoint.Checkpoint, opts Options) (*Model, error) {
+	return buildModel[T](ck, opts, false)
+}
+
+// buildModel is newModel; exactSaved takes opts.Targets.ModulesToSave as it is (an adapter
+// file's), without adding the head dense layer the checkpoint lacks.
+func buildModel[T float.DType](ck *checkpoint.Checkpoint, opts Options, exactSaved bool) (*Model, error) {
 	if ck == nil {
 		return nil, fmt.Errorf("%w: bert: nil checkpoint", peft.ErrInvalidConfig)
 	}
@@ -139,51 +164,28 @@ func newModel[T float.DType](ck *checkpoint.Checkpoint, opts Options) (*Model, e
 	}
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x5eed))
 	w := weights[T]{ck: ck}
+	arch := cfg.Architecture()
 	m := &Model{
 		config:   cfg,
+		arch:     arch,
 		adapters: map[string]peft.Adapter{},
 		dropout:  opts.HiddenDropout,
 		attnDrop: opts.AttentionDropout,
 		dropRNG:  rand.New(rand.NewPCG(opts.Seed, 0xd209)),
 	}
-	m.Embeddings = Embeddings{
-		Word:      w.param("embeddings.word_embeddings.weight"),
-		Position:  w.param("embeddings.position_embeddings.weight"),
-		TokenType: w.param("embeddings.token_type_embeddings.weight"),
-		Norm:      w.layerNorm("embeddings.LayerNorm"),
-	}
-	m.addModule("embeddings.word_embeddings", nil, m.Embeddings.Word)
-	m.addModule("embeddings.position_embeddings", nil, m.Embeddings.Position)
-	m.addModule("embeddings.token_type_embeddings", nil, m.Embeddings.TokenType)
-	m.addNorm("embeddings.LayerNorm", m.Embeddings.Norm)
+	addEmbeddings(m, w)
 	for i := range cfg.NumHiddenLayers {
-		p := fmt.Sprintf("encoder.layer.%d.", i)
-		l := &Layer{
-			Query:           w.linear(p + "attention.self.query"),
-			Key:             w.linear(p + "attention.self.key"),
-			Value:           w.linear(p + "attention.self.value"),
-			AttentionOutput: w.linear(p + "attention.output.dense"),
-			AttentionNorm:   w.layerNorm(p + "attention.output.LayerNorm"),
-			Intermediate:    w.linear(p + "intermediate.dense"),
-			Output:          w.linear(p + "output.dense"),
-			OutputNorm:      w.layerNorm(p + "output.LayerNorm"),
-			prefix:          p,
-		}
-		m.Layers = append(m.Layers, l)
-		m.addLinear(p+"attention.self.query", l.Query)
-		m.addLinear(p+"attention.self.key", l.Key)
-		m.addLinear(p+"attention.self.value", l.Value)
-		m.addLinear(p+"attention.output.dense", l.AttentionOutput)
-		m.addNorm(p+"attention.output.LayerNorm", l.AttentionNorm)
-		m.addLinear(p+"intermediate.dense", l.Intermediate)
-		m.addLinear(p+"output.dense", l.Output)
-		m.addNorm(p+"output.LayerNorm", l.OutputNorm)
+		addLayer(m, w, i)
 	}
-	h := cfg.HiddenSize
-	m.Pooler = w.linearOrNew("pooler.dense", h, h, rng)
-	m.Classifier = w.linearOrNew("classifier", numLabels, h, rng)
-	m.addLinear("pooler.dense", m.Pooler)
-	m.addModule("classifier", nil, m.Classifier.W, m.Classifier.B)
+	h, head := cfg.HiddenSize, arch.Head
+	m.Pooler = w.linearOrNew(head.Dense, h, h, rng)
+	m.Classifier = w.linearOrNew(head.Out, numLabels, h, rng)
+	m.addLinear(head.Dense, m.Pooler)
+	m.addModule(head.Out, nil, m.Classifier.W, m.Classifier.B)
+	if !exactSaved && !ck.HasHeadDense() && !opts.FullFineTune {
+		// A head layer drawn here must go into the adapter file, or PEFT draws its own.
+		opts.Targets.ModulesToSave = append(slices.Clone(opts.Targets.ModulesToSave), head.Dense)
+	}
 	if opts.FullFineTune {
 		for _, mod := range m.modules {
 			m.trainable = append(m.trainable, mod.params...)
@@ -229,7 +231,7 @@ func (m *Model) addAdapters(opts Options, rng *rand.Rand) error {
 	var targeted []string
 	if opts.Adapter != nil {
 		var err error
-		if targeted, err = selectLinears(opts.Targets, linears); err != nil {
+		if targeted, err = selectLinears(m.arch, opts.Targets, linears); err != nil {
 			return err
 		}
 	}
@@ -260,15 +262,18 @@ func (m *Model) addAdapters(opts Options, rng *rand.Rand) error {
 	return nil
 }
 
-// selectLinears returns the linear layers (by name without the "bert." prefix) that targets
-// adapt, matching PEFT's rules on the Hugging Face names, which a Pattern must match whole.
-func selectLinears(targets peft.Targets, linears []string) ([]string, error) {
+// selectLinears returns the linear layers (by canonical name, without the "bert." prefix) that
+// targets adapt, matching PEFT's rules on the Hugging Face names, which a Pattern must match
+// whole. No targets means PEFT's default of the architecture (peft.DefaultTargetModules).
+func selectLinears(arch *checkpoint.Architecture, targets peft.Targets, linears []string) ([]string, error) {
 	if len(targets.Modules) == 0 && targets.Pattern == "" {
-		targets.Modules = peft.DefaultBertTargets.Modules
+		targets.Modules = peft.DefaultTargetModules(arch.ModelType)
 	}
 	hfNames := make([]string, len(linears))
+	hfToName := map[string]string{}
 	for i, name := range linears {
-		hfNames[i] = hfPrefix + name
+		hfNames[i] = arch.StoredName(name)
+		hfToName[hfNames[i]] = name
 	}
 	selected, err := targets.Select(hfNames)
 	if err != nil {
@@ -279,7 +284,7 @@ func selectLinears(targets peft.Targets, linears []string) ([]string, error) {
 			peft.ErrInvalidConfig, targets.ModulesToSave)
 	}
 	for i, name := range selected {
-		selected[i] = strings.TrimPrefix(name, hfPrefix)
+		selected[i] = hfToName[name]
 	}
 	return selected, nil
 }
@@ -290,7 +295,9 @@ func (m *Model) addModule(name string, lin *linear.Model, params ...*nn.Param) {
 
 func (m *Model) addLinear(name string, l *linear.Model) { m.addModule(name, l, l.W, l.B) }
 
-func (m *Model) addNorm(name string, n LayerNorm) { m.addModule(name, nil, n.Weight, n.Bias) }
+func (m *Model) addNorm(name string, n LayerNorm) {
+	m.modules = append(m.modules, module{name: name, params: []*nn.Param{n.Weight, n.Bias}, norm: true})
+}
 
 // allBaseParams returns the parameters of every module, adapters excluded.
 func (m *Model) allBaseParams() []*nn.Param {

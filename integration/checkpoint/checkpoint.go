@@ -8,9 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -100,9 +98,19 @@ func Load(ctx context.Context, nameOrDir string, opts DownloadOptions) (*Checkpo
 // checkpoint, for example, may not).
 func (c *Checkpoint) HasPooler() bool { return c.Tensors["pooler.dense.weight"] != nil }
 
-// HasClassifier reports whether the checkpoint has a sequence classification
-// head (classifier.weight and classifier.bias).
-func (c *Checkpoint) HasClassifier() bool { return c.Tensors["classifier.weight"] != nil }
+// HasClassifier reports whether the checkpoint has the output layer of a
+// sequence classification head (classifier.weight for BERT,
+// classifier.out_proj.weight for RoBERTa: the architecture's Head.Out).
+func (c *Checkpoint) HasClassifier() bool {
+	return c.Tensors[c.Config.Architecture().Head.Out+".weight"] != nil
+}
+
+// HasHeadDense reports whether the checkpoint has the dense layer of its
+// architecture's head (Head.Dense: BERT's pooler, DistilBERT's
+// pre_classifier, RoBERTa's classifier.dense).
+func (c *Checkpoint) HasHeadDense() bool {
+	return c.Tensors[c.Config.Architecture().Head.Dense+".weight"] != nil
+}
 
 // Validate checks the tensors against the config: every tensor the encoder
 // needs is present with the shape the config implies, the optional pooler and
@@ -124,7 +132,7 @@ func (c *Checkpoint) Validate() error {
 		if shape, ok := want[name]; ok && !slices.Equal(t.Shape, shape) {
 			return fmt.Errorf("%w: tensor %q has shape %v, config implies %v", ErrShapeMismatch, name, t.Shape, shape)
 		}
-		if layer, ok := layerIndex(name); ok && layer >= c.Config.NumHiddenLayers {
+		if layer, ok := c.layerIndex(name); ok && layer >= c.Config.NumHiddenLayers {
 			return fmt.Errorf("%w: tensor %q belongs to layer %d but config has num_hidden_layers %d",
 				ErrShapeMismatch, name, layer, c.Config.NumHiddenLayers)
 		}
@@ -141,16 +149,22 @@ func (c *Checkpoint) Validate() error {
 }
 
 // expectedShapes lists the tensors the config implies: all of the encoder,
-// plus the pooler and classifier when either of their tensors is present.
+// plus the head's dense and output layers when either of their tensors is
+// present.
 func (c *Checkpoint) expectedShapes() map[string][]int {
 	cfg := c.Config
-	h, ffn := cfg.HiddenSize, cfg.IntermediateSize
+	a := cfg.Architecture()
+	h, e, ffn := cfg.HiddenSize, cfg.EmbeddingWidth(), cfg.IntermediateSize
 	want := map[string][]int{
-		"embeddings.word_embeddings.weight":       {cfg.VocabSize, h},
-		"embeddings.position_embeddings.weight":   {cfg.MaxPositionEmbeddings, h},
-		"embeddings.token_type_embeddings.weight": {cfg.TypeVocabSize, h},
-		"embeddings.LayerNorm.weight":             {h},
-		"embeddings.LayerNorm.bias":               {h},
+		"embeddings.word_embeddings.weight": {cfg.VocabSize, e},
+		"embeddings.LayerNorm.weight":       {e},
+		"embeddings.LayerNorm.bias":         {e},
+	}
+	if a.Positions != PositionsNone {
+		want["embeddings.position_embeddings.weight"] = []int{cfg.MaxPositionEmbeddings, e}
+	}
+	if a.TokenTypes {
+		want["embeddings.token_type_embeddings.weight"] = []int{cfg.TypeVocabSize, e}
 	}
 	linear := func(prefix string, out, in int) {
 		want[prefix+".weight"] = []int{out, in}
@@ -160,36 +174,39 @@ func (c *Checkpoint) expectedShapes() map[string][]int {
 		want[prefix+".weight"] = []int{h}
 		want[prefix+".bias"] = []int{h}
 	}
+	if e != h {
+		linear(EmbeddingsProject, h, e)
+	}
+	n := a.Layers
 	for i := range cfg.NumHiddenLayers {
-		p := fmt.Sprintf("encoder.layer.%d.", i)
-		linear(p+"attention.self.query", h, h)
-		linear(p+"attention.self.key", h, h)
-		linear(p+"attention.self.value", h, h)
-		linear(p+"attention.output.dense", h, h)
-		norm(p + "attention.output.LayerNorm")
-		linear(p+"intermediate.dense", ffn, h)
-		linear(p+"output.dense", h, ffn)
-		norm(p + "output.LayerNorm")
+		linear(a.LayerModule(i, n.Query), h, h)
+		linear(a.LayerModule(i, n.Key), h, h)
+		linear(a.LayerModule(i, n.Value), h, h)
+		linear(a.LayerModule(i, n.AttentionOutput), h, h)
+		norm(a.LayerModule(i, n.AttentionNorm))
+		linear(a.LayerModule(i, n.Intermediate), ffn, h)
+		linear(a.LayerModule(i, n.Output), h, ffn)
+		norm(a.LayerModule(i, n.OutputNorm))
 	}
-	if c.Tensors["pooler.dense.weight"] != nil || c.Tensors["pooler.dense.bias"] != nil {
-		linear("pooler.dense", h, h)
+	present := func(prefix string) bool {
+		return c.Tensors[prefix+".weight"] != nil || c.Tensors[prefix+".bias"] != nil
 	}
-	if c.Tensors["classifier.weight"] != nil || c.Tensors["classifier.bias"] != nil {
-		linear("classifier", cfg.NumLabels(), h)
+	if present(a.Head.Dense) {
+		linear(a.Head.Dense, h, h)
+	}
+	if present(a.Head.Out) {
+		linear(a.Head.Out, cfg.NumLabels(), h)
 	}
 	return want
 }
 
-var layerName = regexp.MustCompile(`^encoder\.layer\.(\d+)\.`)
+// EmbeddingsProject is the canonical name of ELECTRA's embeddings_project, the linear layer
+// from the embedding width to the hidden size that a checkpoint has when they differ.
+const EmbeddingsProject = "embeddings_project"
 
-// layerIndex returns N for a tensor named "encoder.layer.N....".
-func layerIndex(name string) (int, bool) {
-	m := layerName.FindStringSubmatch(name)
-	if m == nil {
-		return 0, false
-	}
-	n, err := strconv.Atoi(m[1])
-	return n, err == nil
+// layerIndex returns N for a tensor of encoder layer N.
+func (c *Checkpoint) layerIndex(name string) (int, bool) {
+	return c.Config.Architecture().layerIndex(name)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -52,7 +52,7 @@ func TestLoadDirErrors(t *testing.T) {
 		{"no weights", map[string]string{ConfigFile: "@" + ConfigFile}, ErrNotFound, SafetensorsFile},
 		{"sharded", map[string]string{ConfigFile: "@" + ConfigFile, SafetensorsFile + ".index.json": "{}"}, ErrUnsupported, "sharded"},
 		{"broken config", map[string]string{ConfigFile: "{", SafetensorsFile: "@" + SafetensorsFile}, ErrCorrupt, ConfigFile},
-		{"other model type", map[string]string{ConfigFile: `{"model_type": "distilbert"}`, SafetensorsFile: "@" + SafetensorsFile}, ErrUnsupported, "distilbert"},
+		{"other model type", map[string]string{ConfigFile: `{"model_type": "gpt2"}`, SafetensorsFile: "@" + SafetensorsFile}, ErrUnsupported, "gpt2"},
 		{"config disagrees with weights", map[string]string{
 			ConfigFile:      `{"model_type": "bert", "vocab_size": 98, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 128, "max_position_embeddings": 32, "id2label": {"0": "a", "1": "b", "2": "c"}}`,
 			SafetensorsFile: "@" + SafetensorsFile,

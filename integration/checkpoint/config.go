@@ -8,8 +8,10 @@ import (
 )
 
 // Config is the subset of the Hugging Face BertConfig (config.json) that a
-// BERT encoder needs. Fields absent from the file take the BertConfig
-// defaults, as in transformers.
+// BERT encoder needs, and the same for the other members of the family
+// (Architectures): their config.json keys are read into these fields (for
+// DistilBERT, "dim" is HiddenSize, "n_layers" NumHiddenLayers, and so on).
+// Fields absent from the file take the BertConfig defaults.
 type Config struct {
 	VocabSize         int `json:"vocab_size"`
 	HiddenSize        int `json:"hidden_size"`
@@ -21,11 +23,18 @@ type Config struct {
 	// "relu".
 	HiddenAct             string `json:"hidden_act"`
 	MaxPositionEmbeddings int    `json:"max_position_embeddings"`
-	TypeVocabSize         int    `json:"type_vocab_size"`
+	// TypeVocabSize is the number of token types; 0 for an architecture
+	// without token type embeddings (DistilBERT).
+	TypeVocabSize int `json:"type_vocab_size"`
+	// EmbeddingSize is the width of ELECTRA's embeddings when it differs
+	// from HiddenSize (embeddings_project maps them to HiddenSize); 0 means
+	// HiddenSize.
+	EmbeddingSize int `json:"embedding_size,omitempty"`
 	// LayerNormEps is the epsilon of every LayerNorm (default 1e-12).
 	LayerNormEps float64 `json:"layer_norm_eps"`
-	// ModelType is "bert", or empty in old configs whose Architectures name
-	// a Bert class.
+	// ModelType is the ModelType of an entry of Architectures ("bert",
+	// "roberta", "xlm-roberta", "distilbert", "electra"), or empty in old
+	// configs whose Architectures name a class of one.
 	ModelType     string   `json:"model_type"`
 	Architectures []string `json:"architectures"`
 	// ID2Label maps class index to label name; Label2ID is its inverse.
@@ -51,9 +60,8 @@ const (
 )
 
 const (
-	defaultNumLabels       = 2
-	modelTypeBERT          = "bert"
-	bertArchitecturePrefix = "Bert"
+	defaultNumLabels = 2
+	modelTypeBERT    = "bert"
 )
 
 // defaultConfig returns the transformers BertConfig defaults.
@@ -73,6 +81,10 @@ func defaultConfig() Config {
 
 // ParseConfig parses the JSON of a Hugging Face config.json and validates it.
 func ParseConfig(data []byte) (Config, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return Config{}, fmt.Errorf("%w: config: %v", ErrCorrupt, err)
+	}
 	file := struct {
 		Config
 		NumLabels int `json:"num_labels"`
@@ -80,11 +92,33 @@ func ParseConfig(data []byte) (Config, error) {
 	if err := json.Unmarshal(data, &file); err != nil {
 		return Config{}, fmt.Errorf("%w: config: %v", ErrCorrupt, err)
 	}
+	if a, ok := file.Config.lookupArchitecture(); ok && len(a.ConfigKeys) > 0 {
+		// Read the architecture's own keys into the fields of their BertConfig names.
+		renamed := map[string]json.RawMessage{}
+		for key, v := range fields {
+			renamed[key] = v
+		}
+		for std, own := range a.ConfigKeys {
+			delete(renamed, std)
+			if v, ok := fields[own]; ok && own != "" {
+				renamed[std] = v
+			}
+		}
+		data, _ := json.Marshal(renamed)
+		file.Config = defaultConfig()
+		if err := json.Unmarshal(data, &file); err != nil {
+			return Config{}, fmt.Errorf("%w: config: %v", ErrCorrupt, err)
+		}
+		if _, ok := a.ConfigKeys["type_vocab_size"]; ok && !a.TokenTypes {
+			file.TypeVocabSize = 0
+		}
+		if a.FixedLayerNormEps != 0 {
+			file.LayerNormEps = a.FixedLayerNormEps
+		}
+	}
 	c := file.Config
 	c.numLabels = file.NumLabels
-	if err := json.Unmarshal(data, &c.fields); err != nil {
-		return Config{}, fmt.Errorf("%w: config: %v", ErrCorrupt, err)
-	}
+	c.fields = fields
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
@@ -120,13 +154,15 @@ func (c Config) NumLabels() int {
 // HeadSize is HiddenSize / NumAttentionHeads.
 func (c Config) HeadSize() int { return c.HiddenSize / c.NumAttentionHeads }
 
-// Validate reports whether the config describes a BERT encoder this package
-// supports: model type bert, positive sizes, hidden size divisible by the
-// number of heads, a known activation and a positive LayerNorm epsilon.
+// Validate reports whether the config describes an encoder this package
+// supports: a model type of Architectures, positive sizes, hidden size
+// divisible by the number of heads, a known activation and a positive
+// LayerNorm epsilon. Sizes are named by the architecture's config.json keys.
 func (c Config) Validate() error {
 	if err := c.validateModelType(); err != nil {
 		return err
 	}
+	a := c.Architecture()
 	sizes := []struct {
 		name  string
 		value int
@@ -137,22 +173,34 @@ func (c Config) Validate() error {
 		{"num_attention_heads", c.NumAttentionHeads},
 		{"intermediate_size", c.IntermediateSize},
 		{"max_position_embeddings", c.MaxPositionEmbeddings},
-		{"type_vocab_size", c.TypeVocabSize},
+	}
+	if a.TokenTypes {
+		sizes = append(sizes, struct {
+			name  string
+			value int
+		}{"type_vocab_size", c.TypeVocabSize})
 	}
 	for _, s := range sizes {
 		if s.value <= 0 {
-			return fmt.Errorf("%w: config: %s = %d, want > 0", ErrCorrupt, s.name, s.value)
+			return fmt.Errorf("%w: config: %s = %d, want > 0", ErrCorrupt, a.key(s.name), s.value)
 		}
 	}
+	if c.EmbeddingSize < 0 {
+		return fmt.Errorf("%w: config: embedding_size = %d, want > 0", ErrCorrupt, c.EmbeddingSize)
+	}
+	if a.Positions == PositionsPaddingOffset && c.PadTokenID+1 >= c.MaxPositionEmbeddings {
+		return fmt.Errorf("%w: config: pad_token_id %d leaves no positions of max_position_embeddings %d (positions start at pad_token_id + 1)",
+			ErrCorrupt, c.PadTokenID, c.MaxPositionEmbeddings)
+	}
 	if c.HiddenSize%c.NumAttentionHeads != 0 {
-		return fmt.Errorf("%w: config: hidden_size %d is not divisible by num_attention_heads %d",
-			ErrCorrupt, c.HiddenSize, c.NumAttentionHeads)
+		return fmt.Errorf("%w: config: %s %d is not divisible by %s %d",
+			ErrCorrupt, a.key("hidden_size"), c.HiddenSize, a.key("num_attention_heads"), c.NumAttentionHeads)
 	}
 	switch c.HiddenAct {
 	case ActivationGELU, ActivationGELUNew, ActivationGELUTanh, ActivationReLU:
 	default:
-		return fmt.Errorf("%w: config: hidden_act %q (supported: gelu, gelu_new, gelu_pytorch_tanh, relu)",
-			ErrUnsupported, c.HiddenAct)
+		return fmt.Errorf("%w: config: %s %q (supported: gelu, gelu_new, gelu_pytorch_tanh, relu)",
+			ErrUnsupported, a.key("hidden_act"), c.HiddenAct)
 	}
 	if !(c.LayerNormEps > 0) {
 		return fmt.Errorf("%w: config: layer_norm_eps = %g, want > 0", ErrCorrupt, c.LayerNormEps)
@@ -169,17 +217,53 @@ func (c Config) Validate() error {
 }
 
 func (c Config) validateModelType() error {
-	switch c.ModelType {
-	case modelTypeBERT:
+	if _, ok := c.lookupArchitecture(); ok {
 		return nil
-	case "":
-		for _, a := range c.Architectures {
-			if strings.HasPrefix(a, bertArchitecturePrefix) {
-				return nil
+	}
+	if c.ModelType == "" {
+		return fmt.Errorf("%w: config: no model_type and architectures %q name no class of a supported model type (%s)",
+			ErrUnsupported, c.Architectures, modelTypes())
+	}
+	return fmt.Errorf("%w: config: model_type %q (supported: %s)", ErrUnsupported, c.ModelType, modelTypes())
+}
+
+// Architecture returns the entry of Architectures the config describes; BERT's for a config
+// that fails Validate.
+func (c Config) Architecture() *Architecture {
+	if a, ok := c.lookupArchitecture(); ok {
+		return a
+	}
+	return Architectures[0]
+}
+
+// lookupArchitecture finds the entry of model_type, or for an old config without one, the entry
+// whose classes its architectures name (BertForSequenceClassification: bert).
+func (c Config) lookupArchitecture() (*Architecture, bool) {
+	if c.ModelType != "" {
+		return ArchitectureOf(c.ModelType)
+	}
+	for _, name := range c.Architectures {
+		for _, a := range Architectures {
+			if strings.HasPrefix(name, a.ClassPrefix) {
+				return a, true
 			}
 		}
-		return fmt.Errorf("%w: config: no model_type and architectures %q name no Bert class", ErrUnsupported, c.Architectures)
-	default:
-		return fmt.Errorf("%w: config: model_type %q (only \"bert\" is supported)", ErrUnsupported, c.ModelType)
 	}
+	return nil, false
+}
+
+// EmbeddingWidth is the width of the embedding tables: EmbeddingSize, or HiddenSize when unset.
+func (c Config) EmbeddingWidth() int {
+	if c.EmbeddingSize > 0 {
+		return c.EmbeddingSize
+	}
+	return c.HiddenSize
+}
+
+// key returns the architecture's config.json key of a BertConfig key.
+func (a *Architecture) key(std string) string {
+	if own, ok := a.ConfigKeys[std]; ok && own != "" {
+		return own
+	}
+	return std
 }

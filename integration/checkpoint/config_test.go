@@ -20,7 +20,7 @@ func TestParseConfig(t *testing.T) {
 		{name: "id2label", json: `{"model_type": "bert", "id2label": {"0": "a", "1": "b", "2": "c"}, ` + base + `}`, numLabels: 3, eps: 1e-12},
 		{name: "num_labels key", json: `{"model_type": "bert", "num_labels": 5, ` + base + `}`, numLabels: 5, eps: 1e-12},
 		{name: "old config without model_type", json: `{"architectures": ["BertForMaskedLM"], ` + base + `}`, numLabels: 2, eps: 1e-12},
-		{name: "roberta", json: `{"model_type": "roberta", ` + base + `}`, sentinel: ErrUnsupported, mentions: `"roberta"`},
+		{name: "gpt2", json: `{"model_type": "gpt2", ` + base + `}`, sentinel: ErrUnsupported, mentions: `"gpt2"`},
 		{name: "no model_type, no Bert architecture", json: `{"architectures": ["GPT2LMHeadModel"], ` + base + `}`, sentinel: ErrUnsupported, mentions: "GPT2LMHeadModel"},
 		{name: "heads do not divide hidden", json: `{"model_type": "bert", ` + base + `, "num_attention_heads": 5}`, sentinel: ErrCorrupt, mentions: "divisible"},
 		{name: "zero layers", json: `{"model_type": "bert", ` + base + `, "num_hidden_layers": 0}`, sentinel: ErrCorrupt, mentions: "num_hidden_layers"},

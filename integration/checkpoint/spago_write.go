@@ -36,6 +36,9 @@ func WriteSpago(dir string, ck *Checkpoint) error {
 	if err := ck.Validate(); err != nil {
 		return err
 	}
+	if a := ck.Config.Architecture(); a.ModelType != modelTypeBERT {
+		return fmt.Errorf("%w: cybertron runs BERT only, and the checkpoint is %s", ErrUnsupported, a.ModelType)
+	}
 	if !ck.HasClassifier() || !ck.HasPooler() {
 		return fmt.Errorf("%w: cybertron's BertForSequenceClassification needs a pooler and a classifier, and the checkpoint lacks one", ErrUnsupported)
 	}

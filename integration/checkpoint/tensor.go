@@ -62,11 +62,18 @@ func floatDType(name string, size int) dtype {
 }
 
 // canonicalName maps a stored parameter name to the name this package uses,
-// or reports false for tensors the encoder never needs (the masked-LM head
-// and the position_ids buffer).
+// or reports false for tensors the encoder never needs (the pre-training
+// heads and the position_ids buffer). The base-model prefix of every
+// architecture ("bert.", "roberta.", …) is stripped.
 func canonicalName(stored string) (string, bool) {
-	name := strings.TrimPrefix(stored, "bert.")
-	if strings.HasPrefix(name, "cls.") || name == "embeddings.position_ids" {
+	name := stored
+	for _, a := range Architectures {
+		if rest, ok := strings.CutPrefix(stored, a.Prefix+"."); ok {
+			name = rest
+			break
+		}
+	}
+	if slices.ContainsFunc(droppedPrefixes, func(p string) bool { return strings.HasPrefix(name, p) }) || slices.Contains(droppedBuffers, name) {
 		return "", false
 	}
 	if base, ok := strings.CutSuffix(name, "LayerNorm.gamma"); ok {

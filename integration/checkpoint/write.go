@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spago-peft/spago-peft/internal/atomicdir"
 	"github.com/spago-peft/spago-peft/internal/safetensors"
@@ -14,7 +14,8 @@ import (
 
 // WriteDir writes ck as a Hugging Face model directory that LoadDir and transformers'
 // from_pretrained read: config.json, and model.safetensors with every tensor as F32 under its
-// BertForSequenceClassification name ("bert." + canonical name, "classifier.*" as is), with
+// …ForSequenceClassification name (Architecture.StoredName: "bert." + canonical name for BERT,
+// "classifier.*" as is), with
 // metadata {"format": "pt"}. copyFiles (such as a vocab.txt and tokenizer_config.json) are copied
 // in under their base names. The files are written into a temporary directory beside dir, which
 // then takes dir's place by renaming, so that a failure part-way never leaves a half-written
@@ -22,8 +23,8 @@ import (
 //
 // config.json has every field of the config.json ck.Config was parsed from (dropout
 // probabilities, initializer_range, position_embedding_type, problem_type, …), with the values of
-// Config's own fields, model_type "bert", the architecture
-// BertForSequenceClassification when ck has a classifier (BertModel otherwise), and id2label and
+// Config's own fields under the architecture's keys, its model_type, the architecture
+// …ForSequenceClassification when ck has a classifier (…Model otherwise), and id2label and
 // label2id for NumLabels classes ("LABEL_0", … when ck has no label names, as transformers names
 // them).
 func WriteDir(dir string, ck *Checkpoint, copyFiles ...string) error {
@@ -37,9 +38,10 @@ func WriteDir(dir string, ck *Checkpoint, copyFiles ...string) error {
 	if err != nil {
 		return err
 	}
+	arch := ck.Config.Architecture()
 	tensors := make([]safetensors.Tensor, 0, len(ck.Tensors))
 	for name, t := range ck.Tensors {
-		tensors = append(tensors, safetensors.Tensor{Name: storedName(name), Shape: t.Shape, Data: t.Data})
+		tensors = append(tensors, safetensors.Tensor{Name: arch.StoredName(name), Shape: t.Shape, Data: t.Data})
 	}
 	files := []atomicdir.File{
 		{Name: ConfigFile, Write: func(w io.Writer) error { _, err := w.Write(config); return err }},
@@ -61,22 +63,12 @@ func WriteDir(dir string, ck *Checkpoint, copyFiles ...string) error {
 	return atomicdir.Write(dir, files)
 }
 
-// storedName is the BertForSequenceClassification name of a canonical tensor name.
-func storedName(canonical string) string {
-	if strings.HasPrefix(canonical, "classifier.") {
-		return canonical
-	}
-	return "bert." + canonical
-}
-
 // encodeConfig returns config.json for ck, keys sorted and indented as transformers writes them.
 func encodeConfig(ck *Checkpoint) ([]byte, error) {
 	c := ck.Config
-	c.ModelType = modelTypeBERT
-	c.Architectures = []string{"BertModel"}
-	if ck.HasClassifier() {
-		c.Architectures = []string{"BertForSequenceClassification"}
-	}
+	arch := c.Architecture()
+	c.ModelType = arch.ModelType
+	c.Architectures = []string{arch.Class(ck.HasClassifier())}
 	if len(c.ID2Label) == 0 {
 		c.ID2Label = map[int]string{}
 		for i := range c.NumLabels() {
@@ -93,15 +85,25 @@ func encodeConfig(ck *Checkpoint) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	own := map[string]any{}
+	if err := json.Unmarshal(data, &own); err != nil {
+		return nil, err
+	}
+	for std, key := range arch.ConfigKeys { // under the architecture's keys
+		if v, ok := own[std]; ok {
+			delete(own, std)
+			if key != "" {
+				own[key] = v
+			}
+		}
+	}
 	fields := map[string]any{}
 	for key, value := range c.fields {
 		if key != "num_labels" {
 			fields[key] = value
 		}
 	}
-	if err := json.Unmarshal(data, &fields); err != nil {
-		return nil, err
-	}
+	maps.Copy(fields, own)
 	out, err := json.MarshalIndent(fields, "", "  ")
 	if err != nil {
 		return nil, err
