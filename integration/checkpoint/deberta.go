@@ -29,7 +29,8 @@ type DebertaConfig struct {
 	// PositionBiasedInput is position_biased_input: absolute position embeddings are added to
 	// the word embeddings (default true; false in DeBERTa-v3).
 	PositionBiasedInput bool
-	// PoolerHiddenAct is pooler_hidden_act, the activation of the head's pooler (default gelu).
+	// PoolerHiddenAct is pooler_hidden_act, the activation of the head's pooler: gelu (the
+	// default), relu or tanh.
 	PoolerHiddenAct string
 	// PoolerDropout is pooler_dropout, applied to the first token before the pooler (default 0).
 	PoolerDropout float64
@@ -107,8 +108,8 @@ func (c Config) Deberta() (DebertaConfig, error) {
 			ErrUnsupported, *f.AttentionHeadSize, c.NumAttentionHeads, c.HiddenSize)
 	case !(d.PoolerDropout >= 0 && d.PoolerDropout < 1):
 		return DebertaConfig{}, fmt.Errorf("%w: config: pooler_dropout = %v, want a probability in [0, 1)", ErrCorrupt, d.PoolerDropout)
-	case !slices.Contains([]string{ActivationGELU, ActivationGELUNew, ActivationGELUTanh, ActivationReLU, "tanh"}, d.PoolerHiddenAct):
-		return DebertaConfig{}, fmt.Errorf("%w: config: pooler_hidden_act %q (supported: gelu, gelu_new, gelu_pytorch_tanh, relu, tanh)",
+	case !slices.Contains([]string{ActivationGELU, ActivationReLU, "tanh"}, d.PoolerHiddenAct):
+		return DebertaConfig{}, fmt.Errorf("%w: config: pooler_hidden_act %q (supported: gelu, relu, tanh)",
 			ErrUnsupported, d.PoolerHiddenAct)
 	}
 	return d, nil
@@ -136,4 +137,89 @@ func posAttTypes(raw json.RawMessage) ([]string, error) {
 		}
 	}
 	return list, nil
+}
+
+// debertaV2 is the entry of Architectures for DeBERTa-v2 and v3 (one model_type). Absolute
+// positions and token types are those of DeBERTa-v3 (none); a config with
+// position_biased_input or type_vocab_size > 0 gets them (see debertaArchitecture). The pooler
+// is transformers' ContextPooler, outside the base model; its activation is the config's
+// pooler_hidden_act, and its pooler_dropout (0 in DeBERTa's configs) is not applied.
+var debertaV2 = &Architecture{
+	ModelType: "deberta-v2", Prefix: "deberta", ClassPrefix: "DebertaV2",
+	Positions: PositionsNone, Attention: AttentionDisentangled,
+	Layers: LayerNames{
+		Prefix: "encoder.layer",
+		Query:  "attention.self.query_proj", Key: "attention.self.key_proj", Value: "attention.self.value_proj",
+		AttentionOutput: "attention.output.dense", AttentionNorm: "attention.output.LayerNorm",
+		Intermediate: "intermediate.dense", Output: "output.dense", OutputNorm: "output.LayerNorm",
+	},
+	Head:     HeadNames{Dense: "pooler.dense", Out: "classifier", Activation: HeadGELU},
+	TopLevel: []string{"pooler", "classifier"},
+}
+
+// Canonical names of DeBERTa's own tensors and modules.
+const (
+	// DebertaEmbedProj is embeddings.embed_proj, the projection (without bias) from
+	// embedding_size to hidden_size that DeBERTa applies before the embeddings' LayerNorm.
+	DebertaEmbedProj = "embeddings.embed_proj"
+	// DebertaRelEmbeddings is the encoder's relative-position embedding table.
+	DebertaRelEmbeddings = "encoder.rel_embeddings"
+	// DebertaRelNorm is the LayerNorm of the relative embeddings (norm_rel_ebd layer_norm).
+	DebertaRelNorm = "encoder.LayerNorm"
+	// DebertaPosKey and DebertaPosQuery are a layer's projections of the relative embeddings
+	// when share_att_key is off.
+	DebertaPosKey   = "attention.self.pos_key_proj"
+	DebertaPosQuery = "attention.self.pos_query_proj"
+)
+
+// debertaArchitecture returns DeBERTa's entry with the absolute positions, token types and
+// pooler activation of this config.
+func (c Config) debertaArchitecture(a *Architecture) *Architecture {
+	cp := *a
+	cp.TokenTypes = c.TypeVocabSize > 0
+	if d, err := c.Deberta(); err == nil {
+		if d.PositionBiasedInput {
+			cp.Positions = PositionsAbsolute
+		}
+		cp.Head.Activation = HeadActivation(d.PoolerHiddenAct)
+	}
+	return &cp
+}
+
+// debertaShapes corrects the shapes expectedShapes lists for a DeBERTa config: the embeddings'
+// LayerNorm is of the hidden size, after embed_proj (no bias), and the relative embeddings, their
+// LayerNorm and the separate position projections are added as the config has them. The config
+// has passed Validate, which checks its DeBERTa keys.
+func (c *Checkpoint) debertaShapes(want map[string][]int) {
+	cfg := c.Config
+	d, _ := cfg.Deberta()
+	h, e := cfg.HiddenSize, cfg.EmbeddingWidth()
+	delete(want, EmbeddingsProject+".weight")
+	delete(want, EmbeddingsProject+".bias")
+	want["embeddings.LayerNorm.weight"], want["embeddings.LayerNorm.bias"] = []int{h}, []int{h}
+	if e != h {
+		want[DebertaEmbedProj+".weight"] = []int{h, e}
+	}
+	if !d.RelativeAttention {
+		return
+	}
+	span := d.MaxRelativePositions
+	if d.PositionBuckets > 0 {
+		span = d.PositionBuckets
+	}
+	want[DebertaRelEmbeddings+".weight"] = []int{2 * span, h}
+	if d.NormRelEmbeddings {
+		want[DebertaRelNorm+".weight"], want[DebertaRelNorm+".bias"] = []int{h}, []int{h}
+	}
+	for i := range cfg.NumHiddenLayers {
+		for _, p := range []struct {
+			on   bool
+			name string
+		}{{d.C2P, DebertaPosKey}, {d.P2C, DebertaPosQuery}} {
+			if p.on && !d.ShareAttKey {
+				name := debertaV2.LayerModule(i, p.name)
+				want[name+".weight"], want[name+".bias"] = []int{h, h}, []int{h}
+			}
+		}
+	}
 }

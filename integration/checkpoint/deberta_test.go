@@ -70,3 +70,95 @@ func TestDebertaConfigRefused(t *testing.T) {
 		})
 	}
 }
+
+const (
+	tinyDebertaV3   = "../bert/testdata/tiny-deberta-v3"
+	tinyDebertaProj = "../bert/testdata/tiny-deberta-proj"
+)
+
+// TestDebertaCheckpoints loads the tiny DeBERTa checkpoints transformers wrote: canonical names
+// without "deberta.", the pooler and classifier at the top level, the architecture's variants
+// taken from each config.
+func TestDebertaCheckpoints(t *testing.T) {
+	tests := []struct {
+		dir        string
+		positions  PositionKind
+		tokenTypes bool
+		activation HeadActivation
+		present    []string
+	}{
+		{tinyDebertaV3, PositionsNone, false, HeadGELU,
+			[]string{"encoder.rel_embeddings.weight", "encoder.LayerNorm.weight", "pooler.dense.weight", "classifier.weight"}},
+		{tinyDebertaProj, PositionsAbsolute, true, HeadTanh,
+			[]string{"embeddings.embed_proj.weight", "embeddings.position_embeddings.weight", "encoder.layer.1.attention.self.pos_key_proj.bias"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.dir, func(t *testing.T) {
+			ck, err := LoadDir(tt.dir)
+			require.NoError(t, err)
+			a := ck.Config.Architecture()
+			assert.Equal(t, "deberta-v2", a.ModelType)
+			assert.Equal(t, AttentionDisentangled, a.Attention)
+			assert.Equal(t, tt.positions, a.Positions)
+			assert.Equal(t, tt.tokenTypes, a.TokenTypes)
+			assert.Equal(t, tt.activation, a.Head.Activation)
+			for _, name := range tt.present {
+				assert.NotNil(t, ck.Tensors[name], name)
+			}
+			assert.True(t, ck.HasClassifier())
+			assert.Equal(t, "pooler.dense.weight", a.StoredName("pooler.dense.weight"), "ContextPooler is outside the base model")
+			assert.Equal(t, "deberta.encoder.rel_embeddings.weight", a.StoredName("encoder.rel_embeddings.weight"))
+		})
+	}
+}
+
+// TestDebertaCheckpointRefused checks that a DeBERTa checkpoint missing or misshaping one of its
+// own tensors, or with a config this package does not run, fails to validate, naming it.
+func TestDebertaCheckpointRefused(t *testing.T) {
+	tests := []struct {
+		name   string
+		tensor string // removed, or reshaped when shape is set
+		shape  []int
+		config func(*Config)
+		want   error
+	}{
+		{name: "no relative embeddings", tensor: "encoder.rel_embeddings.weight", want: ErrNotFound},
+		{name: "no LayerNorm of the relative embeddings", tensor: "encoder.LayerNorm.bias", want: ErrNotFound},
+		{name: "span of another bucket count", tensor: "encoder.rel_embeddings.weight", shape: []int{32, 16}, want: ErrShapeMismatch},
+		{name: "convolution layer", config: func(c *Config) { c.fields["conv_kernel_size"] = []byte("3") }, want: ErrUnsupported},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ck, err := LoadDir(tinyDebertaV3)
+			require.NoError(t, err)
+			if tt.shape != nil {
+				ck.Tensors[tt.tensor] = &Tensor{Shape: tt.shape, Data: make([]float32, tt.shape[0]*tt.shape[1])}
+			} else if tt.tensor != "" {
+				delete(ck.Tensors, tt.tensor)
+			}
+			if tt.config != nil {
+				tt.config(&ck.Config)
+			}
+			err = ck.Validate()
+			require.ErrorIs(t, err, tt.want)
+			t.Log(err)
+		})
+	}
+}
+
+// TestDebertaWriteDirRoundTrip writes a DeBERTa checkpoint and reads it back unchanged, under
+// transformers' names (WriteDir's config keeps the DeBERTa keys).
+func TestDebertaWriteDirRoundTrip(t *testing.T) {
+	ck, err := LoadDir(tinyDebertaV3)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	require.NoError(t, WriteDir(dir, ck))
+	again, err := LoadDir(dir)
+	require.NoError(t, err)
+	assert.Equal(t, ck.Tensors, again.Tensors)
+	d, err := again.Config.Deberta()
+	require.NoError(t, err)
+	want, err := ck.Config.Deberta()
+	require.NoError(t, err)
+	assert.Equal(t, want, d)
+}

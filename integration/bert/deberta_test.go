@@ -1,0 +1,206 @@
+package bert
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/nlpodyssey/spago/mat"
+	"github.com/spago-peft/spago-peft/integration/checkpoint"
+	"github.com/spago-peft/spago-peft/integration/tokenizer/hfjson"
+	"github.com/spago-peft/spago-peft/internal/gradcheck"
+	"github.com/spago-peft/spago-peft/peft"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The tiny DeBERTa-v2 checkpoints of testdata/make_tiny_deberta.py.
+const (
+	tinyDebertaV3   = "testdata/tiny-deberta-v3"
+	tinyDebertaProj = "testdata/tiny-deberta-proj"
+	// debertaTolerance bounds |Go − transformers| on hidden states and logits.
+	debertaTolerance = 1e-4
+)
+
+// debertaExpected is a checkpoint's expected.safetensors: transformers' outputs on its batch.
+type debertaExpected struct {
+	batch   Batch
+	lengths []int
+	values  map[string][]float32
+	meta    map[string]string
+}
+
+func readDebertaExpected(t *testing.T, dir string) debertaExpected {
+	t.Helper()
+	var e debertaExpected
+	e.values, e.meta = readSafetensors(t, filepath.Join(dir, "expected.safetensors"))
+	require.NoError(t, json.Unmarshal([]byte(e.meta["ids"]), &e.batch.IDs))
+	require.NoError(t, json.Unmarshal([]byte(e.meta["token_type_ids"]), &e.batch.TypeIDs))
+	require.NoError(t, json.Unmarshal([]byte(e.meta["lengths"]), &e.lengths))
+	return e
+}
+
+// deviation is the largest |want − got| over the elements of two equally long slices.
+func deviation(t *testing.T, want []float32, got []float64) float64 {
+	t.Helper()
+	require.Len(t, got, len(want))
+	worst := 0.0
+	for i, w := range want {
+		worst = math.Max(worst, math.Abs(float64(w)-got[i]))
+	}
+	return worst
+}
+
+// TestDebertaMatchesTransformers runs the tiny DeBERTa checkpoints on transformers' padded batch
+// and compares the embeddings, every token's last hidden state, the pooled output and the logits.
+func TestDebertaMatchesTransformers(t *testing.T) {
+	for _, dir := range []string{tinyDebertaV3, tinyDebertaProj} {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			ck, err := checkpoint.LoadDir(dir)
+			require.NoError(t, err)
+			want := readDebertaExpected(t, dir)
+			t.Logf("fixture from %s", want.meta["versions"])
+			m, err := New(ck, Options{})
+			require.NoError(t, err)
+			p, err := m.pack(want.batch)
+			require.NoError(t, err)
+			check := func(what string, wantValues []float32, got []float64) {
+				d := deviation(t, wantValues, got)
+				t.Logf("%s: max |Go − transformers| = %.2g", what, d)
+				assert.LessOrEqual(t, d, debertaTolerance, what)
+			}
+			check("embeddings", want.values["embeddings"], m.embed(p).Value().Data().F64())
+			hidden, pooled, err := m.Encode(want.batch)
+			require.NoError(t, err)
+			var last []float64
+			for _, h := range hidden {
+				last = append(last, h.Value().Data().F64()...)
+			}
+			check("last hidden state", want.values["hidden.1"], last)
+			check("pooled output", want.values["pooled"], pooled.Value().Data().F64())
+			logits, err := m.Logits(want.batch)
+			require.NoError(t, err)
+			check("logits", want.values["logits"], logits.Value().Data().F64())
+		})
+	}
+}
+
+// TestDebertaTokenizerIDs checks that Go's SentencePiece tokenizer gives the ids the fixture of
+// tiny-deberta-v3 was made with (transformers' DebertaV2Tokenizer on the same spm.model), pairs
+// included.
+func TestDebertaTokenizerIDs(t *testing.T) {
+	gz, err := os.ReadFile("../tokenizer/hfjson/testdata/spm.model.gz")
+	require.NoError(t, err)
+	r, err := gzip.NewReader(bytes.NewReader(gz))
+	require.NoError(t, err)
+	data, err := io.ReadAll(r)
+	require.NoError(t, err)
+	tok, err := hfjson.ParseSentencePiece(data, hfjson.SentencePieceOptions{})
+	require.NoError(t, err)
+	want := readDebertaExpected(t, tinyDebertaV3)
+	var sentences [][2]*string
+	require.NoError(t, json.Unmarshal([]byte(want.meta["sentences"]), &sentences))
+	require.Len(t, sentences, len(want.batch.IDs))
+	for i, s := range sentences {
+		if s[1] == nil {
+			assert.Equal(t, want.batch.IDs[i], tok.Encode(*s[0], 64).IDs, *s[0])
+			continue
+		}
+		e := tok.EncodePair(*s[0], *s[1], 64)
+		assert.Equal(t, want.batch.IDs[i], e.IDs, "%s | %s", *s[0], *s[1])
+		assert.Equal(t, want.batch.TypeIDs[i], e.TypeIDs, "%s | %s", *s[0], *s[1])
+	}
+}
+
+// debertaBatch returns the batch of the checkpoint's fixture.
+func debertaBatch(t *testing.T, dir string) Batch {
+	t.Helper()
+	return readDebertaExpected(t, dir).batch
+}
+
+func loadDeberta(t *testing.T, dir string) *checkpoint.Checkpoint {
+	t.Helper()
+	ck, err := checkpoint.LoadDir(dir)
+	require.NoError(t, err)
+	return ck
+}
+
+// debertaCases adapt, on each checkpoint, the linear layers that take part in the disentangled
+// attention: query_proj and key_proj also project the relative embeddings when share_att_key is
+// on (tiny-deberta-v3), pos_key_proj does when it is off (tiny-deberta-proj); "dense" takes the
+// pooler too.
+var debertaCases = []struct {
+	dir     string
+	targets peft.Targets
+}{
+	{tinyDebertaV3, peft.Targets{Modules: []string{"query_proj", "key_proj", "value_proj", "dense"}}},
+	{tinyDebertaProj, peft.Targets{Modules: []string{"query_proj", "pos_key_proj", "value_proj", "dense"}}},
+}
+
+// TestDebertaMergeKeepsLogits checks merged == unmerged for each method on both checkpoints, the
+// adapters moved off the identity.
+func TestDebertaMergeKeepsLogits(t *testing.T) {
+	for _, c := range debertaCases {
+		ck, b := loadDeberta(t, c.dir), debertaBatch(t, c.dir)
+		base := logitValues(t, must(New(ck, Options{})), b)
+		for _, method := range methods {
+			t.Run(filepath.Base(c.dir)+"/"+method.name, func(t *testing.T) {
+				m, err := New(ck, Options{Adapter: method.config, Targets: c.targets})
+				require.NoError(t, err)
+				assert.InDeltaSlice(t, base, logitValues(t, m, b), 1e-5, "adapters start as the identity")
+				perturb(m, 2)
+				want := logitValues(t, m, b)
+				require.Greater(t, maxDiff(want, base), 1e-3)
+				require.NoError(t, m.Merge())
+				assert.InDeltaSlice(t, want, logitValues(t, m, b), 1e-4)
+				require.NoError(t, m.Unmerge())
+				assert.InDeltaSlice(t, want, logitValues(t, m, b), 1e-4)
+			})
+		}
+	}
+}
+
+// TestDebertaGradientsFloat64 checks the gradients of the whole DeBERTa model by finite
+// differences, in float64: of the adapters of layer 0's query_proj and key_proj (which also
+// project the relative embeddings), and, in full fine-tuning, of the relative embeddings, their
+// LayerNorm, embed_proj and a pos_key_proj.
+func TestDebertaGradientsFloat64(t *testing.T) {
+	ck := loadDeberta(t, tinyDebertaV3)
+	b := debertaBatch(t, tinyDebertaV3)
+	b.IDs, b.TypeIDs = b.IDs[:2], b.TypeIDs[:2] // short sequences keep it fast
+	for _, method := range methods {
+		t.Run(method.name, func(t *testing.T) {
+			m, err := newModel[float64](ck, Options{Adapter: method.config, Targets: debertaCases[0].targets})
+			require.NoError(t, err)
+			perturb(m, 4)
+			var inputs []*mat.Dense[float64]
+			for _, name := range []string{"encoder.layer.0.attention.self.query_proj", "encoder.layer.0.attention.self.key_proj"} {
+				for _, p := range m.Adapters()[name].TrainableParams() {
+					inputs = append(inputs, p.Matrix.(*mat.Dense[float64]))
+				}
+			}
+			loss := func() mat.Tensor { return gradcheck.Projection(must(m.Logits(b)), 5) }
+			gradcheck.Check(t, loss, 1e-5, inputs...)
+		})
+	}
+	t.Run("full fine-tuning", func(t *testing.T) {
+		m, err := newModel[float64](ck, Options{FullFineTune: true})
+		require.NoError(t, err)
+		rel := m.deberta.rel
+		loss := func() mat.Tensor { return gradcheck.Projection(must(m.Logits(b)), 6) }
+		gradcheck.Check(t, loss, 1e-5, dense64(rel.Embeddings, rel.Norm.Weight, m.Embeddings.Norm.Bias)...)
+	})
+	t.Run("full fine-tuning, embed_proj and pos_key_proj", func(t *testing.T) {
+		ck := loadDeberta(t, tinyDebertaProj)
+		b := debertaBatch(t, tinyDebertaProj)
+		m, err := newModel[float64](ck, Options{FullFineTune: true})
+		require.NoError(t, err)
+		loss := func() mat.Tensor { return gradcheck.Projection(must(m.Logits(b)), 7) }
+		gradcheck.Check(t, loss, 1e-5, dense64(m.Embeddings.Project.W, m.deberta.rel.PosKey[1].B, m.Embeddings.TokenType)...)
+	})
+}
