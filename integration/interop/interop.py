@@ -8,8 +8,8 @@ directories it writes become the committed fixtures (see regenerate.sh).
         For every CASES_DIR/<case>: load <case>/adapter (written by Go) with
         PeftModel.from_pretrained(AutoModelForSequenceClassification.from_pretrained(BASE), ...),
         recording every warning and the missing/unexpected adapter keys, and its logits; load the
-        merged export <case>/merged with BertForSequenceClassification and
-        AutoModelForSequenceClassification (loading info and logits); continue training the adapter
+        merged export <case>/merged with the class its config.json names
+        (BertForSequenceClassification, …) and AutoModelForSequenceClassification (loading info and logits); continue training the adapter
         in PEFT for a few steps, save it to <case>/peft and record the logits of that file.
     python interop.py peft-to-go BASE SENTENCES OUT_DIR
         Create adapters with PEFT's common recipes, train them a few steps, save them to
@@ -18,7 +18,8 @@ directories it writes become the committed fixtures (see regenerate.sh).
         Run with PEFT 0.17.1 on PYTHONPATH (regenerate.sh installs it into a temporary directory):
         an OFT adapter with the Neumann series of PEFT < 0.18, which Go must refuse.
 
-Logits are computed on a padded batch of SENTENCES (one per line), so the attention mask counts.
+Logits are computed on a padded batch of SENTENCES (one per line), so the attention mask counts; a
+SENTENCES ending in .json holds that batch already tokenised (see batch_of).
 """
 
 import contextlib
@@ -74,6 +75,16 @@ def encode(base, sentences):
     enc = tok(sentences, padding=True, truncation=True, max_length=32, return_tensors="pt")
     assert enc["attention_mask"].min() == 0, "the batch must be padded"
     return enc
+
+
+def batch_of(base, path):
+    """The padded batch to compute logits on: SENTENCES tokenised by BASE's tokenizer, or, for a
+    .json file, its "input_ids" and "attention_mask" as they are (already tokenised)."""
+    if not path.endswith(".json"):
+        return encode(base, read_sentences(path))
+    with open(path) as f:
+        batch = json.load(f)
+    return {k: torch.tensor(batch[k]) for k in ("input_ids", "attention_mask")}
 
 
 def logits_of(model, enc):
@@ -143,21 +154,23 @@ def versions(out):
 
 
 def go_to_peft(base, sentences_path, cases_dir, out):
-    from transformers import AutoModelForSequenceClassification, BertForSequenceClassification
+    import transformers
+    from transformers import AutoModelForSequenceClassification
 
-    sentences = read_sentences(sentences_path)
-    enc = encode(base, sentences)
+    enc = batch_of(base, sentences_path)
     results = {"input_ids": enc["input_ids"].tolist(), "attention_mask": enc["attention_mask"].tolist(), "cases": {}}
     for case in sorted(os.listdir(cases_dir)):
         case_dir = os.path.join(cases_dir, case)
         adapter = os.path.join(case_dir, "adapter")
         with open(os.path.join(case_dir, "merged", "config.json")) as f:
-            num_labels = len(json.load(f)["id2label"])
+            merged_config = json.load(f)
+        num_labels = len(merged_config["id2label"])
+        named_class = getattr(transformers, merged_config["architectures"][0])  # BertForSequenceClassification, …
         model, loading = load_peft(base, adapter, num_labels)
         result = {"load": loading, "logits": logits_of(model, enc)}
 
         merged = {}
-        for cls in (BertForSequenceClassification, AutoModelForSequenceClassification):
+        for cls in (named_class, AutoModelForSequenceClassification):
             with captured_warnings() as messages:
                 m, info = cls.from_pretrained(os.path.join(case_dir, "merged"), output_loading_info=True)
             merged[cls.__name__] = {
@@ -170,7 +183,7 @@ def go_to_peft(base, sentences_path, cases_dir, out):
         result["merged"] = merged
 
         model, _ = load_peft(base, adapter, num_labels, trainable=True)
-        train(model, enc, labels_for(len(sentences), num_labels))
+        train(model, enc, labels_for(len(enc["input_ids"]), num_labels))
         continued = os.path.join(case_dir, "peft")
         save(model, continued)
         again, loading = load_peft(base, continued, num_labels)
@@ -205,18 +218,18 @@ def peft_recipes():
     }
 
 
-def peft_to_go(base, sentences_path, out_dir):
+def peft_to_go(base, sentences_path, out_dir, recipes=None):
+    """recipes, by name: (PEFT config, None or the error Go must give); peft_recipes() by default."""
     from peft import get_peft_model
 
-    sentences = read_sentences(sentences_path)
-    enc = encode(base, sentences)
+    enc = batch_of(base, sentences_path)
     base_logits = logits_of(load_base(base), enc)
     expected = {"input_ids": enc["input_ids"].tolist(), "attention_mask": enc["attention_mask"].tolist(),
                 "base_logits": base_logits, "recipes": {}}
-    for name, (config, error) in peft_recipes().items():
+    for name, (config, error) in (recipes or peft_recipes()).items():
         torch.manual_seed(2)
         model = get_peft_model(load_base(base), config)
-        train(model, enc, labels_for(len(sentences), model.config.num_labels))
+        train(model, enc, labels_for(len(enc["input_ids"]), model.config.num_labels))
         if "bf16" in name:
             for n, p in model.named_parameters():
                 if "lora_" in n:
