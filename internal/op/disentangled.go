@@ -251,7 +251,10 @@ func (f *disentangled[T]) Backward(gy mat.Tensor) error {
 	if needV {
 		gv = make([]T, n*d)
 	}
-	posRows := 2 * f.c.Span()
+	// The position rows any sequence reads are those the longest one reads: each goroutine sums
+	// the gradients of that window only.
+	pkFrom, pkRows := f.window(f.c2p, f.maxLen)
+	pqFrom, pqRows := f.window(f.p2c, f.maxLen)
 	var mu sync.Mutex
 	var gpq, gpk []T
 	bs, _ := f.blocks()
@@ -261,10 +264,10 @@ func (f *disentangled[T]) Backward(gy mat.Tensor) error {
 		rel := make([]T, f.maxLen*(2*f.maxLen-1))
 		var mpq, mpk []T // this goroutine's position gradients
 		if needPQ {
-			mpq = make([]T, posRows*d)
+			mpq = make([]T, pqRows*d)
 		}
 		if needPK {
-			mpk = make([]T, posRows*d)
+			mpk = make([]T, pkRows*d)
 		}
 		for _, b := range bs[from:to] {
 			l, at := b.length, b.row*d+b.col
@@ -286,16 +289,18 @@ func (f *disentangled[T]) Backward(gy mat.Tensor) error {
 			gemm.Gemm(false, false, l, dh, l, scale, s, l, k[at:], d, 0, gq[at:], d)
 			gemm.Gemm(true, false, l, dh, l, scale, s, l, q[at:], d, 0, gk[at:], d)
 			if pk != nil {
-				f.termGrad(s, rel, q, pk, f.c2p, false, b, scale, gq, mpk)
+				f.termGrad(s, rel, q, pk, f.c2p, false, b, scale, gq, mpk, pkFrom)
 			}
 			if pq != nil {
-				f.termGrad(s, rel, k, pq, f.p2c, true, b, scale, gk, mpq)
+				f.termGrad(s, rel, k, pq, f.p2c, true, b, scale, gk, mpq, pqFrom)
 			}
 		}
 		mu.Lock()
 		defer mu.Unlock()
 		gpq, gpk = addInto(gpq, mpq), addInto(gpk, mpk)
 	})
+	posRows := 2 * f.c.Span()
+	gpq, gpk = intoRows(gpq, pqFrom, posRows, d), intoRows(gpk, pkFrom, posRows, d)
 	for _, acc := range []struct {
 		need    bool
 		operand mat.Tensor
@@ -336,8 +341,8 @@ func (f *disentangled[T]) termCell(i, j, l, w, lo int, index []int, byKey bool) 
 
 // termGrad backpropagates the score gradient s of block b through addTerm: it sums s into the
 // products' cells (scratch), then adds scale·products·pos to gx and, if gpos is not nil,
-// scale·productsᵀ·x to gpos.
-func (f *disentangled[T]) termGrad(s, scratch, x, pos []T, index []int, byKey bool, b block, scale T, gx, gpos []T) {
+// scale·productsᵀ·x to gpos, which holds the position rows from row from on.
+func (f *disentangled[T]) termGrad(s, scratch, x, pos []T, index []int, byKey bool, b block, scale T, gx, gpos []T, from int) {
 	_, d := Dims(f.q)
 	dh := d / f.c.Heads
 	l, at := b.length, b.row*d+b.col
@@ -351,7 +356,7 @@ func (f *disentangled[T]) termGrad(s, scratch, x, pos []T, index []int, byKey bo
 	}
 	gemm.Gemm(false, false, l, dh, w, scale, a, w, pos[lo*d+b.col:], d, 1, gx[at:], d)
 	if gpos != nil {
-		gemm.Gemm(true, false, w, dh, l, scale, a, w, x[at:], d, 1, gpos[lo*d+b.col:], d)
+		gemm.Gemm(true, false, w, dh, l, scale, a, w, x[at:], d, 1, gpos[(lo-from)*d+b.col:], d)
 	}
 }
 
@@ -376,6 +381,16 @@ func (f *disentangled[T]) weightsDone(b block) []T {
 		return f.probs[b.probs : b.probs+b.length*b.length]
 	}
 	return f.dropped[b.probs : b.probs+b.length*b.length]
+}
+
+// intoRows returns the rows×d matrix whose rows from on are window (nil when window is).
+func intoRows[T float.DType](window []T, from, rows, d int) []T {
+	if window == nil {
+		return nil
+	}
+	full := make([]T, rows*d)
+	copy(full[from*d:], window)
+	return full
 }
 
 // addInto returns sum + x elementwise, reusing sum (x itself when sum is nil).
