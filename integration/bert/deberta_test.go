@@ -204,3 +204,18 @@ func TestDebertaGradientsFloat64(t *testing.T) {
 		gradcheck.Check(t, loss, 1e-5, dense64(m.Embeddings.Project.W, m.deberta.rel.PosKey[1].B, m.Embeddings.TokenType)...)
 	})
 }
+
+// TestDebertaDropout checks that hidden dropout (which also drops the relative embeddings, as
+// transformers' pos_dropout) and attention dropout (inside the disentangled attention) act in
+// training mode only.
+func TestDebertaDropout(t *testing.T) {
+	ck, b := loadDeberta(t, tinyDebertaV3), debertaBatch(t, tinyDebertaV3)
+	for _, opts := range []Options{{HiddenDropout: 0.1}, {AttentionDropout: 0.2}} {
+		m := must(New(ck, opts))
+		eval := logitValues(t, m, b)
+		m.SetTraining(true)
+		assert.Greater(t, maxDiff(eval, logitValues(t, m, b)), 1e-4, "%+v", opts)
+		m.SetTraining(false)
+		assert.Equal(t, eval, logitValues(t, m, b))
+	}
+}

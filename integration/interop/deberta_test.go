@@ -118,3 +118,14 @@ func TestLiveTinyDeberta(t *testing.T) {
 	copyDir(t, peftDir, filepath.Join(debertaFixtures, "peft-to-go"))
 	t.Log("DeBERTa fixtures rewritten")
 }
+
+// TestDebertaGoAdapterFilesUnchanged checks that SaveAdapter still writes, byte for byte, the
+// DeBERTa adapter files PEFT was shown to load.
+func TestDebertaGoAdapterFilesUnchanged(t *testing.T) {
+	ck := loadCheckpoint(t, tinyDebertaDir)
+	for _, c := range debertaGoCases {
+		t.Run(c.name, func(t *testing.T) {
+			checkAdapterFileUnchanged(t, ck, filepath.Join(debertaFixtures, "go-to-peft", c.name, "adapter"))
+		})
+	}
+}

@@ -327,21 +327,27 @@ func TestGoAdapterFilesUnchanged(t *testing.T) {
 	ck := loadCheckpoint(t, tinyDir)
 	for _, c := range goCases {
 		t.Run(c.name, func(t *testing.T) {
-			dir := filepath.Join("testdata/go-to-peft", c.name, "adapter")
-			m, err := bert.LoadAdapter(ck, dir)
-			require.NoError(t, err)
-			_, _, meta, err := peft.LoadAdapterConfig(dir)
-			require.NoError(t, err)
-			again := t.TempDir()
-			require.NoError(t, m.SaveAdapter(again, meta))
-			for _, name := range []string{peft.AdapterConfigFile, peft.AdapterWeightsFile} {
-				want, err := os.ReadFile(filepath.Join(dir, name))
-				require.NoError(t, err)
-				got, err := os.ReadFile(filepath.Join(again, name))
-				require.NoError(t, err)
-				assert.Equal(t, want, got, name)
-			}
+			checkAdapterFileUnchanged(t, ck, filepath.Join("testdata/go-to-peft", c.name, "adapter"))
 		})
+	}
+}
+
+// checkAdapterFileUnchanged loads the Go adapter in dir on ck, saves it again and compares the
+// files byte for byte.
+func checkAdapterFileUnchanged(t *testing.T, ck *checkpoint.Checkpoint, dir string) {
+	t.Helper()
+	m, err := bert.LoadAdapter(ck, dir)
+	require.NoError(t, err)
+	_, _, meta, err := peft.LoadAdapterConfig(dir)
+	require.NoError(t, err)
+	again := t.TempDir()
+	require.NoError(t, m.SaveAdapter(again, meta))
+	for _, name := range []string{peft.AdapterConfigFile, peft.AdapterWeightsFile} {
+		want, err := os.ReadFile(filepath.Join(dir, name))
+		require.NoError(t, err)
+		got, err := os.ReadFile(filepath.Join(again, name))
+		require.NoError(t, err)
+		assert.Equal(t, want, got, name)
 	}
 }
 
