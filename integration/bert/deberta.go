@@ -35,15 +35,6 @@ type deberta struct {
 	rel Relative
 }
 
-// Names of DeBERTa's own modules.
-const (
-	debertaEmbedProj = "embeddings.embed_proj"
-	debertaRelEmb    = "encoder.rel_embeddings"
-	debertaRelNorm   = "encoder.LayerNorm"
-	debertaPosKey    = "attention.self.pos_key_proj"
-	debertaPosQuery  = "attention.self.pos_query_proj"
-)
-
 // addDeberta reads the DeBERTa keys of the config and adds the embeddings and the relative
 // modules in checkpoint order; it runs in place of addEmbeddings, before the layers, which
 // addDebertaLayer then completes.
@@ -66,8 +57,8 @@ func addDeberta[T float.DType](m *Model, w weights[T]) error {
 	}
 	if width := m.config.EmbeddingWidth(); width != m.config.HiddenSize {
 		// embed_proj has no bias: a zero one, outside every module, lets op.Linear run it.
-		e.Project = &linear.Model{W: w.param(debertaEmbedProj + ".weight"), B: newParam(m.config.HiddenSize, 1, make([]T, m.config.HiddenSize))}
-		m.addModule(debertaEmbedProj, nil, e.Project.W)
+		e.Project = &linear.Model{W: w.param(checkpoint.DebertaEmbedProj + ".weight"), B: newParam(m.config.HiddenSize, 1, make([]T, m.config.HiddenSize))}
+		m.addModule(checkpoint.DebertaEmbedProj, nil, e.Project.W)
 	}
 	e.Norm = w.layerNorm("embeddings.LayerNorm")
 	m.addNorm("embeddings.LayerNorm", e.Norm)
@@ -75,11 +66,11 @@ func addDeberta[T float.DType](m *Model, w weights[T]) error {
 		return nil
 	}
 	r := &m.deberta.rel
-	r.Embeddings = w.param(debertaRelEmb + ".weight")
-	m.addModule(debertaRelEmb, nil, r.Embeddings)
+	r.Embeddings = w.param(checkpoint.DebertaRelEmbeddings + ".weight")
+	m.addModule(checkpoint.DebertaRelEmbeddings, nil, r.Embeddings)
 	if cfg.NormRelEmbeddings {
-		r.Norm = w.layerNorm(debertaRelNorm)
-		m.addNorm(debertaRelNorm, r.Norm)
+		r.Norm = w.layerNorm(checkpoint.DebertaRelNorm)
+		m.addNorm(checkpoint.DebertaRelNorm, r.Norm)
 	}
 	return nil
 }
@@ -96,12 +87,12 @@ func addDebertaLayer[T float.DType](m *Model, w weights[T], i int) {
 		return
 	}
 	if d.cfg.C2P {
-		name := m.arch.LayerModule(i, debertaPosKey)
+		name := m.arch.LayerModule(i, checkpoint.DebertaPosKey)
 		r.PosKey[i] = w.linear(name)
 		m.addLinear(name, r.PosKey[i])
 	}
 	if d.cfg.P2C {
-		name := m.arch.LayerModule(i, debertaPosQuery)
+		name := m.arch.LayerModule(i, checkpoint.DebertaPosQuery)
 		r.PosQuery[i] = w.linear(name)
 		m.addLinear(name, r.PosQuery[i])
 	}
@@ -118,18 +109,20 @@ func (m *Model) debertaEmbeddings(x mat.Tensor) mat.Tensor {
 	return m.dropoutIfTraining(m.norm(x, e.Norm))
 }
 
-// relativeEmbeddings returns the encoder's relative-position embeddings, normalised when the
-// config says so (DebertaV2Encoder.get_rel_embedding), once per forward pass; nil without
-// relative attention.
-func (m *Model) relativeEmbeddings() mat.Tensor {
-	d := m.deberta
-	if d == nil || !d.cfg.RelativeAttention {
-		return nil
+// relativePositions returns the rows from, from+1, … (rows of them) of the encoder's
+// relative-position embeddings, normalised when the config says so
+// (DebertaV2Encoder.get_rel_embedding, row by row).
+func (m *Model) relativePositions(from, rows int) mat.Tensor {
+	r := m.deberta.rel
+	ids := make([]int, rows)
+	for i := range ids {
+		ids[i] = from + i
 	}
-	if d.rel.Norm.Weight == nil {
-		return d.rel.Embeddings
+	x := op.Gather(r.Embeddings, ids)
+	if r.Norm.Weight == nil {
+		return x
 	}
-	return m.norm(d.rel.Embeddings, d.rel.Norm)
+	return m.norm(x, r.Norm)
 }
 
 // selfAttention is the self-attention of layer l: BERT's, or DeBERTa's disentangled one.
@@ -137,37 +130,40 @@ func (m *Model) selfAttention(l *Layer, q, k, v mat.Tensor, lengths []int) mat.T
 	if m.deberta == nil {
 		return m.attention(q, k, v, lengths)
 	}
-	return m.disentangledAttention(l, slices.Index(m.Layers, l), q, k, v, m.relativeEmbeddings(), lengths)
+	return m.disentangledAttention(l, slices.Index(m.Layers, l), q, k, v, lengths)
 }
 
-// disentangledAttention is DisentangledSelfAttention of layer i on the projections q, k, v: the
-// relative embeddings (dropped out in training, as its pos_dropout) go through query_proj and
-// key_proj (with their adapters, as in PEFT) when share_att_key is on, else through the layer's
+// disentangledAttention is DisentangledSelfAttention of layer i on the projections q, k, v. The
+// relative embeddings the sequences read (op.Disentangled.PositionRows: at most 2·length − 1 of
+// the 2·span), dropped out in training as by its pos_dropout, go through query_proj and key_proj
+// (with their adapters, as in PEFT) when share_att_key is on, else through the layer's
 // pos_query_proj and pos_key_proj.
-func (m *Model) disentangledAttention(l *Layer, i int, q, k, v, rel mat.Tensor, lengths []int) mat.Tensor {
+func (m *Model) disentangledAttention(l *Layer, i int, q, k, v mat.Tensor, lengths []int) mat.Tensor {
 	d := m.deberta
-	c := op.Disentangled{Heads: m.config.NumAttentionHeads, Lengths: lengths}
+	c := op.Disentangled{Heads: m.config.NumAttentionHeads, Lengths: lengths, MaxRelative: 1}
 	var pq, pk mat.Tensor
-	if rel != nil {
+	if d.cfg.RelativeAttention {
 		c.C2P, c.P2C = d.cfg.C2P, d.cfg.P2C
 		c.Buckets, c.MaxRelative = d.cfg.PositionBuckets, d.cfg.MaxRelativePositions
-		rel = m.dropoutIfTraining(rel)
+	}
+	if c.C2P || c.P2C {
+		from, rows := c.PositionRows()
+		c.PosFrom = from
+		rel := m.dropoutIfTraining(m.relativePositions(from, rows))
 		if c.P2C {
 			if d.cfg.ShareAttKey {
 				pq = m.project(l.names.query, l.Query, rel)
 			} else {
-				pq = m.project(m.arch.LayerModule(i, debertaPosQuery), d.rel.PosQuery[i], rel)
+				pq = m.project(m.arch.LayerModule(i, checkpoint.DebertaPosQuery), d.rel.PosQuery[i], rel)
 			}
 		}
 		if c.C2P {
 			if d.cfg.ShareAttKey {
 				pk = m.project(l.names.key, l.Key, rel)
 			} else {
-				pk = m.project(m.arch.LayerModule(i, debertaPosKey), d.rel.PosKey[i], rel)
+				pk = m.project(m.arch.LayerModule(i, checkpoint.DebertaPosKey), d.rel.PosKey[i], rel)
 			}
 		}
-	} else {
-		c.MaxRelative = 1 // no relative terms: plain attention scaled by 1/√head size
 	}
 	if m.training && m.attnDrop > 0 {
 		m.dropMu.Lock() // the operator draws its mask from dropRNG as it is built

@@ -15,6 +15,7 @@ import (
 	"github.com/spago-peft/spago-peft/integration/tokenizer/hfjson"
 	"github.com/spago-peft/spago-peft/internal/gradcheck"
 	"github.com/spago-peft/spago-peft/peft"
+	"github.com/spago-peft/spago-peft/peft/lora"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -217,5 +218,23 @@ func TestDebertaDropout(t *testing.T) {
 		assert.Greater(t, maxDiff(eval, logitValues(t, m, b)), 1e-4, "%+v", opts)
 		m.SetTraining(false)
 		assert.Equal(t, eval, logitValues(t, m, b))
+	}
+}
+
+// TestDebertaBatchedIsOneByOne checks that each sequence of the padded batch gets the logits it
+// gets alone, where the attention reads fewer relative positions.
+func TestDebertaBatchedIsOneByOne(t *testing.T) {
+	for _, c := range debertaCases {
+		t.Run(filepath.Base(c.dir), func(t *testing.T) {
+			ck, b := loadDeberta(t, c.dir), debertaBatch(t, c.dir)
+			m := must(New(ck, Options{Adapter: lora.Config{R: 2, Alpha: 4}, Targets: c.targets}))
+			perturb(m, 5)
+			batched := logitValues(t, m, b)
+			labels := len(batched) / len(b.IDs)
+			for i := range b.IDs {
+				alone := logitValues(t, m, Batch{IDs: b.IDs[i : i+1], TypeIDs: b.TypeIDs[i : i+1]})
+				assert.InDeltaSlice(t, batched[i*labels:(i+1)*labels], alone, 1e-5, "sequence %d", i)
+			}
+		})
 	}
 }

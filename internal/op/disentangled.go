@@ -3,6 +3,7 @@ package op
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 
 	"github.com/nlpodyssey/spago/ag"
@@ -26,6 +27,10 @@ type Disentangled struct {
 	// MaxRelative is max_relative_positions, resolved (transformers takes
 	// max_position_embeddings when the config says −1): positive.
 	MaxRelative int
+	// PosFrom is the first of the 2·Span relative positions that the position projections hold:
+	// they may hold only the rows the sequences read (PositionRows), which saves projecting the
+	// others.
+	PosFrom int
 	// Dropout is the dropout probability of the attention probabilities, drawn from RNG when the
 	// operator is built; 0 disables it and RNG may be nil.
 	Dropout float64
@@ -80,6 +85,29 @@ func RelativeBucket(delta, buckets, maxRelative int) int {
 	return b
 }
 
+// PositionRows returns the first and the number of the relative positions (rows of the 2·Span
+// position embeddings) that sequences of c.Lengths read through the terms that are on: those of
+// the longest, at most 2·its length − 1 of them.
+func (c Disentangled) PositionRows() (from, rows int) {
+	maxLen := 0
+	for _, l := range c.Lengths {
+		maxLen = max(maxLen, l)
+	}
+	if maxLen == 0 || !(c.C2P || c.P2C) {
+		return 0, 0
+	}
+	c2p, p2c := c.relativeIndex(maxLen)
+	var used []int
+	if c.C2P {
+		used = append(used, c2p...)
+	}
+	if c.P2C {
+		used = append(used, p2c...)
+	}
+	from, to := slices.Min(used), slices.Max(used)
+	return from, to - from + 1
+}
+
 // relativeIndex tables the rows of the position embeddings that the content→position and
 // position→content terms read for each delta = query − key in (−maxLen, maxLen): c2p at
 // [delta+maxLen−1] is clamp(bucket(delta)+span, 0, 2·span−1), as transformers' c2p_pos; p2c is
@@ -97,9 +125,9 @@ func (c Disentangled) relativeIndex(maxLen int) (c2p, p2c []int) {
 
 // DisentangledAttention is DeBERTa-v2's disentangled self-attention over packed sequences (see
 // Attention for the layout). q, k and v (n×d) are the content projections; posQuery and posKey
-// (2·Span×d) are the query and key projections of the relative-position embeddings, posKey used
-// by the content→position term (nil without C2P), posQuery by position→content (nil without
-// P2C). For tokens i, j of one sequence and each head, with s = √(d/heads·(1+C2P+P2C)):
+// are the query and key projections of the relative-position embeddings from row c.PosFrom on
+// (rows×d, covering PositionRows), posKey used by the content→position term (nil without C2P),
+// posQuery by position→content (nil without P2C). For tokens i, j of one sequence and each head, with s = √(d/heads·(1+C2P+P2C)):
 //
 //	score(i, j) = (q_i·k_j + q_i·posKey[c2p(i−j)] + k_j·posQuery[p2c(i−j)]) / s
 //
@@ -124,7 +152,10 @@ func DisentangledAttention(q, k, v, posQuery, posKey mat.Tensor, c Disentangled)
 		}
 		MustShape(pos.t != nil, "DisentangledAttention: a relative term without its position projection")
 		pn, pd := Dims(pos.t)
-		MustShape(pn == 2*c.Span() && pd == d, "DisentangledAttention: position projection is %d×%d, want %d×%d", pn, pd, 2*c.Span(), d)
+		from, rows := c.PositionRows()
+		MustShape(pd == d && c.PosFrom >= 0 && c.PosFrom <= from && from+rows <= c.PosFrom+pn && c.PosFrom+pn <= 2*c.Span(),
+			"DisentangledAttention: a position projection of %d×%d from row %d, want %d columns and rows %d to %d of %d",
+			pn, pd, c.PosFrom, d, from, from+rows-1, 2*c.Span())
 	}
 	total := 0
 	for _, l := range c.Lengths {
@@ -299,8 +330,14 @@ func (f *disentangled[T]) Backward(gy mat.Tensor) error {
 		defer mu.Unlock()
 		gpq, gpk = addInto(gpq, mpq), addInto(gpk, mpk)
 	})
-	posRows := 2 * f.c.Span()
-	gpq, gpk = intoRows(gpq, pqFrom, posRows, d), intoRows(gpk, pkFrom, posRows, d)
+	if gpq != nil {
+		rows, _ := Dims(f.pq)
+		gpq = intoRows(gpq, pqFrom-f.c.PosFrom, rows, d)
+	}
+	if gpk != nil {
+		rows, _ := Dims(f.pk)
+		gpk = intoRows(gpk, pkFrom-f.c.PosFrom, rows, d)
+	}
 	for _, acc := range []struct {
 		need    bool
 		operand mat.Tensor
@@ -322,7 +359,7 @@ func (f *disentangled[T]) addTerm(p, scratch, x, pos []T, index []int, byKey boo
 	l, at := b.length, b.row*d+b.col
 	lo, w := f.window(index, l)
 	a := scratch[:l*w]
-	gemm.Gemm(false, true, l, w, d/f.c.Heads, scale, x[at:], d, pos[lo*d+b.col:], d, 0, a, w)
+	gemm.Gemm(false, true, l, w, d/f.c.Heads, scale, x[at:], d, pos[(lo-f.c.PosFrom)*d+b.col:], d, 0, a, w)
 	for i := 0; i < l; i++ {
 		for j := 0; j < l; j++ {
 			p[i*l+j] += a[f.termCell(i, j, l, w, lo, index, byKey)]
@@ -354,7 +391,7 @@ func (f *disentangled[T]) termGrad(s, scratch, x, pos []T, index []int, byKey bo
 			a[f.termCell(i, j, l, w, lo, index, byKey)] += s[i*l+j]
 		}
 	}
-	gemm.Gemm(false, false, l, dh, w, scale, a, w, pos[lo*d+b.col:], d, 1, gx[at:], d)
+	gemm.Gemm(false, false, l, dh, w, scale, a, w, pos[(lo-f.c.PosFrom)*d+b.col:], d, 1, gx[at:], d)
 	if gpos != nil {
 		gemm.Gemm(true, false, w, dh, l, scale, a, w, x[at:], d, 1, gpos[(lo-from)*d+b.col:], d)
 	}
@@ -383,11 +420,8 @@ func (f *disentangled[T]) weightsDone(b block) []T {
 	return f.dropped[b.probs : b.probs+b.length*b.length]
 }
 
-// intoRows returns the rows×d matrix whose rows from on are window (nil when window is).
+// intoRows returns the rows×d matrix whose rows from on are window.
 func intoRows[T float.DType](window []T, from, rows, d int) []T {
-	if window == nil {
-		return nil
-	}
 	full := make([]T, rows*d)
 	copy(full[from*d:], window)
 	return full

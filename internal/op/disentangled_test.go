@@ -7,6 +7,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/spago-peft/spago-peft/internal/gradcheck"
 	"github.com/spago-peft/spago-peft/internal/safetensors"
@@ -293,6 +294,52 @@ func TestDisentangledAttentionTransformers(t *testing.T) {
 			}
 			t.Logf("max |Go − transformers| = %.2g", worst)
 			assert.Less(t, worst, 1e-5)
+		})
+	}
+}
+
+// TestDisentangledAttentionPositionWindow checks that position projections holding only the rows
+// PositionRows names give the output and gradients of the full ones, and that fewer rows are
+// refused.
+func TestDisentangledAttentionPositionWindow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(28, 28))
+	const d = 6
+	for _, tt := range disentangledCases {
+		if !tt.c.C2P && !tt.c.P2C {
+			continue
+		}
+		t.Run(tt.name, func(t *testing.T) {
+			c := tt.c
+			c.Dropout = 0
+			q, k, v, pq, pk := disentangledInputs(rng, c, d)
+			from, rows := c.PositionRows()
+			require.Less(t, rows, 2*c.Span()+1)
+			window := func(m *mat.Dense[float64]) *mat.Dense[float64] {
+				w := NewDense(rows, d, append([]float64(nil), m.Data().F64()[from*d:(from+rows)*d]...))
+				w.SetRequiresGrad(true)
+				return w
+			}
+			wq, wk := window(pq), window(pk)
+			full := DisentangledAttention(q, k, v, pq, pk, c)
+			cw := c
+			cw.PosFrom = from
+			part := DisentangledAttention(q, k, v, wq, wk, cw)
+			assert.InDeltaSlice(t, full.Value().Data().F64(), part.Value().Data().F64(), 1e-14)
+			for _, y := range []mat.Tensor{full, part} {
+				require.NoError(t, ag.Backward(gradcheck.Projection(y, 29)))
+			}
+			for _, p := range []struct {
+				on          bool
+				full, inner *mat.Dense[float64]
+			}{{c.P2C, pq, wq}, {c.C2P, pk, wk}} {
+				if p.on {
+					assert.InDeltaSlice(t, p.full.Grad().Data().F64()[from*d:(from+rows)*d], p.inner.Grad().Data().F64(), 1e-14)
+				}
+			}
+			if rows > 1 {
+				short := NewDense(rows-1, d, wq.Data().F64()[:(rows-1)*d])
+				assert.Panics(t, func() { DisentangledAttention(q, k, v, short, short, cw) })
+			}
 		})
 	}
 }
