@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/spago-peft/spago-peft/integration/checkpoint"
 	"github.com/spago-peft/spago-peft/integration/tokenizer/hfjson"
 	"github.com/spago-peft/spago-peft/internal/gradcheck"
+	"github.com/spago-peft/spago-peft/internal/testenv"
 	"github.com/spago-peft/spago-peft/peft"
 	"github.com/spago-peft/spago-peft/peft/lora"
 	"github.com/stretchr/testify/assert"
@@ -61,34 +64,52 @@ func deviation(t *testing.T, want []float32, got []float64) float64 {
 // and compares the embeddings, every token's last hidden state, the pooled output and the logits.
 func TestDebertaMatchesTransformers(t *testing.T) {
 	for _, dir := range []string{tinyDebertaV3, tinyDebertaProj} {
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			ck, err := checkpoint.LoadDir(dir)
-			require.NoError(t, err)
-			want := readDebertaExpected(t, dir)
-			t.Logf("fixture from %s", want.meta["versions"])
-			m, err := New(ck, Options{})
-			require.NoError(t, err)
-			p, err := m.pack(want.batch)
-			require.NoError(t, err)
-			check := func(what string, wantValues []float32, got []float64) {
-				d := deviation(t, wantValues, got)
-				t.Logf("%s: max |Go − transformers| = %.2g", what, d)
-				assert.LessOrEqual(t, d, debertaTolerance, what)
-			}
-			check("embeddings", want.values["embeddings"], m.embed(p).Value().Data().F64())
-			hidden, pooled, err := m.Encode(want.batch)
-			require.NoError(t, err)
-			var last []float64
-			for _, h := range hidden {
-				last = append(last, h.Value().Data().F64()...)
-			}
-			check("last hidden state", want.values["hidden.1"], last)
-			check("pooled output", want.values["pooled"], pooled.Value().Data().F64())
-			logits, err := m.Logits(want.batch)
-			require.NoError(t, err)
-			check("logits", want.values["logits"], logits.Value().Data().F64())
-		})
+		t.Run(filepath.Base(dir), func(t *testing.T) { checkDebertaOutputs(t, dir) })
 	}
+}
+
+// TestLiveDebertaV3BaseShapes has transformers write a random DeBERTa of DeBERTa-v3-base's layer
+// shapes and 256 position buckets over 512 positions (make_tiny_deberta.py base-shapes, 64 MB, not
+// committed) and compares Go with it on sequences of up to 300 tokens, far into the logarithmic
+// buckets.
+func TestLiveDebertaV3BaseShapes(t *testing.T) {
+	py := testenv.Python(t)
+	dir := t.TempDir()
+	out, err := exec.Command(py, "testdata/make_tiny_deberta.py", "base-shapes", dir).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	checkDebertaOutputs(t, dir)
+}
+
+// checkDebertaOutputs runs the DeBERTa checkpoint in dir on the batch of its expected.safetensors
+// and compares the embeddings, every token's last hidden state, the pooled output and the logits
+// with transformers'.
+func checkDebertaOutputs(t *testing.T, dir string) {
+	t.Helper()
+	ck, err := checkpoint.LoadDir(dir)
+	require.NoError(t, err)
+	want := readDebertaExpected(t, dir)
+	t.Logf("fixture from %s", want.meta["versions"])
+	m, err := New(ck, Options{})
+	require.NoError(t, err)
+	p, err := m.pack(want.batch)
+	require.NoError(t, err)
+	check := func(what string, wantValues []float32, got []float64) {
+		d := deviation(t, wantValues, got)
+		t.Logf("%s: max |Go − transformers| = %.2g", what, d)
+		assert.LessOrEqual(t, d, debertaTolerance, what)
+	}
+	check("embeddings", want.values["embeddings"], m.embed(p).Value().Data().F64())
+	hidden, pooled, err := m.Encode(want.batch)
+	require.NoError(t, err)
+	var last []float64
+	for _, h := range hidden {
+		last = append(last, h.Value().Data().F64()...)
+	}
+	check("last hidden state", want.values[fmt.Sprintf("hidden.%d", ck.Config.NumHiddenLayers-1)], last)
+	check("pooled output", want.values["pooled"], pooled.Value().Data().F64())
+	logits, err := m.Logits(want.batch)
+	require.NoError(t, err)
+	check("logits", want.values["logits"], logits.Value().Data().F64())
 }
 
 // TestDebertaTokenizerIDs checks that Go's SentencePiece tokenizer gives the ids the fixture of

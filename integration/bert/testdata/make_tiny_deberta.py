@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Tiny random DeBERTa-v2 checkpoints and their outputs, from real transformers.
 
-    python make_tiny_deberta.py        (from anywhere; writes beside this script)
+    python make_tiny_deberta.py                     (from anywhere; writes beside this script)
+    python make_tiny_deberta.py base-shapes OUT_DIR (for TestLiveDebertaV3BaseShapes; not committed)
 
 Builds two DebertaV2ForSequenceClassification models with seeded random weights (drawn wider than
 transformers' 0.02 so that every term of the attention matters) and saves them with
@@ -23,12 +24,18 @@ sequences of different lengths, pairs in the v3 one), every sequence's real toke
 output ("embeddings"), hidden state after each layer ("hidden.N") and the logits ("logits") and
 pooled output ("pooled"), as float32; the batch's ids, token types and lengths are in its metadata
 with the library versions. Run with the venv of integration/pyref/setup.sh.
+
+base-shapes writes the same into OUT_DIR for a random model of DeBERTa-v3-base's layer shapes and
+relative positions (hidden 768, 12 heads, FFN 3072, 256 buckets over 512 positions; 2 layers and a
+vocabulary of 1000 to stay small) on sequences of 300, 140 and 20 tokens, which reach the
+logarithmic buckets (distances of 128 and more).
 """
 
 import gzip
 import json
 import os
 import shutil
+import sys
 import tempfile
 
 import numpy as np
@@ -94,7 +101,7 @@ def run(model, ids, types, out_dir, meta):
 
 
 def save(model, name):
-    out_dir = os.path.join(HERE, name)
+    out_dir = os.path.join(HERE, name) if not os.path.isabs(name) else name
     shutil.rmtree(out_dir, ignore_errors=True)
     model.save_pretrained(out_dir)
     return out_dir
@@ -143,7 +150,26 @@ def proj():
     run(model, ids, types, out_dir, {})
 
 
+def base_shapes(out_dir):
+    cfg = DebertaV2Config(
+        vocab_size=1000, hidden_size=768, num_hidden_layers=2, num_attention_heads=12, intermediate_size=3072,
+        hidden_act="gelu", max_position_embeddings=512, type_vocab_size=0, relative_attention=True,
+        position_buckets=256, max_relative_positions=-1, norm_rel_ebd="layer_norm", share_att_key=True,
+        pos_att_type="p2c|c2p", position_biased_input=False, layer_norm_eps=1e-7, num_labels=2,
+    )
+    torch.manual_seed(16)
+    model = DebertaV2ForSequenceClassification(cfg).eval()
+    randomise(model, 17)
+    out_dir = save(model, os.path.abspath(out_dir))
+    g = torch.Generator().manual_seed(18)
+    ids = [[1] + torch.randint(3, 1000, (l - 2,), generator=g).tolist() + [2] for l in [300, 140, 20]]
+    run(model, ids, [[0] * len(x) for x in ids], out_dir, {})
+
+
 if __name__ == "__main__":
     torch.set_num_threads(2)
-    v3()
-    proj()
+    if len(sys.argv) == 3 and sys.argv[1] == "base-shapes":
+        base_shapes(sys.argv[2])
+    else:
+        v3()
+        proj()
