@@ -30,8 +30,10 @@ type Targets struct {
 	// no layer index are then not adapted.
 	LayersToTransform []int `json:"layers_to_transform"`
 	// ModulesToSave names modules trained in full beside the adapters, such as a classification
-	// head. An entry matches a module if it matches the module's full name or the name of one of
-	// its ancestors by the rule of Modules: "pooler" selects "pooler.dense".
+	// head. An entry matches a module if the module's full name or the name of one of its
+	// ancestors ends with it, as PEFT matches modules_to_save: "pooler" selects "pooler.dense".
+	// As in PEFT, this is a plain string suffix, so "classifier" also selects DistilBERT's
+	// "pre_classifier" (PEFT's sequence classification task trains and saves it so).
 	ModulesToSave []string `json:"modules_to_save"`
 }
 
@@ -146,10 +148,11 @@ func nameMatches(name, target string) bool {
 	return name == target || strings.HasSuffix(name, "."+target)
 }
 
-// savedBy reports whether entry selects module or one of its ancestors.
+// savedBy reports whether entry selects module or one of its ancestors: whether one of their
+// names ends with entry (PEFT's _set_trainable tests key.endswith(target_key), without a dot).
 func savedBy(module, entry string) bool {
 	for name := module; ; {
-		if nameMatches(name, entry) {
+		if strings.HasSuffix(name, entry) {
 			return true
 		}
 		i := strings.LastIndexByte(name, '.')

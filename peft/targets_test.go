@@ -134,6 +134,16 @@ func TestTargetsSelectSaved(t *testing.T) {
 	_, err = Targets{ModulesToSave: []string{"score"}}.SelectSaved(modules)
 	assert.True(t, errors.Is(err, ErrUnknownTarget))
 	assert.Contains(t, err.Error(), `"score"`)
+
+	// PEFT's plain suffix: "classifier" takes DistilBERT's pre_classifier too, and is never adapted.
+	distil := []string{"transformer.layer.0.attention.q_lin", "pre_classifier", "classifier"}
+	saveClassifier := Targets{Pattern: AllLinear, ModulesToSave: []string{"classifier"}}
+	got, err = saveClassifier.SelectSaved(distil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"pre_classifier", "classifier"}, got)
+	got, err = saveClassifier.Select(distil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"transformer.layer.0.attention.q_lin"}, got)
 }
 
 func TestLayerIndex(t *testing.T) {

@@ -64,9 +64,7 @@ func (m *Model) SaveAdapter(dir string, meta peft.Meta) error {
 		}
 	}
 	targets := describeTargets(m.arch, m.linearNames(), names)
-	for _, mod := range saved {
-		targets.ModulesToSave = append(targets.ModulesToSave, mod.name)
-	}
+	targets.ModulesToSave = m.savedEntries(saved)
 	if err := peft.SaveAdapter(dir, cfg, targets, adapters, extra, meta); err != nil {
 		return fmt.Errorf("bert: %w", err)
 	}
@@ -86,7 +84,7 @@ func (m *Model) SaveAdapter(dir string, meta peft.Meta) error {
 // adjusted alike (oft.Config.AdjustToLayer). A file with task_type unset holds no classification
 // head (PEFT saves none): the model then takes ck's classifier, frozen, as PEFT takes the base
 // model's, and LoadAdapter fails with ErrNoHead when ck has none. The head's dense layer (BERT's
-// pooler, DistilBERT's pre_classifier) that the file does not hold is ck's, frozen, as in PEFT;
+// pooler) that the file does not hold is ck's, frozen, as in PEFT;
 // LoadAdapter fails with ErrNoHead when ck has none either, since PEFT's logits then came from
 // a random draw of its own. Errors are those of
 // peft.LoadAdapterConfig and peft.LoadAdapterTensors (peft.ErrTensorMismatch when the file does
@@ -273,6 +271,31 @@ func (m *Model) fileParams() (map[string]*nn.Param, map[string][]int, error) {
 		}
 	}
 	return params, want, nil
+}
+
+// savedEntries returns modules_to_save for the saved modules: their names, with the modules of a
+// head outside the base model (RoBERTa's classifier.dense and classifier.out_proj) written as the
+// head's name when all of them are saved, since PEFT wraps the module an entry names and cannot
+// wrap one inside another.
+func (m *Model) savedEntries(saved []module) []string {
+	isSaved := map[string]bool{}
+	for _, mod := range saved {
+		isSaved[mod.name] = true
+	}
+	var entries []string
+	for _, mod := range saved {
+		name := mod.name
+		for _, root := range m.arch.TopLevel {
+			whole := !slices.ContainsFunc(m.modules, func(o module) bool { return strings.HasPrefix(o.name, root+".") && !isSaved[o.name] })
+			if strings.HasPrefix(name, root+".") && whole {
+				name = root
+			}
+		}
+		if !slices.Contains(entries, name) {
+			entries = append(entries, name)
+		}
+	}
+	return entries
 }
 
 // savedModules returns the modules trained in full, in model order.

@@ -6,6 +6,7 @@ import (
 	"github.com/nlpodyssey/spago/mat/float"
 	"github.com/spago-peft/spago-peft/integration/checkpoint"
 	"github.com/spago-peft/spago-peft/internal/op"
+	"github.com/spago-peft/spago-peft/peft"
 )
 
 // This file holds what differs between the members of the BERT family (checkpoint.Architectures):
@@ -118,4 +119,17 @@ func (m *Model) positions(ids []int) []int {
 		}
 	}
 	return pos
+}
+
+// DefaultTargets returns the targets PEFT's default gives a sequence classifier of cfg's
+// architecture, with its whole head trained in full: peft.DefaultBertTargets for BERT (query and
+// value; pooler and classifier saved), and for the others PEFT's default target modules
+// (peft.DefaultTargetModules) with the classifier saved, which holds RoBERTa's and ELECTRA's
+// dense layer and, by PEFT's suffix rule, DistilBERT's pre_classifier.
+func DefaultTargets(cfg checkpoint.Config) peft.Targets {
+	a := cfg.Architecture()
+	if a.ModelType == "bert" {
+		return peft.DefaultBertTargets
+	}
+	return peft.Targets{Modules: peft.DefaultTargetModules(a.ModelType), ModulesToSave: []string{"classifier"}}
 }

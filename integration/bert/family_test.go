@@ -265,47 +265,65 @@ func storedKeys(t *testing.T, path string) []string {
 	return keys
 }
 
-// TestDistilBERTPreClassifier checks the rule that keeps a DistilBERT adapter's logits the same
-// in PEFT: on a checkpoint without pre_classifier (distilbert-base-uncased has none, and
-// transformers draws it at random), the pre_classifier is trained and saved with the adapter;
-// on one with it, it stays frozen as in PEFT; and a PEFT file without it cannot be loaded onto a
-// checkpoint without it.
-func TestDistilBERTPreClassifier(t *testing.T) {
-	ck, _, b := loadFamily(t, "distilbert")
-	bare := &checkpoint.Checkpoint{Config: ck.Config, Tensors: map[string]*checkpoint.Tensor{}}
+// headless returns ck without the tensors of the named modules.
+func headless(ck *checkpoint.Checkpoint, modules ...string) *checkpoint.Checkpoint {
+	out := &checkpoint.Checkpoint{Config: ck.Config, Tensors: map[string]*checkpoint.Tensor{}}
 	for name, tensor := range ck.Tensors {
-		if !strings.HasPrefix(name, "pre_classifier.") && !strings.HasPrefix(name, "classifier.") {
-			bare.Tensors[name] = tensor
+		if !slices.ContainsFunc(modules, func(m string) bool { return strings.HasPrefix(name, m+".") }) {
+			out.Tensors[name] = tensor
 		}
 	}
-	require.False(t, bare.HasHeadDense())
+	return out
+}
 
-	m := trainedModel(t, bare, Options{Adapter: methods[1].config, Seed: 5})
-	assert.Contains(t, m.TrainableParams(), m.Pooler.W, "pre_classifier is trained")
+// TestDistilBERTPreClassifier checks that DistilBERT's pre_classifier is trained and saved with
+// the classifier, as PEFT's sequence classification task does ("classifier" in modules_to_save
+// is a plain suffix of "pre_classifier" in PEFT's matching), whether or not the checkpoint has
+// one: distilbert-base-uncased has none, and transformers draws it at random.
+func TestDistilBERTPreClassifier(t *testing.T) {
+	ck, _, b := loadFamily(t, "distilbert")
+	for name, base := range map[string]*checkpoint.Checkpoint{"with head": ck, "without head": headless(ck, "pre_classifier", "classifier")} {
+		t.Run(name, func(t *testing.T) {
+			m := trainedModel(t, base, Options{Adapter: methods[1].config})
+			assert.Contains(t, m.TrainableParams(), m.Pooler.W, "pre_classifier is trained")
+			dir := t.TempDir()
+			require.NoError(t, m.SaveAdapter(dir, peft.Meta{}))
+			_, targets, _, err := peft.LoadAdapterConfig(dir)
+			require.NoError(t, err)
+			assert.Equal(t, []string{"pre_classifier", "classifier"}, targets.ModulesToSave)
+			back, err := LoadAdapter(base, dir)
+			require.NoError(t, err)
+			assert.Equal(t, logitValues(t, m, b), logitValues(t, back, b))
+		})
+	}
+}
+
+// TestHeadDenseNotInCheckpoint checks the rule for a head dense layer that is not saved by
+// default (BERT's pooler): on a checkpoint without it, New trains and saves it, or PEFT would
+// draw its own; a file without it cannot be loaded onto such a checkpoint (PEFT's logits came
+// from a random draw), and on a checkpoint with it, the checkpoint's serves, as in PEFT.
+func TestHeadDenseNotInCheckpoint(t *testing.T) {
+	ck := loadTinyBERT(t)
+	bare := headless(ck, "pooler.dense")
+	qv := Options{Adapter: methods[1].config, Targets: peft.Targets{Modules: []string{"query", "value"}}}
+	m := trainedModel(t, bare, qv)
+	assert.Contains(t, m.TrainableParams(), m.Pooler.W, "the drawn pooler is trained")
 	dir := t.TempDir()
 	require.NoError(t, m.SaveAdapter(dir, peft.Meta{}))
 	_, targets, _, err := peft.LoadAdapterConfig(dir)
 	require.NoError(t, err)
-	assert.Contains(t, targets.ModulesToSave, "pre_classifier")
+	assert.Equal(t, []string{"pooler.dense", "classifier"}, targets.ModulesToSave)
 	back, err := LoadAdapter(bare, dir)
 	require.NoError(t, err)
-	assert.Equal(t, logitValues(t, m, b), logitValues(t, back, b))
+	assert.Equal(t, logitValues(t, m, tinyBatch), logitValues(t, back, tinyBatch))
 
-	withHead := must(New(ck, Options{Adapter: methods[1].config}))
-	assert.NotContains(t, withHead.TrainableParams(), withHead.Pooler.W, "the checkpoint's pre_classifier stays frozen, as in PEFT")
-
-	// As PEFT saves it by default, modules_to_save without pre_classifier: what Go saves too on a
-	// checkpoint that has one.
-	peftDefault := t.TempDir()
-	require.NoError(t, trainedModel(t, ck, Options{Adapter: methods[1].config, Seed: 5}).SaveAdapter(peftDefault, peft.Meta{}))
-	_, targets, _, err = peft.LoadAdapterConfig(peftDefault)
-	require.NoError(t, err)
-	assert.NotContains(t, targets.ModulesToSave, "pre_classifier")
-	_, err = LoadAdapter(bare, peftDefault)
+	withPooler := t.TempDir()
+	require.NoError(t, trainedModel(t, ck, qv).SaveAdapter(withPooler, peft.Meta{}))
+	_, err = LoadAdapter(bare, withPooler)
 	require.ErrorIs(t, err, ErrNoHead)
-	assert.Contains(t, err.Error(), "pre_classifier")
+	assert.Contains(t, err.Error(), "pooler.dense")
 	t.Logf("refused: %v", err)
-	onHead, err := LoadAdapter(ck, peftDefault)
-	require.NoError(t, err, "the checkpoint's pre_classifier serves, as in PEFT")
-	assert.Equal(t, ck.Tensors["pre_classifier.weight"].Data, onHead.Pooler.W.Value().Data().F32())
+	onPooler, err := LoadAdapter(ck, withPooler)
+	require.NoError(t, err)
+	assert.Equal(t, ck.Tensors["pooler.dense.weight"].Data, onPooler.Pooler.W.Value().Data().F32())
 }

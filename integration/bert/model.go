@@ -134,8 +134,9 @@ type module struct {
 // standard deviation 0.02 with zero biases, as transformers initialises it. A head dense layer
 // (Pooler) the checkpoint lacks is then always trained and saved with the adapters, as if in
 // Targets.ModulesToSave: PEFT would otherwise take its own random draw, and an adapter trained
-// here would give other logits there (DistilBERT's pre_classifier, which PEFT does not save by
-// default, is the common case: distilbert-base-uncased has none).
+// here would give other logits there (BERT's pooler on a checkpoint without one; DistilBERT's
+// pre_classifier is trained and saved anyway, as in PEFT, where the "classifier" entry of
+// modules_to_save selects it too).
 func New(ck *checkpoint.Checkpoint, opts Options) (*Model, error) {
 	return newModel[float32](ck, opts)
 }
@@ -236,16 +237,18 @@ func (m *Model) addAdapters(opts Options, rng *rand.Rand) error {
 		}
 		names = append(names, mod.name)
 	}
-	var targeted []string
-	if opts.Adapter != nil {
-		var err error
-		if targeted, err = selectLinears(m.arch, opts.Targets, linears); err != nil {
-			return err
-		}
-	}
+	// As PEFT's sequence classification task, the classifier is always trained in full, and so
+	// never adapted (RoBERTa's classifier.dense, DistilBERT's pre_classifier).
 	saveTargets := opts.Targets
 	if !slices.Contains(saveTargets.ModulesToSave, "classifier") {
 		saveTargets.ModulesToSave = append(slices.Clone(saveTargets.ModulesToSave), "classifier")
+	}
+	var targeted []string
+	if opts.Adapter != nil {
+		var err error
+		if targeted, err = selectLinears(m.arch, saveTargets, linears); err != nil {
+			return err
+		}
 	}
 	saved, err := saveTargets.SelectSaved(names)
 	if err != nil {

@@ -260,6 +260,15 @@ func (c Config) lookupArchitecture() (*Architecture, bool) {
 	return nil, false
 }
 
+// MaxTokens is the length of the longest sequence the position embeddings admit:
+// MaxPositionEmbeddings, less pad_token_id + 1 for RoBERTa's positions, which start there.
+func (c Config) MaxTokens() int {
+	if c.Architecture().Positions == PositionsPaddingOffset {
+		return c.MaxPositionEmbeddings - c.PadTokenID - 1
+	}
+	return c.MaxPositionEmbeddings
+}
+
 // EmbeddingWidth is the width of the embedding tables: EmbeddingSize, or HiddenSize when unset.
 func (c Config) EmbeddingWidth() int {
 	if c.EmbeddingSize > 0 {

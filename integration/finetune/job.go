@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/spago-peft/spago-peft/integration/bert"
@@ -56,8 +57,9 @@ type Job struct {
 	// FullFineTune. Method.Adapter turns a method name and options into these two fields.
 	Adapter      peft.Config
 	FullFineTune bool
-	// Targets chooses the adapted modules (default peft.DefaultBertTargets: query and value, with
-	// pooler and classifier trained in full).
+	// Targets chooses the adapted modules (default bert.DefaultTargets of the base: for BERT
+	// peft.DefaultBertTargets, query and value with pooler and classifier trained in full; for
+	// the other architectures PEFT's defaults with their head trained in full).
 	Targets peft.Targets
 	// Dropout is the hidden dropout probability during training (default 0).
 	Dropout float64
@@ -177,7 +179,9 @@ func (s *Setup) Train(ctx context.Context, job Job) (*Result, error) {
 	}
 	targets := job.Targets
 	if len(targets.Modules) == 0 && len(targets.ModulesToSave) == 0 && len(targets.LayersToTransform) == 0 {
-		targets = peft.DefaultBertTargets
+		targets = bert.DefaultTargets(s.Checkpoint.Config)
+	} else if slices.Equal(targets.ModulesToSave, peft.DefaultBertTargets.ModulesToSave) {
+		targets.ModulesToSave = bert.DefaultTargets(s.Checkpoint.Config).ModulesToSave // the architecture's head
 	}
 	model, err := bert.New(s.Checkpoint, bert.Options{
 		Adapter: job.Adapter, Targets: targets, NumLabels: s.NumLabels, Seed: job.Seed,

@@ -28,7 +28,7 @@ type Prediction struct {
 func Predict(model *bert.Model, tok *tokenizer.Tokenizer, texts []string, maxLen int) ([]Prediction, error) {
 	model.SetTraining(false)
 	if maxLen == 0 {
-		maxLen = model.Config().MaxPositionEmbeddings
+		maxLen = model.Config().MaxTokens()
 	}
 	const batchSize = 64
 	preds := make([]Prediction, 0, len(texts))

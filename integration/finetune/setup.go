@@ -78,7 +78,7 @@ func Prepare(ctx context.Context, job Job) (*Setup, error) {
 	s.BaseGiven, s.BaseFingerprint = cmp.Or(job.Model, DefaultBaseName), Fingerprint(s.Checkpoint)
 
 	s.MaxLen = job.MaxLen
-	maxPos := s.Checkpoint.Config.MaxPositionEmbeddings
+	maxPos := s.Checkpoint.Config.MaxTokens()
 	if s.MaxLen == 0 {
 		s.MaxLen = min(128, maxPos)
 	} else if s.MaxLen > maxPos {
