@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/nlpodyssey/spago/mat"
@@ -18,6 +20,7 @@ import (
 	"github.com/spago-peft/spago-peft/internal/gradcheck"
 	"github.com/spago-peft/spago-peft/internal/testenv"
 	"github.com/spago-peft/spago-peft/peft"
+	"github.com/spago-peft/spago-peft/peft/hra"
 	"github.com/spago-peft/spago-peft/peft/lora"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -256,6 +259,31 @@ func TestDebertaBatchedIsOneByOne(t *testing.T) {
 				alone := logitValues(t, m, Batch{IDs: b.IDs[i : i+1], TypeIDs: b.TypeIDs[i : i+1]})
 				assert.InDeltaSlice(t, batched[i*labels:(i+1)*labels], alone, 1e-5, "sequence %d", i)
 			}
+		})
+	}
+}
+
+// TestDebertaExportMergedReloads exports each checkpoint with merged adapters and reloads the
+// export as a plain model: the same logits, and DeBERTa's own tensors (embed_proj without bias,
+// rel_embeddings, pos_key_proj) and config keys kept.
+func TestDebertaExportMergedReloads(t *testing.T) {
+	for _, c := range debertaCases {
+		t.Run(filepath.Base(c.dir), func(t *testing.T) {
+			ck, b := loadDeberta(t, c.dir), debertaBatch(t, c.dir)
+			m := must(New(ck, Options{Adapter: hra.Config{R: 2}, Targets: c.targets}))
+			perturb(m, 6)
+			want := logitValues(t, m, b)
+			dir := t.TempDir()
+			require.NoError(t, m.ExportMerged(dir))
+			exported := loadDeberta(t, dir)
+			assert.Equal(t, ck.Config.Architecture(), exported.Config.Architecture())
+			gotCfg, err := exported.Config.Deberta()
+			require.NoError(t, err)
+			wantCfg, err := ck.Config.Deberta()
+			require.NoError(t, err)
+			assert.Equal(t, wantCfg, gotCfg)
+			assert.ElementsMatch(t, slices.Collect(maps.Keys(ck.Tensors)), slices.Collect(maps.Keys(exported.Tensors)))
+			assert.InDeltaSlice(t, want, logitValues(t, must(New(exported, Options{})), b), 1e-5)
 		})
 	}
 }
