@@ -56,9 +56,11 @@ func addDeberta[T float.DType](m *Model, w weights[T]) error {
 		m.addModule("embeddings.token_type_embeddings", nil, e.TokenType)
 	}
 	if width := m.config.EmbeddingWidth(); width != m.config.HiddenSize {
-		// embed_proj has no bias: a zero one, outside every module, lets op.Linear run it.
+		// embed_proj has no bias: a zero one, frozen and outside the module's parameters (so never
+		// saved or exported), lets it run and take an adapter as every linear layer does (PEFT's
+		// all-linear adapts it).
 		e.Project = &linear.Model{W: w.param(checkpoint.DebertaEmbedProj + ".weight"), B: newParam(m.config.HiddenSize, 1, make([]T, m.config.HiddenSize))}
-		m.addModule(checkpoint.DebertaEmbedProj, nil, e.Project.W)
+		m.addModule(checkpoint.DebertaEmbedProj, e.Project, e.Project.W)
 	}
 	e.Norm = w.layerNorm("embeddings.LayerNorm")
 	m.addNorm("embeddings.LayerNorm", e.Norm)
@@ -104,7 +106,7 @@ func addDebertaLayer[T float.DType](m *Model, w weights[T], i int) {
 func (m *Model) debertaEmbeddings(x mat.Tensor) mat.Tensor {
 	e := m.Embeddings
 	if e.Project != nil {
-		x = op.Linear(x, e.Project.W, e.Project.B)
+		x = m.project(checkpoint.DebertaEmbedProj, e.Project, x)
 	}
 	return m.dropoutIfTraining(m.norm(x, e.Norm))
 }

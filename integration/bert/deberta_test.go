@@ -164,7 +164,7 @@ var debertaCases = []struct {
 	targets peft.Targets
 }{
 	{tinyDebertaV3, peft.Targets{Modules: []string{"query_proj", "key_proj", "value_proj", "dense"}}},
-	{tinyDebertaProj, peft.Targets{Modules: []string{"query_proj", "pos_key_proj", "value_proj", "dense"}}},
+	{tinyDebertaProj, peft.Targets{Modules: []string{"embed_proj", "query_proj", "pos_key_proj", "value_proj", "dense"}}},
 }
 
 // TestDebertaMergeKeepsLogits checks merged == unmerged for each method on both checkpoints, the
@@ -285,5 +285,16 @@ func TestDebertaExportMergedReloads(t *testing.T) {
 			assert.ElementsMatch(t, slices.Collect(maps.Keys(ck.Tensors)), slices.Collect(maps.Keys(exported.Tensors)))
 			assert.InDeltaSlice(t, want, logitValues(t, must(New(exported, Options{})), b), 1e-5)
 		})
+	}
+}
+
+// TestDebertaEmbedProjBiasFrozen checks that the zero bias embed_proj runs with is never trained,
+// whatever is.
+func TestDebertaEmbedProjBiasFrozen(t *testing.T) {
+	ck := loadDeberta(t, tinyDebertaProj)
+	for _, opts := range []Options{{}, {FullFineTune: true}, {Adapter: lora.Config{R: 2, Alpha: 2}, Targets: peft.Targets{Modules: []string{"embed_proj"}}}} {
+		m := must(New(ck, opts))
+		assert.False(t, m.Embeddings.Project.B.RequiresGrad())
+		assert.NotContains(t, m.TrainableParams(), m.Embeddings.Project.B)
 	}
 }

@@ -14,11 +14,12 @@
 //     init_lora_weights=false with r above the layer width, OFT's forms and a block size PEFT
 //     adjusted to the layers) load in Go with PEFT's logits, or fail with an error naming what
 //     is unsupported (classifier adapters, the Neumann series of PEFT 0.17).
-//   - DeBERTa-v2: the same checks both ways on a tiny random DeBERTa-v3-style checkpoint
-//     (integration/bert/testdata/tiny-deberta-v3), with PEFT's default targets for deberta-v2,
-//     the key projection the disentangled attention also applies to the relative embeddings, the
-//     pooler (outside the base model: base_model.model.pooler.dense) and all-linear (deberta.py,
-//     testdata/deberta).
+//   - DeBERTa-v2: the same checks both ways on the tiny random checkpoints of
+//     integration/bert/testdata (tiny-deberta-v3 laid out as DeBERTa-v3; tiny-deberta-proj with
+//     embed_proj, absolute positions and its own pos_key_proj), with PEFT's default targets for
+//     deberta-v2, the key projections the disentangled attention also applies to the relative
+//     embeddings, the pooler (outside the base model: base_model.model.pooler.dense) and
+//     all-linear (deberta.py, testdata/deberta-*).
 //   - cybertron: its own BertForSequenceClassification, loaded from a spago_model.bin written
 //     from the merged export, gives the Go logits.
 //
