@@ -15,10 +15,11 @@ import (
 // This file holds what DeBERTa-v2 and v3 (checkpoint.AttentionDisentangled) add to the family's
 // encoder: their embeddings (an optional projection without bias before the LayerNorm), the
 // relative-position embeddings and the disentangled attention, and the pooler's configured
-// activation (through the architecture's Head.Activation). Module names are transformers' DebertaV2ForSequenceClassification ones.
+// activation (through the architecture's Head.Activation). Module names are those of
+// transformers' DebertaV2ForSequenceClassification.
 
-// Relative holds the modules of DeBERTa-v2's disentangled attention that BERT lacks.
-type Relative struct {
+// relative holds the modules of DeBERTa-v2's disentangled attention that BERT lacks.
+type relative struct {
 	// Embeddings is encoder.rel_embeddings: 2·span relative positions × hidden size.
 	Embeddings *nn.Param
 	// Norm is encoder.LayerNorm, applied to Embeddings when norm_rel_ebd says layer_norm (Weight
@@ -32,7 +33,7 @@ type Relative struct {
 // deberta is a DeBERTa model's configuration and its extra modules.
 type deberta struct {
 	cfg checkpoint.DebertaConfig
-	rel Relative
+	rel relative
 }
 
 // addDeberta reads the DeBERTa keys of the config and adds the embeddings and the relative
