@@ -72,25 +72,24 @@ func (m *Model) SaveAdapter(dir string, meta peft.Meta) error {
 }
 
 // LoadAdapter builds a model from ck with the adapter saved in dir (by SaveAdapter or by PEFT
-// for the …ForSequenceClassification class of ck's architecture): the configuration and targets of dir/adapter_config.json,
-// the number of labels of the saved classifier, and the values of the adapters and of the
-// modules to save from dir/adapter_model.safetensors. Its logits are those of the model that was
-// saved.
+// for the …ForSequenceClassification class of ck's architecture): the configuration and targets
+// of dir/adapter_config.json, the number of labels of the saved classifier, and the values of
+// the adapters and of the modules to save from dir/adapter_model.safetensors. Its logits are
+// those of the model that was saved.
 //
-// PEFT's conventions are undone: target and saved module names may carry the base model's prefix
-// ("bert.", "roberta.", …),
-// and the "score" entry PEFT adds to modules_to_save of every SEQ_CLS adapter (BERT has no such
-// module) is dropped, and an OFT r or oft_block_size that PEFT had to adjust to a layer is
+// PEFT's conventions are undone: target and saved module names may carry the base model's
+// prefix ("bert.", "roberta.", …), the "score" entry PEFT adds to modules_to_save of every
+// SEQ_CLS adapter (no member of the family has such a module) is dropped, as are targets that
+// modules_to_save overrides, and an OFT r or oft_block_size that PEFT had to adjust to a layer is
 // adjusted alike (oft.Config.AdjustToLayer). A file with task_type unset holds no classification
-// head (PEFT saves none): the model then takes ck's classifier, frozen, as PEFT takes the base
-// model's, and LoadAdapter fails with ErrNoHead when ck has none. The head's dense layer (BERT's
-// pooler) that the file does not hold is ck's, frozen, as in PEFT;
-// LoadAdapter fails with ErrNoHead when ck has none either, since PEFT's logits then came from
-// a random draw of its own. Errors are those of
-// peft.LoadAdapterConfig and peft.LoadAdapterTensors (peft.ErrTensorMismatch when the file does
-// not fit ck), peft.ErrUnsupported for a task type other than SEQ_CLS or adapters on the
-// classifier, and the errors of the adapters' Validate (peft.ErrInvalidParams for values such as
-// an all-zero HRA vector).
+// head (PEFT saves none): the model then takes ck's head, frozen, as PEFT takes the base model's,
+// and LoadAdapter fails with ErrNoHead when ck has none. The head's dense layer (BERT's pooler)
+// that the file does not hold is ck's, frozen, as in PEFT; LoadAdapter fails with ErrNoHead when
+// ck has none either, since PEFT's logits then came from a random draw of its own. Errors are
+// those of peft.LoadAdapterConfig and peft.LoadAdapterTensors (peft.ErrTensorMismatch when the
+// file does not fit ck), peft.ErrUnsupported for a task type other than SEQ_CLS or adapters on
+// the classifier, and the errors of the adapters' Validate (peft.ErrInvalidParams for values
+// such as an all-zero HRA vector).
 func LoadAdapter(ck *checkpoint.Checkpoint, dir string) (*Model, error) {
 	cfg, targets, meta, err := peft.LoadAdapterConfig(dir)
 	if err != nil {
@@ -134,7 +133,7 @@ func LoadAdapter(ck *checkpoint.Checkpoint, dir string) (*Model, error) {
 		return nil, err
 	}
 	if headFromBase {
-		m.freezeClassifier()
+		m.freezeClassifier(targets.ModulesToSave)
 	}
 	params, want, err := m.fileParams()
 	if err != nil {
@@ -196,28 +195,38 @@ func checkClassifierNotTargeted(t peft.Targets, meta peft.Meta) error {
 	return nil
 }
 
-// freezeClassifier makes the classifier part of the frozen base, as it is in PEFT for a model
-// without task_type.
-func (m *Model) freezeClassifier() {
-	m.trainable = slices.DeleteFunc(m.trainable, func(p *nn.Param) bool { return p == m.Classifier.W || p == m.Classifier.B })
-	m.Classifier.W.SetRequiresGrad(false)
-	m.Classifier.B.SetRequiresGrad(false)
+// freezeClassifier makes the classifier (every module the "classifier" entry of modules_to_save
+// selects: RoBERTa's whole head, DistilBERT's pre_classifier) part of the frozen base, as it is
+// in PEFT for a model without task_type, except the modules the file's own modules_to_save names.
+func (m *Model) freezeClassifier(own []string) {
+	frozen := map[*nn.Param]bool{}
+	for _, mod := range m.modules {
+		if savedByEntry(mod.name, "classifier") && !slices.ContainsFunc(own, func(e string) bool { return savedByEntry(mod.name, e) }) {
+			for _, p := range mod.params {
+				frozen[p] = true
+				p.SetRequiresGrad(false)
+			}
+		}
+	}
+	m.trainable = slices.DeleteFunc(m.trainable, func(p *nn.Param) bool { return frozen[p] })
 	m.headFromBase = true
 }
 
 // fromPEFTTargets removes the base model's prefix ("bert.") from module names, the "score" entry
-// of modules_to_save, and a "classifier" target that modules_to_save overrides.
+// of modules_to_save, and the targets that modules_to_save overrides (PEFT never adapts a module
+// it saves in full, and its "all-linear" lists RoBERTa's classifier.dense and classifier.out_proj).
 func fromPEFTTargets(arch *checkpoint.Architecture, t peft.Targets) peft.Targets {
 	prefix := arch.Prefix + "."
 	out := peft.Targets{Pattern: t.Pattern, LayersToTransform: t.LayersToTransform}
-	for _, name := range t.Modules {
-		if name = strings.TrimPrefix(name, prefix); name != "classifier" || !slices.Contains(t.ModulesToSave, "classifier") {
-			out.Modules = append(out.Modules, name) // PEFT never adapts a module it saves in full
-		}
-	}
 	for _, name := range t.ModulesToSave {
 		if name = strings.TrimPrefix(name, prefix); name != "score" && !slices.Contains(out.ModulesToSave, name) {
 			out.ModulesToSave = append(out.ModulesToSave, name)
+		}
+	}
+	for _, name := range t.Modules {
+		name = strings.TrimPrefix(name, prefix)
+		if !slices.ContainsFunc(out.ModulesToSave, func(e string) bool { return savedByEntry(name, e) }) {
+			out.Modules = append(out.Modules, name)
 		}
 	}
 	return out

@@ -1,5 +1,9 @@
-// Package bert runs a BERT encoder with parameter-efficient adapters over the weights of a
-// Hugging Face checkpoint, for sequence classification.
+// Package bert runs an encoder of the BERT family with parameter-efficient adapters over the
+// weights of a Hugging Face checkpoint, for sequence classification: BERT, RoBERTa, XLM-RoBERTa,
+// DistilBERT and ELECTRA (checkpoint.Architectures), one encoder with their few differences
+// (module names, RoBERTa's positions offset by padding_idx + 1, DistilBERT's missing token
+// types, ELECTRA's embedding projection, and the heads: BERT's pooler and classifier,
+// RobertaClassificationHead, DistilBERT's pre_classifier with ReLU, ElectraClassificationHead).
 //
 // The encoder is written here in matrix form instead of reusing cybertron's, whose backward pass
 // deadlocks (spago's multi-head attention aliases its Concat buffer). The tokens of a sequence
@@ -7,9 +11,11 @@
 // without padding: attention runs per sequence (op.Attention), which gives the real tokens of a
 // padded batch with an attention mask exactly, without computing the padding. The query, key and
 // value projections are full hidden×hidden matrices as in Hugging Face, so one adapter per
-// projection serves all heads and module names are those of PEFT ("encoder.layer.0.attention.self.query").
+// projection serves all heads and module names are those of PEFT ("encoder.layer.0.attention.self.query",
+// "transformer.layer.0.attention.q_lin"; adapter files carry the base model's prefix, "bert.",
+// "roberta.", "distilbert.", "electra.").
 //
 // Every weight of the checkpoint is frozen; the adapters chosen by Options.Targets and the
-// classification head (pooler and classifier, PEFT's modules_to_save) are trained, or every weight
-// with Options.FullFineTune.
+// classification head (PEFT's modules_to_save) are trained, or every weight with
+// Options.FullFineTune.
 package bert

@@ -10,7 +10,8 @@ import (
 	"github.com/spago-peft/spago-peft/integration/checkpoint"
 )
 
-// ExportMerged writes the model as a plain Hugging Face BertForSequenceClassification checkpoint
+// ExportMerged writes the model as a plain Hugging Face …ForSequenceClassification checkpoint of
+// its architecture (BertForSequenceClassification, RobertaForSequenceClassification, …)
 // (checkpoint.WriteDir: config.json with the model's number of labels, and model.safetensors with
 // the adapters merged into the base weights), which checkpoint.LoadDir, New without adapters, and
 // transformers read. copyFiles, such as the base checkpoint's vocab.txt and
@@ -29,6 +30,10 @@ func (m *Model) ExportMerged(dir string, copyFiles ...string) error {
 // BertForSequenceClassification runs the merged model. copyFiles must include a vocab.txt and, for
 // cybertron's textclassification loader, a tokenizer_config.json.
 func (m *Model) ExportCybertron(dir string, copyFiles ...string) error {
+	if m.arch.ModelType != "bert" { // refused before anything is written
+		return fmt.Errorf("%w: bert: cybertron runs BERT only, and the model is %s; ExportMerged writes it for transformers",
+			checkpoint.ErrUnsupported, m.arch.ModelType)
+	}
 	ck, err := m.exportMerged(dir, copyFiles)
 	if err != nil {
 		return err

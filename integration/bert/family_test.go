@@ -1,6 +1,7 @@
 package bert
 
 import (
+	"fmt"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -326,4 +327,67 @@ func TestHeadDenseNotInCheckpoint(t *testing.T) {
 	onPooler, err := LoadAdapter(ck, withPooler)
 	require.NoError(t, err)
 	assert.Equal(t, ck.Tensors["pooler.dense.weight"].Data, onPooler.Pooler.W.Value().Data().F32())
+}
+
+// TestFamilyExportCybertronRefused: cybertron runs BERT only, and nothing is written for another
+// architecture.
+func TestFamilyExportCybertronRefused(t *testing.T) {
+	ck, _, _ := loadFamily(t, "roberta")
+	dir := filepath.Join(t.TempDir(), "out")
+	err := must(New(ck, Options{})).ExportCybertron(dir)
+	require.ErrorIs(t, err, checkpoint.ErrUnsupported)
+	assert.Contains(t, err.Error(), "roberta")
+	assert.NoDirExists(t, dir)
+}
+
+// TestRobertaPositions checks RoBERTa's position ids, padding_idx + 1 + the running count of
+// non-padding tokens (padding tokens keep padding_idx), and the longest sequence they admit.
+func TestRobertaPositions(t *testing.T) {
+	ck, _, _ := loadFamily(t, "roberta")
+	m := must(New(ck, Options{}))
+	pad := ck.Config.PadTokenID
+	require.Equal(t, 1, pad)
+	tests := []struct{ ids, want []int }{
+		{[]int{0, 5, 2}, []int{2, 3, 4}},
+		{[]int{0, 5, pad, 7, 2}, []int{2, 3, 1, 4, 5}},
+		{[]int{pad, 0}, []int{1, 2}},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, m.positions(tt.ids), "%v", tt.ids)
+	}
+	limit := ck.Config.MaxTokens()
+	assert.Equal(t, ck.Config.MaxPositionEmbeddings-pad-1, limit)
+	long := make([]int, limit+1)
+	for i := range long {
+		long[i] = 5
+	}
+	_, err := m.Logits(Batch{IDs: [][]int{long[:limit]}})
+	require.NoError(t, err, "MaxTokens tokens fit")
+	_, err = m.Logits(Batch{IDs: [][]int{long}})
+	require.ErrorIs(t, err, ErrInvalidInput)
+	assert.Contains(t, err.Error(), fmt.Sprintf("has %d tokens, more than the model's %d positions", limit+1, limit))
+}
+
+// TestFamilyTokenTypes: DistilBERT has no token type embeddings and ignores token type ids, as
+// transformers does; RoBERTa has one token type, and refuses another.
+func TestFamilyTokenTypes(t *testing.T) {
+	withOnes := func(b Batch) Batch {
+		out := Batch{IDs: b.IDs}
+		for _, ids := range b.IDs {
+			types := make([]int, len(ids))
+			for i := range types {
+				types[i] = 1
+			}
+			out.TypeIDs = append(out.TypeIDs, types)
+		}
+		return out
+	}
+	ck, _, b := loadFamily(t, "distilbert")
+	m := must(New(ck, Options{}))
+	assert.Equal(t, logitValues(t, m, b), logitValues(t, m, withOnes(b)))
+
+	ck, _, b = loadFamily(t, "roberta")
+	_, err := must(New(ck, Options{})).Logits(withOnes(b))
+	require.ErrorIs(t, err, ErrInvalidInput)
+	assert.Contains(t, err.Error(), "token type 1 outside [0, 1)")
 }

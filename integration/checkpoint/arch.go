@@ -45,7 +45,13 @@ type Architecture struct {
 	// FixedLayerNormEps, when not zero, is the epsilon of every LayerNorm, which the
 	// architecture's config does not hold (DistilBERT's 1e-12).
 	FixedLayerNormEps float64
+	// TokenizerFile is the tokenizer file Download fetches: VocabFile (WordPiece) or
+	// TokenizerJSONFile (RoBERTa's byte-level BPE, XLM-R's Unigram).
+	TokenizerFile string
 }
+
+// TokenizerJSONFile is the tokenizer file of Hugging Face's fast tokenizers.
+const TokenizerJSONFile = "tokenizer.json"
 
 // PositionKind is an embedding variant: how position ids are made.
 type PositionKind int
@@ -121,17 +127,17 @@ var Architectures = []*Architecture{
 		ModelType: "bert", Prefix: "bert", ClassPrefix: "Bert",
 		Positions: PositionsAbsolute, TokenTypes: true, Layers: bertLayers,
 		Head:     HeadNames{Dense: "pooler.dense", Out: "classifier", Activation: HeadTanh},
-		TopLevel: []string{"classifier"},
+		TopLevel: []string{"classifier"}, TokenizerFile: VocabFile,
 	},
 	{
 		ModelType: "roberta", Prefix: "roberta", ClassPrefix: "Roberta",
 		Positions: PositionsPaddingOffset, TokenTypes: true, Layers: bertLayers,
-		Head: robertaHead, TopLevel: []string{"classifier"},
+		Head: robertaHead, TopLevel: []string{"classifier"}, TokenizerFile: TokenizerJSONFile,
 	},
 	{
 		ModelType: "xlm-roberta", Prefix: "roberta", ClassPrefix: "XLMRoberta",
 		Positions: PositionsPaddingOffset, TokenTypes: true, Layers: bertLayers,
-		Head: robertaHead, TopLevel: []string{"classifier"},
+		Head: robertaHead, TopLevel: []string{"classifier"}, TokenizerFile: TokenizerJSONFile,
 	},
 	{
 		ModelType: "distilbert", Prefix: "distilbert", ClassPrefix: "DistilBert",
@@ -149,13 +155,13 @@ var Architectures = []*Architecture{
 			"intermediate_size": "hidden_dim", "hidden_act": "activation",
 			"type_vocab_size": "", "layer_norm_eps": "", "embedding_size": "",
 		},
-		FixedLayerNormEps: 1e-12,
+		FixedLayerNormEps: 1e-12, TokenizerFile: VocabFile,
 	},
 	{
 		ModelType: "electra", Prefix: "electra", ClassPrefix: "Electra",
 		Positions: PositionsAbsolute, TokenTypes: true, Layers: bertLayers,
 		Head:     HeadNames{Dense: "classifier.dense", Out: "classifier.out_proj", Activation: HeadGELU, DropoutFirst: true},
-		TopLevel: []string{"classifier"},
+		TopLevel: []string{"classifier"}, TokenizerFile: VocabFile,
 	},
 	debertaV2,
 }

@@ -1,6 +1,8 @@
 package checkpoint
 
 import (
+	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -71,4 +73,32 @@ func TestFamilyConfigErrors(t *testing.T) {
 	cfg, err := ParseConfig([]byte(`{"architectures": ["RobertaForSequenceClassification"], "pad_token_id": 1, "type_vocab_size": 1}`))
 	require.NoError(t, err)
 	assert.Equal(t, "roberta", cfg.Architecture().ModelType)
+}
+
+// TestDownloadFamily fetches a RoBERTa repository, which has tokenizer.json and no vocab.txt:
+// config, tokenizer.json, tokenizer_config.json and the weights, then nothing from the cache.
+func TestDownloadFamily(t *testing.T) {
+	src := filepath.Join("testdata", "tiny-roberta")
+	hub := &fakeHub{repo: "tiny/roberta", revision: "main", files: map[string][]byte{}}
+	for _, name := range []string{ConfigFile, TokenizerJSONFile, TokenizerConfigFile, SafetensorsFile} {
+		data, err := os.ReadFile(filepath.Join(src, name))
+		require.NoError(t, err)
+		hub.files[name] = data
+	}
+	opts := DownloadOptions{Endpoint: startHub(t, hub), CacheDir: t.TempDir()}
+	dir, err := Download(context.Background(), "tiny/roberta", opts)
+	require.NoError(t, err)
+	assert.Equal(t, 4, hub.count(), "%v", hub.requests)
+	assert.FileExists(t, filepath.Join(dir, TokenizerJSONFile))
+	ck, err := LoadDir(dir)
+	require.NoError(t, err)
+	assert.Equal(t, "roberta", ck.Config.Architecture().ModelType)
+	_, err = Download(context.Background(), "tiny/roberta", opts)
+	require.NoError(t, err)
+	assert.Equal(t, 4, hub.count(), "the second download comes from the cache")
+
+	delete(hub.files, TokenizerJSONFile)
+	_, err = Download(context.Background(), "tiny/roberta", DownloadOptions{Endpoint: opts.Endpoint, CacheDir: t.TempDir()})
+	require.ErrorIs(t, err, ErrNotFound)
+	assert.Contains(t, err.Error(), TokenizerJSONFile)
 }

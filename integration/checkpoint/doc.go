@@ -1,9 +1,12 @@
-// Package checkpoint loads BERT-style Hugging Face checkpoints into a plain,
+// Package checkpoint loads Hugging Face checkpoints of the BERT family (BERT,
+// RoBERTa, XLM-RoBERTa, DistilBERT, ELECTRA: Architectures) into a plain,
 // framework-neutral structure: the parsed config.json and every parameter as a
 // row-major float32 tensor with its Hugging Face shape, keyed by its canonical
-// Hugging Face name (BertModel names without the "bert." prefix, for example
-// "encoder.layer.0.attention.self.query.weight", plus "classifier.weight" and
-// "classifier.bias" when present).
+// Hugging Face name (the base model's names without its prefix, for example
+// "encoder.layer.0.attention.self.query.weight" for "bert." or "roberta.",
+// "transformer.layer.0.attention.q_lin.weight" for "distilbert.", plus the
+// head's names as they are, "classifier.weight", "classifier.out_proj.weight",
+// "pre_classifier.weight", when present).
 //
 // It reads model.safetensors (F32, F16, BF16, F64), pytorch_model.bin (the zip
 // format of torch.save, float32/float16/bfloat16/float64 storages) and

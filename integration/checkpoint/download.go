@@ -41,13 +41,15 @@ type DownloadOptions struct {
 // repoIDPattern accepts "name" or "owner/name" with the hub's characters.
 var repoIDPattern = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9._-]*/)?[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
-// Download fetches a BERT checkpoint from the Hugging Face hub (GET
-// {Endpoint}/{repo}/resolve/{Revision}/{file}) into the cache and returns
-// the local directory. It fetches config.json, vocab.txt,
-// tokenizer_config.json (if the repo has one) and model.safetensors, or
-// pytorch_model.bin when the repo has no safetensors file. Files already in
-// the cache are not fetched again, and a cache holding config.json, vocab.txt
-// and a weights file is used without any request. Each file is written to a
+// Download fetches a checkpoint of the BERT family from the Hugging Face hub
+// (GET {Endpoint}/{repo}/resolve/{Revision}/{file}) into the cache and returns
+// the local directory. It fetches config.json, the tokenizer file of its
+// architecture (Architecture.TokenizerFile: vocab.txt, or tokenizer.json for
+// RoBERTa and XLM-R), tokenizer_config.json (if the repo has one) and
+// model.safetensors, or pytorch_model.bin when the repo has no safetensors
+// file. Files already in the cache are not fetched again, and a cache holding
+// config.json, the tokenizer file and a weights file is used without any
+// request. Each file is written to a
 // temporary file and renamed into place, so the cache never holds a partial
 // file.
 func Download(ctx context.Context, repo string, opts DownloadOptions) (string, error) {
@@ -67,18 +69,21 @@ func Download(ctx context.Context, repo string, opts DownloadOptions) (string, e
 		return err == nil && info.Mode().IsRegular()
 	}
 	haveWeights := cached(SafetensorsFile) || cached(PyTorchFile)
-	if cached(ConfigFile) && cached(VocabFile) && haveWeights {
+	if cached(ConfigFile) && cached(tokenizerFile(dir)) && haveWeights {
 		return dir, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("%w: creating cache directory: %v", ErrDownload, err)
 	}
 	d := downloader{opts: opts, repo: repo, dir: dir}
-	for _, name := range []string{ConfigFile, VocabFile} {
-		if !cached(name) {
-			if err := d.fetch(ctx, name); err != nil {
-				return "", err
-			}
+	if !cached(ConfigFile) {
+		if err := d.fetch(ctx, ConfigFile); err != nil {
+			return "", err
+		}
+	}
+	if name := tokenizerFile(dir); !cached(name) {
+		if err := d.fetch(ctx, name); err != nil {
+			return "", err
 		}
 	}
 	if !cached(TokenizerConfigFile) {
@@ -100,6 +105,16 @@ func Download(ctx context.Context, repo string, opts DownloadOptions) (string, e
 		}
 	}
 	return dir, nil
+}
+
+// tokenizerFile is the tokenizer file of the architecture of dir/config.json, or vocab.txt when
+// there is no config.json of a supported architecture (LoadDir then says what is wrong) or the
+// architecture names none.
+func tokenizerFile(dir string) string {
+	if cfg, err := ReadConfig(filepath.Join(dir, ConfigFile)); err == nil && cfg.Architecture().TokenizerFile != "" {
+		return cfg.Architecture().TokenizerFile
+	}
+	return VocabFile
 }
 
 func (o DownloadOptions) withDefaults() (DownloadOptions, error) {

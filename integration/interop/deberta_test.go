@@ -29,12 +29,6 @@ type debertaBase struct {
 	goCases []goCase
 }
 
-// goCase is an adapter trained in Go and given to PEFT.
-type goCase struct {
-	name string
-	opts bert.Options
-}
-
 // debertaBases: PEFT's default targets for deberta-v2 (query_proj, value_proj), the projections
 // the disentangled attention also applies to the relative embeddings (key_proj when shared,
 // pos_key_proj otherwise), the pooler through "dense" (outside the base model:
@@ -67,15 +61,7 @@ func (d debertaBase) batch(t *testing.T) bert.Batch {
 // DeBERTa adapters and merged exports Go wrote (testdata/deberta-*/go-to-peft).
 func TestDebertaGoToPEFTFixtures(t *testing.T) {
 	for _, d := range debertaBases {
-		t.Run(d.name, func(t *testing.T) {
-			var res goToPEFTResults
-			readJSON(t, filepath.Join(d.fixtures, "go-to-peft.json"), &res)
-			for _, c := range d.goCases {
-				_, ok := res.Cases[c.name]
-				require.True(t, ok, "no record of %s: run regenerate.sh", c.name)
-			}
-			checkGoToPEFT(t, loadCheckpoint(t, d.dir), nil, filepath.Join(d.fixtures, "go-to-peft"), res)
-		})
+		t.Run(d.name, func(t *testing.T) { checkGoToPEFTFixtures(t, loadCheckpoint(t, d.dir), nil, d.fixtures, d.goCases) })
 	}
 }
 
@@ -151,11 +137,8 @@ func liveDeberta(t *testing.T, py string, d debertaBase) {
 // DeBERTa adapter files PEFT was shown to load.
 func TestDebertaGoAdapterFilesUnchanged(t *testing.T) {
 	for _, d := range debertaBases {
-		ck := loadCheckpoint(t, d.dir)
-		for _, c := range d.goCases {
-			t.Run(d.name+"/"+c.name, func(t *testing.T) {
-				checkAdapterFileUnchanged(t, ck, filepath.Join(d.fixtures, "go-to-peft", c.name, "adapter"))
-			})
-		}
+		t.Run(d.name, func(t *testing.T) {
+			checkAdapterFilesUnchanged(t, loadCheckpoint(t, d.dir), filepath.Join(d.fixtures, "go-to-peft"), d.goCases)
+		})
 	}
 }

@@ -14,6 +14,11 @@
 //     init_lora_weights=false with r above the layer width, OFT's forms and a block size PEFT
 //     adjusted to the layers) load in Go with PEFT's logits, or fail with an error naming what
 //     is unsupported (classifier adapters, the Neumann series of PEFT 0.17).
+//   - The other members of the BERT family (RoBERTa, XLM-RoBERTa, DistilBERT, ELECTRA; tiny
+//     checkpoints written by transformers, ../checkpoint/testdata/make_tiny_family.py): the same
+//     two directions with HRA, LoRA and OFT on each architecture's default targets and on every
+//     linear layer (testdata/family/<model type>), and DistilBERT on a base without its head, where
+//     transformers draws pre_classifier and classifier at random and the Go adapter carries both.
 //   - DeBERTa-v2: the same checks both ways on the tiny random checkpoints of
 //     integration/bert/testdata (tiny-deberta-v3 laid out as DeBERTa-v3; tiny-deberta-proj with
 //     embed_proj, absolute positions and its own pos_key_proj), with PEFT's default targets for

@@ -8,12 +8,13 @@ directories it writes become the committed fixtures (see regenerate.sh).
         For every CASES_DIR/<case>: load <case>/adapter (written by Go) with
         PeftModel.from_pretrained(AutoModelForSequenceClassification.from_pretrained(BASE), ...),
         recording every warning and the missing/unexpected adapter keys, and its logits; load the
-        merged export <case>/merged with the class its config.json names
-        (BertForSequenceClassification, …) and AutoModelForSequenceClassification (loading info and logits); continue training the adapter
+        merged export <case>/merged with its own class (BertForSequenceClassification, …) and
+        AutoModelForSequenceClassification (loading info and logits); continue training the adapter
         in PEFT for a few steps, save it to <case>/peft and record the logits of that file.
     python interop.py peft-to-go BASE SENTENCES OUT_DIR
-        Create adapters with PEFT's common recipes, train them a few steps, save them to
-        OUT_DIR/<recipe> and record PEFT's logits of each saved file in OUT_DIR/expected.json.
+        Create adapters with PEFT's common recipes (those of BERT, or for another model type of
+        the family, family_recipes), train them a few steps, save them to OUT_DIR/<recipe> and
+        record PEFT's logits of each saved file in OUT_DIR/expected.json.
     python interop.py neumann-017 BASE SENTENCES OUT_DIR
         Run with PEFT 0.17.1 on PYTHONPATH (regenerate.sh installs it into a temporary directory):
         an OFT adapter with the Neumann series of PEFT < 0.18, which Go must refuse.
@@ -68,10 +69,18 @@ def captured_warnings():
         messages.extend(handler.messages)
 
 
-def encode(base, sentences):
-    from transformers import BertTokenizer
+def model_type(base):
+    with open(os.path.join(base, "config.json")) as f:
+        return json.load(f)["model_type"]
 
-    tok = BertTokenizer.from_pretrained(base)
+
+def encode(base, sentences):
+    """The padded batch of the base's tokenizer: BertTokenizer for BERT (vocab.txt), the
+    tokenizer.json of the other architectures through AutoTokenizer."""
+    from transformers import AutoTokenizer, BertTokenizer
+
+    cls = BertTokenizer if model_type(base) == "bert" else AutoTokenizer
+    tok = cls.from_pretrained(base)
     enc = tok(sentences, padding=True, truncation=True, max_length=32, return_tensors="pt")
     assert enc["attention_mask"].min() == 0, "the batch must be padded"
     return enc
@@ -163,14 +172,14 @@ def go_to_peft(base, sentences_path, cases_dir, out):
         case_dir = os.path.join(cases_dir, case)
         adapter = os.path.join(case_dir, "adapter")
         with open(os.path.join(case_dir, "merged", "config.json")) as f:
-            merged_config = json.load(f)
-        num_labels = len(merged_config["id2label"])
-        named_class = getattr(transformers, merged_config["architectures"][0])  # BertForSequenceClassification, …
+            num_labels = len(json.load(f)["id2label"])
         model, loading = load_peft(base, adapter, num_labels)
         result = {"load": loading, "logits": logits_of(model, enc)}
 
         merged = {}
-        for cls in (named_class, AutoModelForSequenceClassification):
+        with open(os.path.join(case_dir, "merged", "config.json")) as f:
+            own_class = getattr(transformers, json.load(f)["architectures"][0])  # BertForSequenceClassification, …
+        for cls in (own_class, AutoModelForSequenceClassification):
             with captured_warnings() as messages:
                 m, info = cls.from_pretrained(os.path.join(case_dir, "merged"), output_loading_info=True)
             merged[cls.__name__] = {
@@ -218,15 +227,39 @@ def peft_recipes():
     }
 
 
+def family_recipes(kind):
+    """PEFT's common recipes on another member of the BERT family: PEFT's default targets of the
+    model type (DistilBERT has none: q_lin and v_lin are given), all-linear (which takes ELECTRA's
+    embeddings_project; on DistilBERT, PEFT 0.21 fails with all-linear and SEQ_CLS, since it adapts
+    pre_classifier and then wraps it as a module to save, "classifier" being a suffix of its name:
+    its six encoder linear layers are named instead), and no task_type."""
+    from peft import HRAConfig, LoraConfig, OFTConfig
+
+    seq = {"task_type": "SEQ_CLS"}
+    default = {"target_modules": ["q_lin", "v_lin"]} if kind == "distilbert" else {}
+    qv = ["q_lin", "v_lin"] if kind == "distilbert" else ["query", "value"]
+    linears = ["q_lin", "k_lin", "v_lin", "out_lin", "lin1", "lin2"] if kind == "distilbert" else "all-linear"
+    return {
+        "lora-default-targets": (LoraConfig(r=4, lora_alpha=8, **default, **seq), None),
+        "hra-all-linear": (HRAConfig(r=4, target_modules=linears, **seq), None),
+        "oft-neumann-default-targets": (OFTConfig(oft_block_size=8, r=0, **default, **seq), None),
+        "lora-no-task-type": (LoraConfig(r=4, lora_alpha=8, target_modules=qv), None),
+    }
+
+
 def peft_to_go(base, sentences_path, out_dir, recipes=None):
-    """recipes, by name: (PEFT config, None or the error Go must give); peft_recipes() by default."""
+    """recipes, by name: (PEFT config, None or the error Go must give); by default those of the
+    base's model type (peft_recipes, family_recipes)."""
     from peft import get_peft_model
 
     enc = batch_of(base, sentences_path)
     base_logits = logits_of(load_base(base), enc)
     expected = {"input_ids": enc["input_ids"].tolist(), "attention_mask": enc["attention_mask"].tolist(),
                 "base_logits": base_logits, "recipes": {}}
-    for name, (config, error) in (recipes or peft_recipes()).items():
+    if recipes is None:
+        kind = model_type(base)
+        recipes = peft_recipes() if kind == "bert" else family_recipes(kind)
+    for name, (config, error) in recipes.items():
         torch.manual_seed(2)
         model = get_peft_model(load_base(base), config)
         train(model, enc, labels_for(len(enc["input_ids"]), model.config.num_labels))

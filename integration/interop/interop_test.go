@@ -112,7 +112,7 @@ func readSentences(t *testing.T) []string {
 // unpadded turns transformers' padded batch back into sequences, checking that it is padded
 // (so that the comparison exercises the attention mask) and that Go's tokenizer gives the same
 // ids; a nil tok takes a batch tokenised elsewhere (sentences unused).
-func unpadded(t *testing.T, tok *tokenizer.Tokenizer, sentences []string, ids, mask [][]int) bert.Batch {
+func unpadded(t *testing.T, tok tokenizer.Encoder, sentences []string, ids, mask [][]int) bert.Batch {
 	t.Helper()
 	if tok != nil {
 		require.Len(t, ids, len(sentences))
@@ -195,7 +195,7 @@ func significant(warnings []string) []string {
 // Go's logits of each Go-written adapter are PEFT's, the merged export loads cleanly in
 // transformers with the same logits, and the adapter PEFT saved after training further gives
 // PEFT's logits in Go.
-func checkGoToPEFT(t *testing.T, ck *checkpoint.Checkpoint, tok *tokenizer.Tokenizer, casesDir string, res goToPEFTResults) {
+func checkGoToPEFT(t *testing.T, ck *checkpoint.Checkpoint, tok tokenizer.Encoder, casesDir string, res goToPEFTResults) {
 	batch := unpadded(t, tok, readSentences(t), res.InputIDs, res.AttentionMask)
 	require.NotEmpty(t, res.Cases)
 	for name, c := range res.Cases {
@@ -237,7 +237,7 @@ func exportedLogits(t *testing.T, m *bert.Model, b bert.Batch) [][]float64 {
 
 // checkPEFTToGo loads every adapter PEFT saved in dir, expecting PEFT's logits or the recorded
 // error, and refuses the Neumann adapter of PEFT 0.17 by its version.
-func checkPEFTToGo(t *testing.T, ck *checkpoint.Checkpoint, tok *tokenizer.Tokenizer, dir string, exp peftToGoExpected) {
+func checkPEFTToGo(t *testing.T, ck *checkpoint.Checkpoint, tok tokenizer.Encoder, dir string, exp peftToGoExpected) {
 	batch := unpadded(t, tok, readSentences(t), exp.InputIDs, exp.AttentionMask)
 	require.NotEmpty(t, exp.Recipes)
 	for name, r := range exp.Recipes {
@@ -312,42 +312,45 @@ func tinyTokenizer(t *testing.T) *tokenizer.Tokenizer {
 // TestGoToPEFTFixtures checks the committed record of PEFT and transformers reading the
 // adapters and merged exports Go wrote (testdata/go-to-peft).
 func TestGoToPEFTFixtures(t *testing.T) {
+	checkGoToPEFTFixtures(t, loadCheckpoint(t, tinyDir), tinyTokenizer(t), "testdata", goCases)
+}
+
+// checkGoToPEFTFixtures checks the record dir/go-to-peft.json of the cases in dir/go-to-peft.
+func checkGoToPEFTFixtures(t *testing.T, ck *checkpoint.Checkpoint, tok tokenizer.Encoder, dir string, cases []goCase) {
 	var res goToPEFTResults
-	readJSON(t, "testdata/go-to-peft.json", &res)
-	for _, c := range goCases {
+	readJSON(t, filepath.Join(dir, "go-to-peft.json"), &res)
+	for _, c := range cases {
 		_, ok := res.Cases[c.name]
 		require.True(t, ok, "no record of %s: run regenerate.sh", c.name)
 	}
-	checkGoToPEFT(t, loadCheckpoint(t, tinyDir), tinyTokenizer(t), "testdata/go-to-peft", res)
+	checkGoToPEFT(t, ck, tok, filepath.Join(dir, "go-to-peft"), res)
 }
 
 // TestGoAdapterFilesUnchanged checks that SaveAdapter still writes, byte for byte, the files
 // that PEFT was shown to load: each committed Go adapter, loaded and saved again.
 func TestGoAdapterFilesUnchanged(t *testing.T) {
-	ck := loadCheckpoint(t, tinyDir)
-	for _, c := range goCases {
-		t.Run(c.name, func(t *testing.T) {
-			checkAdapterFileUnchanged(t, ck, filepath.Join("testdata/go-to-peft", c.name, "adapter"))
-		})
-	}
+	checkAdapterFilesUnchanged(t, loadCheckpoint(t, tinyDir), "testdata/go-to-peft", goCases)
 }
 
-// checkAdapterFileUnchanged loads the Go adapter in dir on ck, saves it again and compares the
-// files byte for byte.
-func checkAdapterFileUnchanged(t *testing.T, ck *checkpoint.Checkpoint, dir string) {
-	t.Helper()
-	m, err := bert.LoadAdapter(ck, dir)
-	require.NoError(t, err)
-	_, _, meta, err := peft.LoadAdapterConfig(dir)
-	require.NoError(t, err)
-	again := t.TempDir()
-	require.NoError(t, m.SaveAdapter(again, meta))
-	for _, name := range []string{peft.AdapterConfigFile, peft.AdapterWeightsFile} {
-		want, err := os.ReadFile(filepath.Join(dir, name))
-		require.NoError(t, err)
-		got, err := os.ReadFile(filepath.Join(again, name))
-		require.NoError(t, err)
-		assert.Equal(t, want, got, name)
+// checkAdapterFilesUnchanged loads and saves again the adapter of every case under dir.
+func checkAdapterFilesUnchanged(t *testing.T, ck *checkpoint.Checkpoint, dir string, cases []goCase) {
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(dir, c.name, "adapter")
+			m, err := bert.LoadAdapter(ck, dir)
+			require.NoError(t, err)
+			_, _, meta, err := peft.LoadAdapterConfig(dir)
+			require.NoError(t, err)
+			again := t.TempDir()
+			require.NoError(t, m.SaveAdapter(again, meta))
+			for _, name := range []string{peft.AdapterConfigFile, peft.AdapterWeightsFile} {
+				want, err := os.ReadFile(filepath.Join(dir, name))
+				require.NoError(t, err)
+				got, err := os.ReadFile(filepath.Join(again, name))
+				require.NoError(t, err)
+				assert.Equal(t, want, got, name)
+			}
+		})
 	}
 }
 

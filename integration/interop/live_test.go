@@ -30,12 +30,15 @@ var (
 	densePool  = peft.Targets{Modules: []string{"dense"}} // PEFT's "dense" takes bert.pooler.dense too
 )
 
-// goCases are the adapters trained in Go and given to PEFT: every initialisation and form of the
-// three methods, each target set with each method.
-var goCases = []struct {
+// goCase is an adapter trained in Go and given to PEFT.
+type goCase struct {
 	name string
 	opts bert.Options
-}{
+}
+
+// goCases are the adapters trained in Go and given to PEFT: every initialisation and form of the
+// three methods, each target set with each method.
+var goCases = []goCase{
 	{"hra-paired-query-value", bert.Options{Adapter: hra.Config{R: 4}, Targets: queryValue}},
 	{"hra-odd-random-six-linears", bert.Options{Adapter: hra.Config{R: 3, Init: hra.RandomInit}, Targets: sixLinears}},
 	{"hra-gs-dense-pooler", bert.Options{Adapter: hra.Config{R: 2, GS: true, Init: hra.RandomInit}, Targets: densePool}},
@@ -53,7 +56,7 @@ var goCases = []struct {
 
 // trainGo trains the model of opts on the sentences, labelled in turn, for a few steps: enough
 // to move every adapter and the head off their start.
-func trainGo(t *testing.T, ck *checkpoint.Checkpoint, tok *tokenizer.Tokenizer, opts bert.Options) *bert.Model {
+func trainGo(t *testing.T, ck *checkpoint.Checkpoint, tok tokenizer.Encoder, opts bert.Options) *bert.Model {
 	t.Helper()
 	opts.Seed = 1
 	m, err := bert.New(ck, opts)
@@ -96,21 +99,18 @@ func tail(b []byte, n int) []byte {
 	return b
 }
 
-// liveGoToPEFT trains every case of cases in Go on the base in dir, saves its adapter and merged
-// export under a new directory, has interop.py go-to-peft read them, and checks its record.
-func liveGoToPEFT(t *testing.T, py, base string, cases []int) (string, goToPEFTResults) {
-	ck := loadCheckpoint(t, base)
-	tok, err := tokenizer.FromDir(base)
-	require.NoError(t, err)
+// liveGoToPEFT trains every case of cases in Go on ck, the base in dir with its tokenizer tok,
+// saves its adapter and merged export under a new directory, has interop.py go-to-peft read
+// them, and checks its record.
+func liveGoToPEFT(t *testing.T, py, base string, ck *checkpoint.Checkpoint, tok tokenizer.Encoder, cases []goCase) (string, goToPEFTResults) {
 	dir := t.TempDir()
 	var copyIn []string
-	for _, name := range []string{checkpoint.VocabFile, checkpoint.TokenizerConfigFile} {
+	for _, name := range tokenizerFiles {
 		if _, err := os.Stat(filepath.Join(base, name)); err == nil {
 			copyIn = append(copyIn, filepath.Join(base, name))
 		}
 	}
-	for _, i := range cases {
-		c := goCases[i]
+	for _, c := range cases {
 		m := trainGo(t, ck, tok, c.opts)
 		require.NoError(t, m.SaveAdapter(filepath.Join(dir, c.name, "adapter"), peft.Meta{BaseModel: filepath.Base(base)}))
 		require.NoError(t, m.ExportMerged(filepath.Join(dir, c.name, "merged"), copyIn...))
@@ -123,12 +123,14 @@ func liveGoToPEFT(t *testing.T, py, base string, cases []int) (string, goToPEFTR
 	return dir, res
 }
 
+// tokenizerFiles are the tokenizer files of a checkpoint directory, copied into its exports.
+var tokenizerFiles = []string{checkpoint.VocabFile, checkpoint.TokenizerConfigFile, "tokenizer.json", "special_tokens_map.json"}
+
 // livePEFTToGo has interop.py make adapters with PEFT's recipes on the base in dir (and, with
 // PEFT 0.17 at hand, the old Neumann adapter) and checks that Go loads them.
 func livePEFTToGo(t *testing.T, py, base string, edit func(*peftToGoExpected)) string {
 	ck := loadCheckpoint(t, base)
-	tok, err := tokenizer.FromDir(base)
-	require.NoError(t, err)
+	tok := encoderOf(t, base)
 	dir := t.TempDir()
 	runPython(t, py, nil, "peft-to-go", base, sentencesFile, dir)
 	if old := os.Getenv(PEFT017Var); old != "" {
@@ -150,11 +152,7 @@ func livePEFTToGo(t *testing.T, py, base string, edit func(*peftToGoExpected)) s
 // with -update it rewrites the committed fixtures from the run.
 func TestLiveTinyBERT(t *testing.T) {
 	py := testenv.Python(t)
-	all := make([]int, len(goCases))
-	for i := range all {
-		all[i] = i
-	}
-	goDir, res := liveGoToPEFT(t, py, tinyDir, all)
+	goDir, res := liveGoToPEFT(t, py, tinyDir, loadCheckpoint(t, tinyDir), tinyTokenizer(t), goCases)
 	peftDir := livePEFTToGo(t, py, tinyDir, nil)
 	if !*update || t.Failed() {
 		return
@@ -177,7 +175,13 @@ func TestLiveTinyBERT(t *testing.T) {
 func TestLiveMiniLM(t *testing.T) {
 	py := testenv.Python(t)
 	base := testenv.Model(t, "all-MiniLM-L6-v2")
-	liveGoToPEFT(t, py, base, []int{0, 2, 4, 5, 6, 7, 9})
+	var cases []goCase
+	for _, i := range []int{0, 2, 4, 5, 6, 7, 9} {
+		cases = append(cases, goCases[i])
+	}
+	tok, err := tokenizer.FromDir(base)
+	require.NoError(t, err)
+	liveGoToPEFT(t, py, base, loadCheckpoint(t, base), tok, cases)
 	livePEFTToGo(t, py, base, func(exp *peftToGoExpected) {
 		// Without task_type PEFT saves no classifier, and this checkpoint has none to take.
 		r := exp.Recipes["lora-no-task-type"]

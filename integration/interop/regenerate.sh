@@ -2,7 +2,9 @@
 # Regenerates integration/interop/testdata from a live run against the real PEFT and transformers:
 # Go trains and saves the adapters and merged exports, interop.py has PEFT and transformers read
 # them, continue training, and make adapters with PEFT's own recipes; the Go test checks it all
-# and, with -update, copies the files and records into testdata (with testdata/versions.json).
+# and, with -update, copies the files and records into testdata (with testdata/versions.json), and
+# those of the other members of the family into testdata/family (TestLiveFamily). After
+# ../checkpoint/testdata/make_tiny_family.py rewrites the tiny family checkpoints, run this too.
 #
 # Needs the environment of integration/pyref/setup.sh (SPAGO_PEFT_VENV, default
 # ~/.cache/spago-peft/venv). The PEFT 0.17 adapter (the Neumann series before PEFT 0.18) is made
