@@ -153,9 +153,14 @@ var debertaV2 = &Architecture{
 		AttentionOutput: "attention.output.dense", AttentionNorm: "attention.output.LayerNorm",
 		Intermediate: "intermediate.dense", Output: "output.dense", OutputNorm: "output.LayerNorm",
 	},
-	Head:     HeadNames{Dense: "pooler.dense", Out: "classifier", Activation: HeadGELU},
-	TopLevel: []string{"pooler", "classifier"},
+	Head:          HeadNames{Dense: "pooler.dense", Out: "classifier", Activation: HeadGELU},
+	TopLevel:      []string{"pooler", "classifier"},
+	TokenizerFile: SentencePieceFile,
 }
+
+// SentencePieceFile is the tokenizer file of DeBERTa-v2 and v3 checkpoints (read by
+// hfjson.LoadDir with DebertaV2Tokenizer's pipeline).
+const SentencePieceFile = "spm.model"
 
 // Canonical names of DeBERTa's own tensors and modules.
 const (

@@ -1,8 +1,11 @@
 package checkpoint
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -161,4 +164,25 @@ func TestDebertaWriteDirRoundTrip(t *testing.T) {
 	want, err := ck.Config.Deberta()
 	require.NoError(t, err)
 	assert.Equal(t, want, d)
+}
+
+// TestDownloadDeberta fetches a DeBERTa repository, which has spm.model and no vocab.txt:
+// config, spm.model, tokenizer_config.json and the weights, then nothing from the cache.
+func TestDownloadDeberta(t *testing.T) {
+	hub := &fakeHub{repo: "tiny/deberta-v3", revision: "main", files: map[string][]byte{
+		SentencePieceFile: []byte("a SentencePiece model"), TokenizerConfigFile: []byte("{}"),
+	}}
+	for _, name := range []string{ConfigFile, SafetensorsFile} {
+		data, err := os.ReadFile(filepath.Join(tinyDebertaV3, name))
+		require.NoError(t, err)
+		hub.files[name] = data
+	}
+	opts := DownloadOptions{Endpoint: startHub(t, hub), CacheDir: t.TempDir()}
+	dir, err := Download(context.Background(), "tiny/deberta-v3", opts)
+	require.NoError(t, err)
+	assert.Equal(t, 4, hub.count(), "%v", hub.requests)
+	assert.FileExists(t, filepath.Join(dir, SentencePieceFile))
+	_, err = Download(context.Background(), "tiny/deberta-v3", opts)
+	require.NoError(t, err)
+	assert.Equal(t, 4, hub.count(), "the second download comes from the cache")
 }
