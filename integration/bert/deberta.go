@@ -143,7 +143,12 @@ func (m *Model) selfAttention(l *Layer, q, k, v mat.Tensor, lengths []int) mat.T
 // pos_query_proj and pos_key_proj.
 func (m *Model) disentangledAttention(l *Layer, i int, q, k, v mat.Tensor, lengths []int) mat.Tensor {
 	d := m.deberta
-	c := op.Disentangled{Heads: m.config.NumAttentionHeads, Lengths: lengths, MaxRelative: 1}
+	c := op.Disentangled{Heads: m.config.NumAttentionHeads, Lengths: lengths, MaxRelative: 1, ScaleFactor: 1}
+	for _, on := range []bool{d.cfg.C2P, d.cfg.P2C} { // counted even without relative attention
+		if on {
+			c.ScaleFactor++
+		}
+	}
 	var pq, pk mat.Tensor
 	if d.cfg.RelativeAttention {
 		c.C2P, c.P2C = d.cfg.C2P, d.cfg.P2C

@@ -30,6 +30,8 @@ import (
 const (
 	tinyDebertaV3   = "testdata/tiny-deberta-v3"
 	tinyDebertaProj = "testdata/tiny-deberta-proj"
+	// tinyDebertaPlain has relative_attention false: DeBERTa's layout with BERT's attention.
+	tinyDebertaPlain = "testdata/tiny-deberta-plain"
 	// debertaTolerance bounds |Go − transformers| on hidden states and logits.
 	debertaTolerance = 1e-4
 )
@@ -66,7 +68,7 @@ func deviation(t *testing.T, want []float32, got []float64) float64 {
 // TestDebertaMatchesTransformers runs the tiny DeBERTa checkpoints on transformers' padded batch
 // and compares the embeddings, every token's last hidden state, the pooled output and the logits.
 func TestDebertaMatchesTransformers(t *testing.T) {
-	for _, dir := range []string{tinyDebertaV3, tinyDebertaProj} {
+	for _, dir := range []string{tinyDebertaV3, tinyDebertaProj, tinyDebertaPlain} {
 		t.Run(filepath.Base(dir), func(t *testing.T) { checkDebertaOutputs(t, dir) })
 	}
 }

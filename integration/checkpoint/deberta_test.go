@@ -75,8 +75,9 @@ func TestDebertaConfigRefused(t *testing.T) {
 }
 
 const (
-	tinyDebertaV3   = "../bert/testdata/tiny-deberta-v3"
-	tinyDebertaProj = "../bert/testdata/tiny-deberta-proj"
+	tinyDebertaV3    = "../bert/testdata/tiny-deberta-v3"
+	tinyDebertaProj  = "../bert/testdata/tiny-deberta-proj"
+	tinyDebertaPlain = "../bert/testdata/tiny-deberta-plain"
 )
 
 // TestDebertaCheckpoints loads the tiny DeBERTa checkpoints transformers wrote: canonical names
@@ -94,6 +95,8 @@ func TestDebertaCheckpoints(t *testing.T) {
 			[]string{"encoder.rel_embeddings.weight", "encoder.LayerNorm.weight", "pooler.dense.weight", "classifier.weight"}},
 		{tinyDebertaProj, PositionsAbsolute, true, HeadTanh,
 			[]string{"embeddings.embed_proj.weight", "embeddings.position_embeddings.weight", "encoder.layer.1.attention.self.pos_key_proj.bias"}},
+		{tinyDebertaPlain, PositionsAbsolute, true, HeadReLU,
+			[]string{"embeddings.token_type_embeddings.weight", "embeddings.position_embeddings.weight"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.dir, func(t *testing.T) {

@@ -27,6 +27,10 @@ type Disentangled struct {
 	// MaxRelative is max_relative_positions, resolved (transformers takes
 	// max_position_embeddings when the config says −1): positive.
 	MaxRelative int
+	// ScaleFactor, if positive, replaces 1 + C2P + P2C in the scale 1/√(head size·factor):
+	// transformers counts the terms pos_att_type names even when relative_attention is off and
+	// none of them is computed.
+	ScaleFactor int
 	// PosFrom is the first of the 2·Span relative positions that the position projections hold:
 	// they may hold only the rows the sequences read (PositionRows), which saves projecting the
 	// others.
@@ -46,9 +50,12 @@ func (c Disentangled) Span() int {
 	return c.MaxRelative
 }
 
-// scaleFactor is 1 plus one for each relative term: the scores are divided by
+// scaleFactor is ScaleFactor, or 1 plus one for each relative term: the scores are divided by
 // √(head size·scaleFactor).
 func (c Disentangled) scaleFactor() int {
+	if c.ScaleFactor > 0 {
+		return c.ScaleFactor
+	}
 	sf := 1
 	if c.C2P {
 		sf++

@@ -88,6 +88,7 @@ var disentangledCases = []struct {
 	{"c2p only", Disentangled{Heads: 2, Lengths: []int{5, 2}, C2P: true, Buckets: 6, MaxRelative: 9}},
 	{"p2c only", Disentangled{Heads: 1, Lengths: []int{6}, P2C: true, Buckets: 4, MaxRelative: 8}},
 	{"no relative terms", Disentangled{Heads: 2, Lengths: []int{4, 3}, Buckets: 4, MaxRelative: 8}},
+	{"no relative terms, scaled for three", Disentangled{Heads: 2, Lengths: []int{4, 3}, MaxRelative: 1, ScaleFactor: 3}},
 	{"no buckets, clipped", Disentangled{Heads: 2, Lengths: []int{8, 2}, C2P: true, P2C: true, MaxRelative: 3}},
 	{"span wider than the sequences", Disentangled{Heads: 3, Lengths: []int{2, 4}, C2P: true, P2C: true, Buckets: 32, MaxRelative: 64}},
 	{"dropout", Disentangled{Heads: 2, Lengths: []int{4, 1, 6}, C2P: true, P2C: true, Buckets: 4, MaxRelative: 7, Dropout: 0.3}},

@@ -17,7 +17,9 @@ save_pretrained (config.json, model.safetensors):
 - tiny-deberta-proj: the embedding variants v3 does not use: embedding_size 16 ≠ hidden 32
   (embed_proj), absolute positions (position_biased_input), two token types, c2p only, separate
   pos_key_proj (share_att_key false), no bucketing, max_relative_positions 6, gelu_new, tanh pooler;
-  random ids and token types.
+  random ids and token types;
+- tiny-deberta-plain: relative_attention false (DebertaV2Config's default): no relative terms and
+  no rel_embeddings, though pos_att_type names them; absolute positions, relu pooler.
 
 Each directory also gets expected.safetensors with, for one right-padded batch (an attention mask;
 sequences of different lengths, pairs in the v3 one), every sequence's real tokens' embedding
@@ -150,6 +152,25 @@ def proj():
     run(model, ids, types, out_dir, {})
 
 
+def plain():
+    cfg = DebertaV2Config(
+        vocab_size=80, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=48,
+        hidden_act="gelu", max_position_embeddings=24, type_vocab_size=2, relative_attention=False,
+        pos_att_type=["c2p", "p2c"], position_biased_input=True, layer_norm_eps=1e-7,
+        pooler_hidden_size=32, pooler_hidden_act="relu", pooler_dropout=0, num_labels=2, pad_token_id=0,
+    )
+    torch.manual_seed(19)
+    model = DebertaV2ForSequenceClassification(cfg).eval()
+    randomise(model, 20)
+    out_dir = save(model, "tiny-deberta-plain")
+    g = torch.Generator().manual_seed(21)
+    ids, types = [], []
+    for l in [9, 2, 14]:
+        ids.append(torch.randint(1, 80, (l,), generator=g).tolist())
+        types.append([0] * (l - l // 3) + [1] * (l // 3))
+    run(model, ids, types, out_dir, {})
+
+
 def base_shapes(out_dir):
     cfg = DebertaV2Config(
         vocab_size=1000, hidden_size=768, num_hidden_layers=2, num_attention_heads=12, intermediate_size=3072,
@@ -173,3 +194,4 @@ if __name__ == "__main__":
     else:
         v3()
         proj()
+        plain()
