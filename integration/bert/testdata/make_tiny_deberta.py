@@ -102,6 +102,26 @@ def run(model, ids, types, out_dir, meta):
               os.path.join(out_dir, "expected.safetensors"), metadata=meta)
 
 
+def build(cfg, seed, name):
+    """A DebertaV2ForSequenceClassification of cfg drawn from seed, randomised and saved under
+    name (beside this script, or an absolute directory); returns it and its directory."""
+    torch.manual_seed(seed)
+    model = DebertaV2ForSequenceClassification(cfg).eval()
+    randomise(model, seed + 1)
+    return model, save(model, name)
+
+
+def random_batch(vocab, lengths, seed, first_type):
+    """Sequences of random ids in [1, vocab) of the given lengths; token type 0 for the first
+    first_type(length) tokens, 1 after."""
+    g = torch.Generator().manual_seed(seed)
+    ids, types = [], []
+    for l in lengths:
+        ids.append(torch.randint(1, vocab, (l,), generator=g).tolist())
+        types.append([0] * first_type(l) + [1] * (l - first_type(l)))
+    return ids, types
+
+
 def save(model, name):
     out_dir = os.path.join(HERE, name) if not os.path.isabs(name) else name
     shutil.rmtree(out_dir, ignore_errors=True)
@@ -123,10 +143,7 @@ def v3():
         pos_att_type="p2c|c2p", position_biased_input=False, layer_norm_eps=1e-7, pooler_hidden_size=32,
         pooler_hidden_act="gelu", pooler_dropout=0, num_labels=3, pad_token_id=0,
     )
-    torch.manual_seed(11)
-    model = DebertaV2ForSequenceClassification(cfg).eval()
-    randomise(model, 12)
-    out_dir = save(model, "tiny-deberta-v3")
+    model, out_dir = build(cfg, 11, "tiny-deberta-v3")
     ids = [e["input_ids"] for e in encodings]
     types = [e["token_type_ids"] for e in encodings]
     run(model, ids, types, out_dir, dict(sentences=json.dumps(SENTENCES), tokenizer="spm.model.gz via DebertaV2Tokenizer"))
@@ -140,16 +157,8 @@ def proj():
         share_att_key=False, pos_att_type=["c2p"], position_biased_input=True, layer_norm_eps=1e-7,
         pooler_hidden_size=32, pooler_hidden_act="tanh", pooler_dropout=0, num_labels=2, pad_token_id=0,
     )
-    torch.manual_seed(13)
-    model = DebertaV2ForSequenceClassification(cfg).eval()
-    randomise(model, 14)
-    out_dir = save(model, "tiny-deberta-proj")
-    g = torch.Generator().manual_seed(15)
-    ids, types = [], []
-    for l in [11, 3, 16]:
-        ids.append(torch.randint(1, 120, (l,), generator=g).tolist())
-        types.append([0] * (l // 2) + [1] * (l - l // 2))
-    run(model, ids, types, out_dir, {})
+    model, out_dir = build(cfg, 13, "tiny-deberta-proj")
+    run(model, *random_batch(120, [11, 3, 16], 15, lambda l: l // 2), out_dir, {})
 
 
 def plain():
@@ -159,16 +168,8 @@ def plain():
         pos_att_type=["c2p", "p2c"], position_biased_input=True, layer_norm_eps=1e-7,
         pooler_hidden_size=32, pooler_hidden_act="relu", pooler_dropout=0, num_labels=2, pad_token_id=0,
     )
-    torch.manual_seed(19)
-    model = DebertaV2ForSequenceClassification(cfg).eval()
-    randomise(model, 20)
-    out_dir = save(model, "tiny-deberta-plain")
-    g = torch.Generator().manual_seed(21)
-    ids, types = [], []
-    for l in [9, 2, 14]:
-        ids.append(torch.randint(1, 80, (l,), generator=g).tolist())
-        types.append([0] * (l - l // 3) + [1] * (l // 3))
-    run(model, ids, types, out_dir, {})
+    model, out_dir = build(cfg, 19, "tiny-deberta-plain")
+    run(model, *random_batch(80, [9, 2, 14], 21, lambda l: l - l // 3), out_dir, {})
 
 
 def base_shapes(out_dir):
@@ -178,10 +179,7 @@ def base_shapes(out_dir):
         position_buckets=256, max_relative_positions=-1, norm_rel_ebd="layer_norm", share_att_key=True,
         pos_att_type="p2c|c2p", position_biased_input=False, layer_norm_eps=1e-7, num_labels=2,
     )
-    torch.manual_seed(16)
-    model = DebertaV2ForSequenceClassification(cfg).eval()
-    randomise(model, 17)
-    out_dir = save(model, os.path.abspath(out_dir))
+    model, out_dir = build(cfg, 16, os.path.abspath(out_dir))
     g = torch.Generator().manual_seed(18)
     ids = [[1] + torch.randint(3, 1000, (l - 2,), generator=g).tolist() + [2] for l in [300, 140, 20]]
     run(model, ids, [[0] * len(x) for x in ids], out_dir, {})
