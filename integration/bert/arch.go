@@ -76,6 +76,9 @@ func (m *Model) embed(p packed) mat.Tensor {
 	if e.TokenType != nil {
 		x = ag.Add(x, op.Gather(e.TokenType, p.types))
 	}
+	if m.deberta != nil {
+		return m.debertaEmbeddings(x)
+	}
 	x = m.dropoutIfTraining(m.norm(x, e.Norm))
 	if e.Project != nil {
 		x = m.project(checkpoint.EmbeddingsProject, e.Project, x)

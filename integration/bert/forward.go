@@ -59,7 +59,7 @@ func (m *Model) layer(l *Layer, x mat.Tensor, lengths []int) mat.Tensor {
 	q := m.project(l.names.query, l.Query, xqk)
 	k := m.project(l.names.key, l.Key, xqk)
 	v := m.project(l.names.value, l.Value, xv)
-	ctx := m.attention(q, k, v, lengths)
+	ctx := m.selfAttention(l, q, k, v, lengths)
 	a := m.project(l.names.attentionOutput, l.AttentionOutput, ctx)
 	x = m.residualNorm(a, xv, l.AttentionNorm)
 	h := m.expand(l.names.intermediate, l.Intermediate, x)

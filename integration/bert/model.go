@@ -72,6 +72,7 @@ type Model struct {
 
 	config   checkpoint.Config
 	arch     *checkpoint.Architecture
+	deberta  *deberta                // DeBERTa's configuration and modules, nil for the other architectures
 	adapters map[string]peft.Adapter // by full module name
 	// modules lists every module with its parameters, in checkpoint order.
 	modules   []module
@@ -181,9 +182,16 @@ func buildModel[T float.DType](ck *checkpoint.Checkpoint, opts Options, exactSav
 		dropRNG:  rand.New(rand.NewPCG(opts.Seed, 0xd209)),
 		tokens:   opts.TokenClassification,
 	}
-	addEmbeddings(m, w)
+	if arch.Attention == checkpoint.AttentionDisentangled {
+		if err := addDeberta(m, w); err != nil {
+			return nil, err
+		}
+	} else {
+		addEmbeddings(m, w)
+	}
 	for i := range cfg.NumHiddenLayers {
 		addLayer(m, w, i)
+		addDebertaLayer(m, w, i)
 	}
 	h, head := cfg.HiddenSize, arch.Head
 	m.Pooler = w.linearOrNew(head.Dense, h, h, rng)
