@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/spago-peft/spago-peft/integration/bert"
 	"github.com/spago-peft/spago-peft/integration/dataset"
@@ -207,12 +205,12 @@ func TestLiveTasks(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, tc.name, "case.json"), data, 0o644))
 	}
 	out := filepath.Join(t.TempDir(), "tasks.json")
-	runScript(t, py, "tasks.py", "go-to-peft", tinyDir, dir, out)
+	runScript(t, py, "tasks.py", nil, "go-to-peft", tinyDir, dir, out)
 	var res taskResults
 	readJSON(t, out, &res)
 	checkTasks(t, dir, res, goTaskAdapters)
 	peftDir := t.TempDir()
-	runScript(t, py, "tasks.py", "peft-to-go", tinyDir, peftDir)
+	runScript(t, py, "tasks.py", nil, "peft-to-go", tinyDir, peftDir)
 	var made taskResults
 	readJSON(t, filepath.Join(peftDir, "expected.json"), &made)
 	checkTasks(t, peftDir, made, peftTaskAdapters)
@@ -228,16 +226,4 @@ func TestLiveTasks(t *testing.T) {
 	require.NoError(t, os.RemoveAll("testdata/tasks-peft"))
 	copyDir(t, peftDir, "testdata/tasks-peft")
 	t.Log("task fixtures rewritten")
-}
-
-// runScript runs a Python script of this directory with args in the reference environment.
-func runScript(t *testing.T, py, script string, args ...string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, py, append([]string{script}, args...)...)
-	cmd.Env = append(os.Environ(), "PYTHONHASHSEED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s %v: %v\n%s", script, args, err, tail(out, 4000))
-	}
 }
