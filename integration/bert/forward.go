@@ -1,6 +1,8 @@
 package bert
 
 import (
+	"math/rand/v2"
+
 	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/nn/linear"
@@ -33,7 +35,7 @@ func (m *Model) Logits(b Batch) (mat.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	pooled := m.dropoutIfTraining(m.pool(m.encode(p), p))
+	pooled := m.dropoutIfTraining(m.pool(m.encode(p), p), p.drop.sequences)
 	return op.Linear(pooled, m.Classifier.W, m.Classifier.B), nil
 }
 
@@ -41,16 +43,16 @@ func (m *Model) Logits(b Batch) (mat.Tensor, error) {
 func (m *Model) encode(p packed) mat.Tensor {
 	e := m.Embeddings
 	x := ag.Add(ag.Add(op.Gather(e.Word, p.ids), op.Gather(e.Position, p.positions)), op.Gather(e.TokenType, p.types))
-	x = m.dropoutIfTraining(m.norm(x, e.Norm))
+	x = m.dropoutIfTraining(m.norm(x, e.Norm), p.drop.tokens)
 	for _, l := range m.Layers {
-		x = m.layer(l, x, p.lengths)
+		x = m.layer(l, x, p)
 	}
 	return x
 }
 
 // layer runs one encoder layer: self-attention and feed-forward, each followed by dropout, the
 // residual connection and LayerNorm (post-LN, as BERT).
-func (m *Model) layer(l *Layer, x mat.Tensor, lengths []int) mat.Tensor {
+func (m *Model) layer(l *Layer, x mat.Tensor, p packed) mat.Tensor {
 	// spago runs each consumer's backward in its own goroutine, and a node's gradients are summed
 	// in the order they arrive: exact for two addends, order-dependent for three or more. Copies
 	// keep every node at two consumers, so training is bit-reproducible.
@@ -58,12 +60,12 @@ func (m *Model) layer(l *Layer, x mat.Tensor, lengths []int) mat.Tensor {
 	q := m.project(l.prefix+"attention.self.query", l.Query, xqk)
 	k := m.project(l.prefix+"attention.self.key", l.Key, xqk)
 	v := m.project(l.prefix+"attention.self.value", l.Value, xv)
-	ctx := m.attention(q, k, v, lengths)
+	ctx := m.attention(q, k, v, p)
 	a := m.project(l.prefix+"attention.output.dense", l.AttentionOutput, ctx)
-	x = m.residualNorm(a, xv, l.AttentionNorm)
+	x = m.residualNorm(a, xv, l.AttentionNorm, p.drop)
 	h := m.expand(l.prefix+"intermediate.dense", l.Intermediate, x)
 	o := m.project(l.prefix+"output.dense", l.Output, h)
-	return m.residualNorm(o, x, l.OutputNorm)
+	return m.residualNorm(o, x, l.OutputNorm, p.drop)
 }
 
 // project applies the linear layer named name, through its adapter if it has one.
@@ -94,24 +96,21 @@ func (m *Model) norm(x mat.Tensor, n LayerNorm) mat.Tensor {
 }
 
 // residualNorm returns dropout(a) + x normalised by n, as one operator; dropout applies in
-// training mode only.
-func (m *Model) residualNorm(a, x mat.Tensor, n LayerNorm) mat.Tensor {
+// training mode only, with masks from d.
+func (m *Model) residualNorm(a, x mat.Tensor, n LayerNorm, d *masks) mat.Tensor {
 	if !m.training || m.dropout == 0 {
 		return op.AddLayerNorm(a, x, n.Weight, n.Bias, m.config.LayerNormEps, 0, nil)
 	}
-	m.dropMu.Lock() // the operator draws its mask from dropRNG as it is built
-	defer m.dropMu.Unlock()
-	return op.AddLayerNorm(a, x, n.Weight, n.Bias, m.config.LayerNormEps, m.dropout, m.dropRNG)
+	return op.AddLayerNorm(a, x, n.Weight, n.Bias, m.config.LayerNormEps, m.dropout, d.tokens(m.config.HiddenSize))
 }
 
 // attention is multi-head self-attention, with dropout of its probabilities in training mode.
-func (m *Model) attention(q, k, v mat.Tensor, lengths []int) mat.Tensor {
+func (m *Model) attention(q, k, v mat.Tensor, p packed) mat.Tensor {
+	heads := m.config.NumAttentionHeads
 	if !m.training || m.attnDrop == 0 {
-		return op.Attention(q, k, v, m.config.NumAttentionHeads, lengths)
+		return op.Attention(q, k, v, heads, p.lengths)
 	}
-	m.dropMu.Lock() // the operator draws its mask from dropRNG as it is built
-	defer m.dropMu.Unlock()
-	return op.AttentionDropout(q, k, v, m.config.NumAttentionHeads, lengths, m.attnDrop, m.dropRNG)
+	return op.AttentionDropout(q, k, v, heads, p.lengths, m.attnDrop, p.drop.attention(heads))
 }
 
 // activate applies the config's hidden_act (checkpoint.Config.Validate admits no other).
@@ -126,11 +125,11 @@ func (m *Model) activate(x mat.Tensor) mat.Tensor {
 	}
 }
 
-func (m *Model) dropoutIfTraining(x mat.Tensor) mat.Tensor {
+// dropoutIfTraining applies the hidden dropout in training mode, with the generator that
+// generator returns for rows of the hidden size (masks.tokens or masks.sequences).
+func (m *Model) dropoutIfTraining(x mat.Tensor, generator func(width int) *rand.Rand) mat.Tensor {
 	if !m.training || m.dropout == 0 {
 		return x
 	}
-	m.dropMu.Lock() // the operator draws its mask from dropRNG as it runs
-	defer m.dropMu.Unlock()
-	return op.Dropout(x, m.dropout, m.dropRNG)
+	return op.Dropout(x, m.dropout, generator(m.config.HiddenSize))
 }
