@@ -31,7 +31,7 @@ func (m *Model) dropoutMasks(b Batch, lengths []int) (*masks, error) {
 	if keys == nil {
 		keys = make([]uint64, len(lengths))
 		m.dropMu.Lock()
-		if m.dropRNG == nil { // a model decoded by gob
+		if m.dropRNG == nil { // a Model not built by New
 			m.dropRNG = rand.New(rand.NewPCG(m.dropSeed, 0xd209))
 		}
 		for s := range keys {

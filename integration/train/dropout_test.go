@@ -17,7 +17,8 @@ import (
 // TestFitWithDropoutRepeats trains with hidden and attention dropout: each example's masks are
 // keyed by its place in the run, so repeated runs agree bit for bit on two workers, and runs on 1,
 // 2 and 4 workers, which split every batch differently, draw the same masks and agree to rounding.
-// With masks drawn in the order the workers ask, as before, the runs on two workers differed.
+// With masks drawn from one generator in the order the workers ask (before), 1 and 2 workers drew
+// different masks and their curves differed beyond rounding.
 func TestFitWithDropoutRepeats(t *testing.T) {
 	ck, err := checkpoint.LoadDir(tinyBERT)
 	require.NoError(t, err)
