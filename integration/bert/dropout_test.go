@@ -91,7 +91,6 @@ func TestGradientsWithDropout(t *testing.T) {
 			for _, p := range m.Adapters()["encoder.layer.0.attention.self.value"].TrainableParams() {
 				inputs = append(inputs, p.Matrix.(*mat.Dense[float64]))
 			}
-			inputs = append(inputs, dense64(m.Classifier.W)...)
 			b := withKeys([]int{0, 1, 2}, 5, 6, 7)
 			loss := func() mat.Tensor { return gradcheck.Projection(must(m.Logits(b)), 5) }
 			gradcheck.Check(t, loss, 1e-5, inputs...)
