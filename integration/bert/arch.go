@@ -77,9 +77,9 @@ func (m *Model) embed(p packed) mat.Tensor {
 		x = ag.Add(x, op.Gather(e.TokenType, p.types))
 	}
 	if m.deberta != nil {
-		return m.debertaEmbeddings(x)
+		return m.debertaEmbeddings(x, p)
 	}
-	x = m.dropoutIfTraining(m.norm(x, e.Norm))
+	x = m.dropoutIfTraining(m.norm(x, e.Norm), p.drop.tokens)
 	if e.Project != nil {
 		x = m.project(checkpoint.EmbeddingsProject, e.Project, x)
 	}

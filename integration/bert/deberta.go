@@ -104,12 +104,12 @@ func addDebertaLayer[T float.DType](m *Model, w weights[T], i int) {
 // debertaEmbeddings completes DebertaV2Embeddings from the sum x of the word, absolute position
 // and token type embeddings (as the config has them): embed_proj to the hidden size when the
 // embeddings are narrower, LayerNorm, and dropout in training.
-func (m *Model) debertaEmbeddings(x mat.Tensor) mat.Tensor {
+func (m *Model) debertaEmbeddings(x mat.Tensor, p packed) mat.Tensor {
 	e := m.Embeddings
 	if e.Project != nil {
 		x = m.project(checkpoint.DebertaEmbedProj, e.Project, x)
 	}
-	return m.dropoutIfTraining(m.norm(x, e.Norm))
+	return m.dropoutIfTraining(m.norm(x, e.Norm), p.drop.tokens)
 }
 
 // relativePositions returns the rows from, from+1, … (rows of them) of the encoder's
@@ -129,11 +129,11 @@ func (m *Model) relativePositions(from, rows int) mat.Tensor {
 }
 
 // selfAttention is the self-attention of layer l: BERT's, or DeBERTa's disentangled one.
-func (m *Model) selfAttention(l *Layer, q, k, v mat.Tensor, lengths []int) mat.Tensor {
+func (m *Model) selfAttention(l *Layer, q, k, v mat.Tensor, p packed) mat.Tensor {
 	if m.deberta == nil {
-		return m.attention(q, k, v, lengths)
+		return m.attention(q, k, v, p)
 	}
-	return m.disentangledAttention(l, slices.Index(m.Layers, l), q, k, v, lengths)
+	return m.disentangledAttention(l, slices.Index(m.Layers, l), q, k, v, p)
 }
 
 // disentangledAttention is DisentangledSelfAttention of layer i on the projections q, k, v. The
@@ -141,9 +141,9 @@ func (m *Model) selfAttention(l *Layer, q, k, v mat.Tensor, lengths []int) mat.T
 // the 2·span), dropped out in training as by its pos_dropout, go through query_proj and key_proj
 // (with their adapters, as in PEFT) when share_att_key is on, else through the layer's
 // pos_query_proj and pos_key_proj.
-func (m *Model) disentangledAttention(l *Layer, i int, q, k, v mat.Tensor, lengths []int) mat.Tensor {
+func (m *Model) disentangledAttention(l *Layer, i int, q, k, v mat.Tensor, p packed) mat.Tensor {
 	d := m.deberta
-	c := op.Disentangled{Heads: m.config.NumAttentionHeads, Lengths: lengths, MaxRelative: 1, ScaleFactor: 1}
+	c := op.Disentangled{Heads: m.config.NumAttentionHeads, Lengths: p.lengths, MaxRelative: 1, ScaleFactor: 1}
 	for _, on := range []bool{d.cfg.C2P, d.cfg.P2C} { // counted even without relative attention
 		if on {
 			c.ScaleFactor++
@@ -157,7 +157,7 @@ func (m *Model) disentangledAttention(l *Layer, i int, q, k, v mat.Tensor, lengt
 	if c.C2P || c.P2C {
 		from, rows := c.PositionRows()
 		c.PosFrom = from
-		rel := m.dropoutIfTraining(m.relativePositions(from, rows))
+		rel := m.dropoutIfTraining(m.relativePositions(from, rows), p.drop.shared)
 		if c.P2C {
 			if d.cfg.ShareAttKey {
 				pq = m.project(l.names.query, l.Query, rel)
@@ -174,9 +174,7 @@ func (m *Model) disentangledAttention(l *Layer, i int, q, k, v mat.Tensor, lengt
 		}
 	}
 	if m.training && m.attnDrop > 0 {
-		m.dropMu.Lock() // the operator draws its mask from dropRNG as it is built
-		defer m.dropMu.Unlock()
-		c.Dropout, c.RNG = m.attnDrop, m.dropRNG
+		c.Dropout, c.RNG = m.attnDrop, p.drop.attention(c.Heads)
 	}
 	return op.DisentangledAttention(q, k, v, pq, pk, c)
 }

@@ -242,6 +242,13 @@ func TestDebertaDropout(t *testing.T) {
 		eval := logitValues(t, m, b)
 		m.SetTraining(true)
 		assert.Greater(t, maxDiff(eval, logitValues(t, m, b)), 1e-4, "%+v", opts)
+		keyed := b
+		keyed.DropoutKeys = make([]uint64, len(b.IDs))
+		for i := range keyed.DropoutKeys {
+			keyed.DropoutKeys[i] = uint64(40 + i)
+		}
+		first := logitValues(t, m, keyed)
+		assert.Equal(t, first, logitValues(t, m, keyed), "the same keys, the same masks: %+v", opts)
 		m.SetTraining(false)
 		assert.Equal(t, eval, logitValues(t, m, b))
 	}

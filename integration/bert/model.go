@@ -79,8 +79,9 @@ type Model struct {
 	trainable []*nn.Param
 	dropout   float64
 	attnDrop  float64    // AttentionDropout
+	dropSeed  uint64     // Seed, which seeds every dropout mask (see masks)
 	dropMu    sync.Mutex // guards dropRNG: Logits may run on several goroutines at once
-	dropRNG   *rand.Rand
+	dropRNG   *rand.Rand // draws the dropout keys of a batch without DropoutKeys
 	training  bool
 	merged    bool
 	// headFromBase is set for a model loaded from an adapter without task_type: its classifier is
@@ -179,6 +180,7 @@ func buildModel[T float.DType](ck *checkpoint.Checkpoint, opts Options, exactSav
 		adapters: map[string]peft.Adapter{},
 		dropout:  opts.HiddenDropout,
 		attnDrop: opts.AttentionDropout,
+		dropSeed: opts.Seed,
 		dropRNG:  rand.New(rand.NewPCG(opts.Seed, 0xd209)),
 		tokens:   opts.TokenClassification,
 	}
