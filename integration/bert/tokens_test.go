@@ -223,22 +223,42 @@ func TestTokenClassifierAdapterFile(t *testing.T) {
 	assert.True(t, errors.Is(err, ErrInvalidInput), "TokenLogits of a sequence classifier: %v", err)
 }
 
-// TestTokenClassifierExport checks a token classifier's merged export: no pooler (transformers'
-// BertForTokenClassification has none, and loads the export without missing or unexpected keys),
-// and the same token logits from the export loaded again.
+// TestTokenClassifierExport checks a token classifier's merged export on every architecture:
+// config.json names its …ForTokenClassification class, the export has no sequence head dense
+// layer (no pooler, classifier.dense or pre_classifier: transformers' token classes have none,
+// and load the export without missing or unexpected keys), and loaded again it gives the same
+// token logits.
 func TestTokenClassifierExport(t *testing.T) {
-	ck := loadTinyBERT(t)
-	m := must(New(ck, Options{Adapter: lora.Config{R: 2, Alpha: 4}, Targets: peft.Targets{Modules: []string{"query"}, ModulesToSave: []string{"classifier"}},
-		NumLabels: 4, TokenClassification: true}))
-	perturb(m, 3)
-	dir := filepath.Join(t.TempDir(), "merged")
-	require.NoError(t, m.ExportMerged(dir))
-	exported, err := checkpoint.LoadDir(dir)
-	require.NoError(t, err)
-	for name := range exported.Tensors {
-		assert.NotContains(t, name, "pooler", "a token classifier's export has no pooler")
+	cases := []struct {
+		name  string
+		ck    *checkpoint.Checkpoint
+		batch Batch
+	}{{"bert", loadTinyBERT(t), tinyBatch}}
+	for _, arch := range family {
+		ck, _, b := loadFamily(t, arch.modelType)
+		cases = append(cases, struct {
+			name  string
+			ck    *checkpoint.Checkpoint
+			batch Batch
+		}{arch.modelType, ck, b})
 	}
-	again := must(New(exported, Options{TokenClassification: true}))
-	assert.Equal(t, 4, again.NumLabels())
-	assert.InDeltaSlice(t, must(m.TokenLogits(tinyBatch)).Value().Data().F64(), must(again.TokenLogits(tinyBatch)).Value().Data().F64(), 1e-5)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := must(New(tc.ck, Options{Adapter: lora.Config{R: 2, Alpha: 4}, Targets: peft.Targets{Pattern: peft.AllLinear},
+				NumLabels: 4, TokenClassification: true}))
+			perturb(m, 3)
+			dir := filepath.Join(t.TempDir(), "merged")
+			require.NoError(t, m.ExportMerged(dir))
+			var cfg map[string]any
+			readJSON(t, filepath.Join(dir, checkpoint.ConfigFile), &cfg)
+			assert.Equal(t, []any{tc.ck.Config.Architecture().TokenClass()}, cfg["architectures"])
+			exported, err := checkpoint.LoadDir(dir)
+			require.NoError(t, err)
+			assert.True(t, exported.HasTokenClassifier())
+			assert.False(t, exported.HasHeadDense(), "a token classifier's export has no sequence head")
+			again := must(New(exported, Options{TokenClassification: true}))
+			assert.Equal(t, 4, again.NumLabels())
+			assert.InDeltaSlice(t, must(m.TokenLogits(tc.batch)).Value().Data().F64(), must(again.TokenLogits(tc.batch)).Value().Data().F64(), 1e-5)
+		})
+	}
 }
