@@ -88,7 +88,11 @@ func TestRunFamilyTasks(t *testing.T) {
 				require.NoError(t, err)
 				assert.False(t, res.RandomBase)
 				assert.Equal(t, task == TaskTokens, res.Model.TokenClassification())
+				if task == TaskTokens {
+					assert.Equal(t, []string{"B-LOC", "B-PER", "I-PER", "O"}, res.LabelNames, "the export's id2label")
+				}
 				loaded, tok := reloadAdapter(t, res, dir)
+				assertExportNames(t, loaded, res.LabelNames)
 				if task == TaskTokens {
 					sentences := [][]string{{"marco", "saw", "oslo"}, {"a", "film", "by", "lena"}}
 					want, err := PredictTokens(res.Model, res.Tokenizer, sentences, res.LabelNames, 0)
@@ -112,6 +116,29 @@ func reloadAdapter(t *testing.T, res *Result, dir string) (*bert.Model, tokenize
 	loaded, tok, _, err := LoadAdapter(context.Background(), adapter, dir, checkpoint.DownloadOptions{})
 	require.NoError(t, err)
 	return loaded, tok
+}
+
+// assertExportNames checks the merged export of a model loaded from an adapter: config.json
+// names the architecture's class for its task and the class names the adapter records.
+func assertExportNames(t *testing.T, m *bert.Model, names []string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "merged")
+	require.NoError(t, m.ExportMerged(dir))
+	ck, err := checkpoint.LoadDir(dir)
+	require.NoError(t, err)
+	class := ck.Config.Architecture().Class(true)
+	if m.TokenClassification() {
+		class = ck.Config.Architecture().TokenClass()
+	}
+	assert.Equal(t, []string{class}, ck.Config.Architectures)
+	if names == nil {
+		return
+	}
+	want := map[int]string{}
+	for i, name := range names {
+		want[i] = name
+	}
+	assert.Equal(t, want, ck.Config.ID2Label)
 }
 
 // assertSamePredictions checks that the loaded model predicts the texts as the run's model did
