@@ -11,7 +11,7 @@ fixture testdata/tasks.json with the adapters under testdata/tasks/.
         recording every warning and the missing/unexpected adapter keys, and the logits on the
         inputs padded into one batch (per token, unpadded, for a token classifier); and, when there
         is one, the merged export <case>/merged with the same Auto class (loading info, logits, the
-        architectures its config names). BASE is tiny-bert or a tiny checkpoint of the family.
+        architectures and id2label its config names). BASE is tiny-bert or a tiny checkpoint of the family.
     python tasks.py peft-to-go BASE OUT_DIR
         Make a TOKEN_CLS LoRA adapter and a regression (num_labels=1) HRA adapter with PEFT's own
         get_peft_model, train each a few steps on fixed inputs (token labels with -100, float
@@ -96,6 +96,7 @@ def go_to_peft(base, cases_dir, out):
                 "mismatched_keys": sorted(str(k) for k in info["mismatched_keys"]),
                 "logits": logits_of(m, case, base),
                 "architectures": m.config.architectures,
+                "id2label": {str(k): v for k, v in m.config.id2label.items()},
             }
     import peft
     import transformers

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -38,8 +39,9 @@ type taskResults struct {
 		// Merged is transformers' reading of the merged export, for the cases Go exported.
 		Merged *struct {
 			mergedReport
-			Logits        json.RawMessage `json:"logits"`
-			Architectures []string        `json:"architectures"`
+			Logits        json.RawMessage   `json:"logits"`
+			Architectures []string          `json:"architectures"`
+			ID2Label      map[string]string `json:"id2label"`
 		} `json:"merged"`
 	} `json:"cases"`
 }
@@ -153,6 +155,10 @@ type taskAdapter struct {
 	merged         bool // Go exported it merged, and transformers read the export
 }
 
+// taskTagNames name the tags of the token classifiers Go trains (SetLabelNames), which their
+// merged exports carry as id2label.
+var taskTagNames = []string{"O", "B-PER", "I-PER", "B-LOC", "I-LOC"}
+
 var peftTaskAdapters = []taskAdapter{{"peft-regression-hra", "SEQ_CLS", false, 1, false}, {"peft-token-cls-lora", "TOKEN_CLS", true, 5, false}}
 
 // checkTasks checks PEFT's record of reading the adapters under dir against Go's logits of them
@@ -185,6 +191,13 @@ func checkTasks(t *testing.T, base taskBase, dir string, res taskResults, adapte
 					class = arch.TokenClass()
 				}
 				assert.Equal(t, []string{class}, r.Merged.Architectures, "merged export: the class its config names")
+				if tc.token {
+					want := map[string]string{}
+					for i, name := range taskTagNames {
+						want[strconv.Itoa(i)] = name
+					}
+					assert.Equal(t, want, r.Merged.ID2Label, "merged export: the tag names")
+				}
 				assertTaskLogits(t, r.Merged.Logits, got, c.TokenClassification, tc.name+" merged export in transformers")
 			}
 		})
@@ -250,6 +263,9 @@ func liveTasks(t *testing.T, py string, b taskBase) {
 		_, err = train.Fit(context.Background(), m, examples, train.Options{Steps: 6, BatchSize: 2, LR: 0.05, Workers: 1, Seed: 1})
 		require.NoError(t, err)
 		m.SetTraining(false)
+		if opts.TokenClassification {
+			require.NoError(t, m.SetLabelNames(taskTagNames))
+		}
 		require.NoError(t, m.SaveAdapter(filepath.Join(dir, tc.name, "adapter"), peft.Meta{BaseModel: "tiny-" + b.name}))
 		require.NoError(t, m.ExportMerged(filepath.Join(dir, tc.name, "merged")))
 		data, err := json.Marshal(c)
