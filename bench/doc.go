@@ -5,6 +5,8 @@
 // (BenchmarkEpoch). Training and inference benchmarks report the peak RSS of their configuration.
 // pytorch_compare.py runs the same configurations in PyTorch (1 and 2 threads), ONNX Runtime and
 // these benchmarks in one invocation and prints the ratios; RESULTS.md is its output.
+// BenchmarkLevers measures a performance lever of internal/op as the ratio of alternating passes
+// with it on and off in one process; LEVERS.md has its figures.
 //
 // The package has no API: everything is in its _test.go files. Run
 //

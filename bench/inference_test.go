@@ -3,7 +3,6 @@ package bench
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/spago-peft/spago-peft/integration/bert"
 	"github.com/spago-peft/spago-peft/peft"
@@ -79,25 +78,14 @@ func BenchmarkMergedInference(b *testing.B) {
 						b.Fatal(err)
 					}
 					input := batchOf(randomExamples(batch, 9))
-					run := func(m *bert.Model) time.Duration {
-						start := time.Now()
+					run := func(m *bert.Model) {
 						logits, err := m.Logits(input)
 						if err != nil {
 							b.Fatal(err)
 						}
 						logits.Value()
-						return time.Since(start)
 					}
-					var tBase, tMerged time.Duration
-					for i := 0; b.Loop(); i++ {
-						if i%2 == 0 { // ABBA order, so neither model always runs first
-							tBase += run(base)
-							tMerged += run(merged)
-						} else {
-							tMerged += run(merged)
-							tBase += run(base)
-						}
-					}
+					tBase, tMerged := alternate(b, func() { run(base) }, func() { run(merged) })
 					b.ReportMetric(float64(tMerged)/float64(tBase), "merged/base")
 				})
 			}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/spago-peft/spago-peft/integration/bert"
 	"github.com/spago-peft/spago-peft/integration/train"
@@ -63,21 +62,7 @@ func BenchmarkAdapterOverhead(b *testing.B) {
 					defer frozen.stop(b)
 					adapted := startFit(b, s, m.opts, batch, 0)
 					defer adapted.stop(b)
-					timed := func(f *fit) time.Duration {
-						start := time.Now()
-						f.step(b)
-						return time.Since(start)
-					}
-					var tFrozen, tAdapted time.Duration
-					for i := 0; b.Loop(); i++ {
-						if i%2 == 0 { // ABBA order, so neither model always runs first
-							tFrozen += timed(frozen)
-							tAdapted += timed(adapted)
-						} else {
-							tAdapted += timed(adapted)
-							tFrozen += timed(frozen)
-						}
-					}
+					tFrozen, tAdapted := alternate(b, func() { frozen.step(b) }, func() { adapted.step(b) })
 					b.ReportMetric(float64(tAdapted)/float64(tFrozen), "adapter/frozen")
 				})
 			}

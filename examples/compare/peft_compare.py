@@ -298,7 +298,7 @@ def main(argv):
         best = None
         sweep = []
         for f in a.factors:
-            lr = lr_of(a, kind) * f
+            lr = float(f"{lr_of(a, kind) * f:.6g}")  # rounded to 6 significant digits, as Go rounds it
             runs = []
             for s in range(a.seeds):
                 seed = a.seed + s

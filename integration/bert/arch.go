@@ -76,7 +76,10 @@ func (m *Model) embed(p packed) mat.Tensor {
 	if e.TokenType != nil {
 		x = ag.Add(x, op.Gather(e.TokenType, p.types))
 	}
-	x = m.dropoutIfTraining(m.norm(x, e.Norm))
+	if m.deberta != nil {
+		return m.debertaEmbeddings(x, p)
+	}
+	x = m.dropoutIfTraining(m.norm(x, e.Norm), p.drop.tokens)
 	if e.Project != nil {
 		x = m.project(checkpoint.EmbeddingsProject, e.Project, x)
 	}

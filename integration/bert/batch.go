@@ -14,13 +14,19 @@ type Batch struct {
 	// means all zeros. An architecture without token type embeddings (DistilBERT) ignores them,
 	// as transformers does.
 	TypeIDs [][]int
+	// DropoutKeys, if not nil, holds one key per sequence that, with the model's Seed, fixes the
+	// sequence's dropout masks in training mode whatever else the batch holds: a trainer that
+	// keys each example by its place in the run (train.Fit does) repeats exactly with any number
+	// of workers. Nil draws keys from the model's own generator, in the order the calls come.
+	DropoutKeys []uint64
 }
 
 // packed is a batch laid out for the encoder: all tokens as consecutive rows.
 type packed struct {
 	ids, positions, types []int
 	lengths               []int
-	starts                []int // first row of each sequence
+	starts                []int  // first row of each sequence
+	drop                  *masks // dropout generators; nil without dropout
 }
 
 // pack checks b against the config and lays it out as rows.
@@ -67,5 +73,7 @@ func (m *Model) pack(b Batch) (packed, error) {
 			p.types = append(p.types, t)
 		}
 	}
-	return p, nil
+	var err error
+	p.drop, err = m.dropoutMasks(b, p.lengths)
+	return p, err
 }

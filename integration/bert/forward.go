@@ -1,6 +1,8 @@
 package bert
 
 import (
+	"math/rand/v2"
+
 	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/nn/linear"
@@ -34,7 +36,7 @@ func (m *Model) Logits(b Batch) (mat.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	pooled := m.dropoutIfTraining(m.pool(m.encode(p), p))
+	pooled := m.dropoutIfTraining(m.pool(m.encode(p), p), p.drop.sequences)
 	return op.Linear(pooled, m.Classifier.W, m.Classifier.B), nil
 }
 
@@ -42,7 +44,7 @@ func (m *Model) Logits(b Batch) (mat.Tensor, error) {
 func (m *Model) encode(p packed) mat.Tensor {
 	x := m.embed(p)
 	for _, l := range m.Layers {
-		x = m.layer(l, x, p.lengths)
+		x = m.layer(l, x, p)
 	}
 	return x
 }
@@ -51,7 +53,7 @@ func (m *Model) encode(p packed) mat.Tensor {
 // residual connection and LayerNorm (post-LN, as every member of the family). The attention is
 // BERT's scaled dot product (checkpoint.AttentionScaledDot); another variant is chosen here by
 // m.arch.Attention.
-func (m *Model) layer(l *Layer, x mat.Tensor, lengths []int) mat.Tensor {
+func (m *Model) layer(l *Layer, x mat.Tensor, p packed) mat.Tensor {
 	// spago runs each consumer's backward in its own goroutine, and a node's gradients are summed
 	// in the order they arrive: exact for two addends, order-dependent for three or more. Copies
 	// keep every node at two consumers, so training is bit-reproducible.
@@ -59,12 +61,12 @@ func (m *Model) layer(l *Layer, x mat.Tensor, lengths []int) mat.Tensor {
 	q := m.project(l.names.query, l.Query, xqk)
 	k := m.project(l.names.key, l.Key, xqk)
 	v := m.project(l.names.value, l.Value, xv)
-	ctx := m.attention(q, k, v, lengths)
+	ctx := m.selfAttention(l, q, k, v, p)
 	a := m.project(l.names.attentionOutput, l.AttentionOutput, ctx)
-	x = m.residualNorm(a, xv, l.AttentionNorm)
+	x = m.residualNorm(a, xv, l.AttentionNorm, p.drop)
 	h := m.expand(l.names.intermediate, l.Intermediate, x)
 	o := m.project(l.names.output, l.Output, h)
-	return m.residualNorm(o, x, l.OutputNorm)
+	return m.residualNorm(o, x, l.OutputNorm, p.drop)
 }
 
 // project applies the linear layer named name, through its adapter if it has one.
@@ -90,7 +92,7 @@ func (m *Model) expand(name string, base *linear.Model, x mat.Tensor) mat.Tensor
 func (m *Model) pool(x mat.Tensor, p packed) mat.Tensor {
 	first := op.Gather(x, p.starts)
 	if m.arch.Head.DropoutFirst {
-		first = m.dropoutIfTraining(first)
+		first = m.dropoutIfTraining(first, p.drop.sequences)
 	}
 	return m.headActivation(m.project(m.arch.Head.Dense, m.Pooler, first))
 }
@@ -100,24 +102,21 @@ func (m *Model) norm(x mat.Tensor, n LayerNorm) mat.Tensor {
 }
 
 // residualNorm returns dropout(a) + x normalised by n, as one operator; dropout applies in
-// training mode only.
-func (m *Model) residualNorm(a, x mat.Tensor, n LayerNorm) mat.Tensor {
+// training mode only, with masks from d.
+func (m *Model) residualNorm(a, x mat.Tensor, n LayerNorm, d *masks) mat.Tensor {
 	if !m.training || m.dropout == 0 {
 		return op.AddLayerNorm(a, x, n.Weight, n.Bias, m.config.LayerNormEps, 0, nil)
 	}
-	m.dropMu.Lock() // the operator draws its mask from dropRNG as it is built
-	defer m.dropMu.Unlock()
-	return op.AddLayerNorm(a, x, n.Weight, n.Bias, m.config.LayerNormEps, m.dropout, m.dropRNG)
+	return op.AddLayerNorm(a, x, n.Weight, n.Bias, m.config.LayerNormEps, m.dropout, d.tokens(m.config.HiddenSize))
 }
 
 // attention is multi-head self-attention, with dropout of its probabilities in training mode.
-func (m *Model) attention(q, k, v mat.Tensor, lengths []int) mat.Tensor {
+func (m *Model) attention(q, k, v mat.Tensor, p packed) mat.Tensor {
+	heads := m.config.NumAttentionHeads
 	if !m.training || m.attnDrop == 0 {
-		return op.Attention(q, k, v, m.config.NumAttentionHeads, lengths)
+		return op.Attention(q, k, v, heads, p.lengths)
 	}
-	m.dropMu.Lock() // the operator draws its mask from dropRNG as it is built
-	defer m.dropMu.Unlock()
-	return op.AttentionDropout(q, k, v, m.config.NumAttentionHeads, lengths, m.attnDrop, m.dropRNG)
+	return op.AttentionDropout(q, k, v, heads, p.lengths, m.attnDrop, p.drop.attention(heads))
 }
 
 // activate applies the config's hidden_act (checkpoint.Config.Validate admits no other).
@@ -132,11 +131,11 @@ func (m *Model) activate(x mat.Tensor) mat.Tensor {
 	}
 }
 
-func (m *Model) dropoutIfTraining(x mat.Tensor) mat.Tensor {
+// dropoutIfTraining applies the hidden dropout in training mode, with the generator that
+// generator returns for rows of the hidden size (masks.tokens or masks.sequences).
+func (m *Model) dropoutIfTraining(x mat.Tensor, generator func(width int) *rand.Rand) mat.Tensor {
 	if !m.training || m.dropout == 0 {
 		return x
 	}
-	m.dropMu.Lock() // the operator draws its mask from dropRNG as it runs
-	defer m.dropMu.Unlock()
-	return op.Dropout(x, m.dropout, m.dropRNG)
+	return op.Dropout(x, m.dropout, generator(m.config.HiddenSize))
 }

@@ -34,6 +34,13 @@ type miniLMIDs struct {
 // readFloats returns every tensor of a safetensors file as float32s.
 func readFloats(t *testing.T, path string) map[string][]float32 {
 	t.Helper()
+	out, _ := readSafetensors(t, path)
+	return out
+}
+
+// readSafetensors returns every tensor of a safetensors file as float32s, and its metadata.
+func readSafetensors(t *testing.T, path string) (map[string][]float32, map[string]string) {
+	t.Helper()
 	f, err := os.Open(path)
 	require.NoError(t, err)
 	defer f.Close()
@@ -46,7 +53,7 @@ func readFloats(t *testing.T, path string) map[string][]float32 {
 		out[e.Name], err = st.Float32(e)
 		require.NoError(t, err)
 	}
-	return out
+	return out, st.Metadata
 }
 
 // miniLMOutputs runs our tokenizer and encoder over the fixture's sentences in batches of 32 and

@@ -72,14 +72,16 @@ type Model struct {
 
 	config   checkpoint.Config
 	arch     *checkpoint.Architecture
+	deberta  *deberta                // DeBERTa's configuration and modules, nil for the other architectures
 	adapters map[string]peft.Adapter // by full module name
 	// modules lists every module with its parameters, in checkpoint order.
 	modules   []module
 	trainable []*nn.Param
 	dropout   float64
 	attnDrop  float64    // AttentionDropout
+	dropSeed  uint64     // Seed, which seeds every dropout mask (see masks)
 	dropMu    sync.Mutex // guards dropRNG: Logits may run on several goroutines at once
-	dropRNG   *rand.Rand
+	dropRNG   *rand.Rand // draws the dropout keys of a batch without DropoutKeys
 	training  bool
 	merged    bool
 	// headFromBase is set for a model loaded from an adapter without task_type: its classifier is
@@ -181,12 +183,20 @@ func buildModel[T float.DType](ck *checkpoint.Checkpoint, opts Options, exactSav
 		adapters: map[string]peft.Adapter{},
 		dropout:  opts.HiddenDropout,
 		attnDrop: opts.AttentionDropout,
+		dropSeed: opts.Seed,
 		dropRNG:  rand.New(rand.NewPCG(opts.Seed, 0xd209)),
 		tokens:   opts.TokenClassification,
 	}
-	addEmbeddings(m, w)
+	if arch.Attention == checkpoint.AttentionDisentangled {
+		if err := addDeberta(m, w); err != nil {
+			return nil, err
+		}
+	} else {
+		addEmbeddings(m, w)
+	}
 	for i := range cfg.NumHiddenLayers {
 		addLayer(m, w, i)
+		addDebertaLayer(m, w, i)
 	}
 	h, head := cfg.HiddenSize, arch.Head
 	m.Pooler = w.linearOrNew(head.Dense, h, h, rng)

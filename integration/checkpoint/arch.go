@@ -73,6 +73,8 @@ type AttentionKind int
 const (
 	// AttentionScaledDot is BERT's multi-head scaled dot-product self-attention.
 	AttentionScaledDot AttentionKind = iota
+	// AttentionDisentangled is DeBERTa-v2's disentangled self-attention with relative positions.
+	AttentionDisentangled
 )
 
 // HeadActivation is the activation between the head's dense layer and its output layer.
@@ -161,6 +163,7 @@ var Architectures = []*Architecture{
 		Head:     HeadNames{Dense: "classifier.dense", Out: "classifier.out_proj", Activation: HeadGELU, DropoutFirst: true},
 		TopLevel: []string{"classifier"}, TokenizerFile: VocabFile,
 	},
+	debertaV2,
 }
 
 // ArchitectureOf returns the entry of Architectures for a model_type.
@@ -232,6 +235,7 @@ func (a *Architecture) TokenClass() string { return a.ClassPrefix + "ForTokenCla
 var droppedPrefixes = []string{
 	"cls.", "lm_head.", "vocab_transform.", "vocab_layer_norm.", "vocab_projector.",
 	"discriminator_predictions.", "generator_predictions.", "generator_lm_head.",
+	"lm_predictions.", "mask_predictions.",
 }
 
 // droppedBuffers are buffers older transformers saved with the weights.

@@ -204,6 +204,9 @@ func (c *Checkpoint) expectedShapes() map[string][]int {
 	if present(a.Head.Out) {
 		linear(a.Head.Out, cfg.NumLabels(), h)
 	}
+	if a.Attention == AttentionDisentangled {
+		c.debertaShapes(want)
+	}
 	return want
 }
 

@@ -163,6 +163,11 @@ func (c Config) Validate() error {
 		return err
 	}
 	a := c.Architecture()
+	if a.Attention == AttentionDisentangled {
+		if _, err := c.Deberta(); err != nil {
+			return err
+		}
+	}
 	sizes := []struct {
 		name  string
 		value int
@@ -231,6 +236,9 @@ func (c Config) validateModelType() error {
 // that fails Validate.
 func (c Config) Architecture() *Architecture {
 	if a, ok := c.lookupArchitecture(); ok {
+		if a.Attention == AttentionDisentangled {
+			return c.debertaArchitecture(a)
+		}
 		return a
 	}
 	return Architectures[0]

@@ -1,8 +1,11 @@
 package finetune
 
 import (
+	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -27,10 +30,14 @@ func TestRunFamily(t *testing.T) {
 		{"xlm-roberta", Job{Adapter: lora.Config{R: 4, Alpha: 8}}},
 		{"distilbert", Job{Adapter: oft.Config{BlockSize: 8}}},
 		{"electra", Job{Adapter: lora.Config{R: 4, Alpha: 8}, Targets: ParseTargets("query,key,value")}},
+		{"deberta-v3", Job{Adapter: hra.Config{R: 4}}},
 	}
 	for _, c := range cases {
 		t.Run(c.modelType, func(t *testing.T) {
 			dir := filepath.Join("../checkpoint/testdata", "tiny-"+c.modelType)
+			if c.modelType == "deberta-v3" {
+				dir = debertaDir(t)
+			}
 			job := c.job
 			job.Model, job.Steps, job.BatchSize, job.TrainLimit, job.DevLimit, job.Seed, job.NumLabels = dir, 4, 8, 32, 16, 1, 2
 			res, err := Run(context.Background(), job)
@@ -42,6 +49,27 @@ func TestRunFamily(t *testing.T) {
 			assertSamePredictions(t, res, loaded, tok, []string{"a warm and funny film", "dull, lifeless and far too long"})
 		})
 	}
+}
+
+// debertaDir returns a DeBERTa-v3 checkpoint directory as the hub has them: the tiny checkpoint
+// of integration/bert and the SentencePiece model it was made with, its only tokenizer file.
+func debertaDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range []string{"config.json", "model.safetensors"} {
+		data, err := os.ReadFile(filepath.Join("../bert/testdata/tiny-deberta-v3", name))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), data, 0o644))
+	}
+	f, err := os.Open("../tokenizer/hfjson/testdata/spm.model.gz")
+	require.NoError(t, err)
+	defer f.Close()
+	r, err := gzip.NewReader(f)
+	require.NoError(t, err)
+	data, err := io.ReadAll(r)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "spm.model"), data, 0o644))
+	return dir
 }
 
 // TestRunFamilyTasks runs each member of the BERT family end to end through every task beyond
@@ -62,10 +90,13 @@ func TestRunFamilyTasks(t *testing.T) {
 		TaskRegress: writeTSV(t, data, "scores.tsv", scores...),
 		TaskTokens:  nerSample(t, data),
 	}
-	for _, modelType := range []string{"roberta", "xlm-roberta", "distilbert", "electra"} {
+	for _, modelType := range []string{"roberta", "xlm-roberta", "distilbert", "electra", "deberta-v3"} {
 		for _, task := range []string{"pairs", TaskRegress, TaskTokens} {
 			t.Run(modelType+"/"+task, func(t *testing.T) {
 				dir := filepath.Join("../checkpoint/testdata", "tiny-"+modelType)
+				if modelType == "deberta-v3" {
+					dir = debertaDir(t)
+				}
 				job := Job{Model: dir, Data: files[task], DevFraction: 0.25, Task: task, Adapter: lora.Config{R: 4, Alpha: 8},
 					Steps: 4, BatchSize: 8, Seed: 1}
 				if task == "pairs" {

@@ -19,6 +19,12 @@
 //     two directions with HRA, LoRA and OFT on each architecture's default targets and on every
 //     linear layer (testdata/family/<model type>), and DistilBERT on a base without its head, where
 //     transformers draws pre_classifier and classifier at random and the Go adapter carries both.
+//   - DeBERTa-v2: the same checks both ways on the tiny random checkpoints of
+//     integration/bert/testdata (tiny-deberta-v3 laid out as DeBERTa-v3; tiny-deberta-proj with
+//     embed_proj, absolute positions and its own pos_key_proj), with PEFT's default targets for
+//     deberta-v2, the key projections the disentangled attention also applies to the relative
+//     embeddings, the pooler (outside the base model: base_model.model.pooler.dense) and
+//     all-linear (deberta.py, testdata/deberta-*).
 //   - cybertron: its own BertForSequenceClassification, loaded from a spago_model.bin written
 //     from the merged export, gives the Go logits.
 //

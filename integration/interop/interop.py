@@ -19,7 +19,8 @@ directories it writes become the committed fixtures (see regenerate.sh).
         Run with PEFT 0.17.1 on PYTHONPATH (regenerate.sh installs it into a temporary directory):
         an OFT adapter with the Neumann series of PEFT < 0.18, which Go must refuse.
 
-Logits are computed on a padded batch of SENTENCES (one per line), so the attention mask counts.
+Logits are computed on a padded batch of SENTENCES (one per line), so the attention mask counts; a
+SENTENCES ending in .json holds that batch already tokenised (see batch_of).
 """
 
 import contextlib
@@ -83,6 +84,16 @@ def encode(base, sentences):
     enc = tok(sentences, padding=True, truncation=True, max_length=32, return_tensors="pt")
     assert enc["attention_mask"].min() == 0, "the batch must be padded"
     return enc
+
+
+def batch_of(base, path):
+    """The padded batch to compute logits on: SENTENCES tokenised by BASE's tokenizer, or, for a
+    .json file, its "input_ids" and "attention_mask" as they are (already tokenised)."""
+    if not path.endswith(".json"):
+        return encode(base, read_sentences(path))
+    with open(path) as f:
+        batch = json.load(f)
+    return {k: torch.tensor(batch[k]) for k in ("input_ids", "attention_mask")}
 
 
 def logits_of(model, enc):
@@ -155,8 +166,7 @@ def go_to_peft(base, sentences_path, cases_dir, out):
     import transformers
     from transformers import AutoModelForSequenceClassification
 
-    sentences = read_sentences(sentences_path)
-    enc = encode(base, sentences)
+    enc = batch_of(base, sentences_path)
     results = {"input_ids": enc["input_ids"].tolist(), "attention_mask": enc["attention_mask"].tolist(), "cases": {}}
     for case in sorted(os.listdir(cases_dir)):
         case_dir = os.path.join(cases_dir, case)
@@ -182,7 +192,7 @@ def go_to_peft(base, sentences_path, cases_dir, out):
         result["merged"] = merged
 
         model, _ = load_peft(base, adapter, num_labels, trainable=True)
-        train(model, enc, labels_for(len(sentences), num_labels))
+        train(model, enc, labels_for(len(enc["input_ids"]), num_labels))
         continued = os.path.join(case_dir, "peft")
         save(model, continued)
         again, loading = load_peft(base, continued, num_labels)
@@ -237,20 +247,22 @@ def family_recipes(kind):
     }
 
 
-def peft_to_go(base, sentences_path, out_dir):
+def peft_to_go(base, sentences_path, out_dir, recipes=None):
+    """recipes, by name: (PEFT config, None or the error Go must give); by default those of the
+    base's model type (peft_recipes, family_recipes)."""
     from peft import get_peft_model
 
-    sentences = read_sentences(sentences_path)
-    enc = encode(base, sentences)
+    enc = batch_of(base, sentences_path)
     base_logits = logits_of(load_base(base), enc)
     expected = {"input_ids": enc["input_ids"].tolist(), "attention_mask": enc["attention_mask"].tolist(),
                 "base_logits": base_logits, "recipes": {}}
-    kind = model_type(base)
-    recipes = peft_recipes() if kind == "bert" else family_recipes(kind)
+    if recipes is None:
+        kind = model_type(base)
+        recipes = peft_recipes() if kind == "bert" else family_recipes(kind)
     for name, (config, error) in recipes.items():
         torch.manual_seed(2)
         model = get_peft_model(load_base(base), config)
-        train(model, enc, labels_for(len(sentences), model.config.num_labels))
+        train(model, enc, labels_for(len(enc["input_ids"]), model.config.num_labels))
         if "bf16" in name:
             for n, p in model.named_parameters():
                 if "lora_" in n:

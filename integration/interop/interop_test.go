@@ -111,10 +111,12 @@ func readSentences(t *testing.T) []string {
 
 // unpadded turns transformers' padded batch back into sequences, checking that it is padded
 // (so that the comparison exercises the attention mask) and that Go's tokenizer gives the same
-// ids.
+// ids; a nil tok takes a batch tokenised elsewhere (sentences unused).
 func unpadded(t *testing.T, tok tokenizer.Encoder, sentences []string, ids, mask [][]int) bert.Batch {
 	t.Helper()
-	require.Len(t, ids, len(sentences))
+	if tok != nil {
+		require.Len(t, ids, len(sentences))
+	}
 	var b bert.Batch
 	padded := false
 	for i, row := range ids {
@@ -124,6 +126,9 @@ func unpadded(t *testing.T, tok tokenizer.Encoder, sentences []string, ids, mask
 		}
 		padded = padded || n < len(row)
 		b.IDs = append(b.IDs, row[:n])
+		if tok == nil {
+			continue
+		}
 		assert.Equal(t, row[:n], tok.Encode(sentences[i], len(row)).IDs, "Go's tokenisation of %q", sentences[i])
 	}
 	require.True(t, padded, "the batch must hold padding")

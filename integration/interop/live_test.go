@@ -75,14 +75,20 @@ func trainGo(t *testing.T, ck *checkpoint.Checkpoint, tok tokenizer.Encoder, opt
 // runPython runs interop.py with args in the reference environment.
 func runPython(t *testing.T, py string, env []string, args ...string) {
 	t.Helper()
+	runScript(t, py, "interop.py", env, args...)
+}
+
+// runScript runs a Python script of this directory with args in the reference environment.
+func runScript(t *testing.T, py, script string, env []string, args ...string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, py, append([]string{"interop.py"}, args...)...)
+	cmd := exec.CommandContext(ctx, py, append([]string{script}, args...)...)
 	// A fixed hash seed makes PEFT write its target_modules sets in the same order every run.
 	cmd.Env = append(append(os.Environ(), "PYTHONHASHSEED=0"), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("interop.py %v: %v\n%s", args[0], err, tail(out, 4000))
+		t.Fatalf("%s %v: %v\n%s", script, args[0], err, tail(out, 4000))
 	}
 }
 

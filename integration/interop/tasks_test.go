@@ -4,11 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/spago-peft/spago-peft/integration/bert"
 	"github.com/spago-peft/spago-peft/integration/dataset"
@@ -273,12 +271,12 @@ func liveTasks(t *testing.T, py string, b taskBase) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, tc.name, "case.json"), data, 0o644))
 	}
 	out := filepath.Join(t.TempDir(), "tasks.json")
-	runScript(t, py, "tasks.py", "go-to-peft", b.dir, dir, out)
+	runScript(t, py, "tasks.py", nil, "go-to-peft", b.dir, dir, out)
 	var res taskResults
 	readJSON(t, out, &res)
 	checkTasks(t, b, dir, res, b.goAdapters())
 	peftDir := t.TempDir()
-	runScript(t, py, "tasks.py", "peft-to-go", b.dir, peftDir)
+	runScript(t, py, "tasks.py", nil, "peft-to-go", b.dir, peftDir)
 	var made taskResults
 	readJSON(t, filepath.Join(peftDir, "expected.json"), &made)
 	checkTasks(t, b, peftDir, made, peftTaskAdapters)
@@ -294,16 +292,4 @@ func liveTasks(t *testing.T, py string, b taskBase) {
 	require.NoError(t, os.RemoveAll(filepath.Join(b.fixtures, "tasks-peft")))
 	copyDir(t, peftDir, filepath.Join(b.fixtures, "tasks-peft"))
 	t.Logf("task fixtures of %s rewritten", b.name)
-}
-
-// runScript runs a Python script of this directory with args in the reference environment.
-func runScript(t *testing.T, py, script string, args ...string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, py, append([]string{script}, args...)...)
-	cmd.Env = append(os.Environ(), "PYTHONHASHSEED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s %v: %v\n%s", script, args, err, tail(out, 4000))
-	}
 }

@@ -140,18 +140,7 @@ func TestFineTuneTinyBERTWithHRA(t *testing.T) {
 // bit; runs with one and two workers agree to rounding, since a split batch sums its gradients in
 // another order.
 func TestFineTuneTinyBERTWorkersAgree(t *testing.T) {
-	run := func(workers int) ([]float64, []float32) {
-		m := newTinyHRA(t, 5)
-		h, err := train.Fit(context.Background(), m, keywordTask(64, 4), train.Options{
-			Steps: 12, BatchSize: 8, LR: 1e-2, WarmupRatio: 0.25, Seed: 9, Workers: workers,
-		})
-		require.NoError(t, err)
-		losses := make([]float64, len(h.Steps))
-		for i, s := range h.Steps {
-			losses[i] = s.Loss
-		}
-		return losses, slices.Concat(snapshot(m.TrainableParams())...)
-	}
+	run := func(workers int) ([]float64, []float32) { return fitTrace(t, newTinyHRA(t, 5), workers) }
 	l1, p1 := run(1)
 	for _, workers := range []int{1, 2} {
 		l, p := run(workers)
@@ -212,8 +201,8 @@ func BenchmarkFitWorkers(b *testing.B) {
 	}
 }
 
-// TestFineTuneTinyBERTWithDropout trains with hidden dropout on two workers: their concurrent
-// Logits calls share the model's dropout generator (run with -race).
+// TestFineTuneTinyBERTWithDropout trains with hidden dropout on two workers, whose Logits calls
+// run concurrently (run with -race).
 func TestFineTuneTinyBERTWithDropout(t *testing.T) {
 	ck, err := checkpoint.LoadDir(tinyBERT)
 	require.NoError(t, err)

@@ -33,8 +33,11 @@ import (
 // arrive. Two terms commute exactly; three or more may round differently from run to run. Curves
 // are therefore bit-identical when no node of the model's graph feeds more than two operators and
 // Workers ≤ 2 (each worker's graph adds one term to each parameter); otherwise they agree to
-// rounding. With Workers > 1, a model that draws dropout masks from one shared generator (as
-// bert's does) hands out masks in the order the workers ask, so its curves differ beyond rounding.
+// rounding. Dropout does not change this: each example's batch entry carries a key, its place in
+// the run (bert.Batch.DropoutKeys), from which bert's model draws that example's masks, so the
+// masks do not depend on Workers or on the order in which the workers run, and runs with
+// different Workers differ only by the rounding of the gradients' sums. (An adapter's own
+// dropout, LoRA's, still draws from one generator per adapter in the order the workers ask.)
 //
 // Fit leaves the model in training mode.
 func Fit(ctx context.Context, model Classifier, trainSet []Example, opts Options) (History, error) {
@@ -122,7 +125,8 @@ type trainer struct {
 	opts      Options
 	params    []*nn.Param
 	opt       *adamW
-	numLabels int // learnt from the first logits, 0 before
+	numLabels int    // learnt from the first logits, 0 before
+	examples  uint64 // examples drawn by the steps so far: the dropout key of the next one
 }
 
 // evaluate measures the model on the evaluation set, in evaluation mode, and calls OnEval.
@@ -194,9 +198,11 @@ func (t *trainer) backward(examples []Example, idx []int) (float64, int, error) 
 	labels := make([]int, workers)
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
+	first := t.examples
+	t.examples += uint64(len(idx))
 	for k := range workers {
-		part := idx[k*len(idx)/workers : (k+1)*len(idx)/workers]
-		wg.Go(func() { losses[k], labels[k], errs[k] = t.subBatch(examples, part, scale) })
+		from, to := k*len(idx)/workers, (k+1)*len(idx)/workers
+		wg.Go(func() { losses[k], labels[k], errs[k] = t.subBatch(examples, idx[from:to], first+uint64(from), scale) })
 	}
 	wg.Wait()
 	for _, err := range errs {
@@ -211,12 +217,17 @@ func (t *trainer) backward(examples []Example, idx []int) (float64, int, error) 
 	return loss, labels[0], nil
 }
 
-// subBatch backpropagates scale·Σ cross-entropy over the examples at idx through one graph.
-func (t *trainer) subBatch(examples []Example, idx []int, scale float64) (float64, int, error) {
+// subBatch backpropagates scale·Σ cross-entropy over the examples at idx through one graph; the
+// examples' dropout keys are firstKey, firstKey+1, ….
+func (t *trainer) subBatch(examples []Example, idx []int, firstKey uint64, scale float64) (float64, int, error) {
 	if examples[idx[0]].Tags != nil {
-		return tokenSubBatch(t.model, examples, idx, scale)
+		return tokenSubBatch(t.model, examples, idx, firstKey, scale)
 	}
 	b, labels := batchOf(examples, idx)
+	b.DropoutKeys = make([]uint64, len(idx))
+	for i := range b.DropoutKeys {
+		b.DropoutKeys[i] = firstKey + uint64(i)
+	}
 	logits, err := t.model.Logits(b)
 	if err != nil {
 		return 0, 0, modelError("training", idx, err)

@@ -113,8 +113,12 @@ func lossScale(examples []Example, idx []int) float64 {
 
 // tokenSubBatch backpropagates scale·Σ cross-entropy over the tagged tokens of the examples at
 // idx and returns the loss and the number of labels.
-func tokenSubBatch(model Classifier, examples []Example, idx []int, scale float64) (float64, int, error) {
-	logits, tags, numLabels, err := tokenLogits(model, "training", examples, idx)
+func tokenSubBatch(model Classifier, examples []Example, idx []int, firstKey uint64, scale float64) (float64, int, error) {
+	keys := make([]uint64, len(idx))
+	for i := range keys {
+		keys[i] = firstKey + uint64(i)
+	}
+	logits, tags, numLabels, err := tokenLogits(model, "training", examples, idx, keys)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -126,13 +130,15 @@ func tokenSubBatch(model Classifier, examples []Example, idx []int, scale float6
 }
 
 // tokenLogits runs model's token head on the examples at idx of the named set and returns the
-// logits, the tags of their rows and the number of labels, checked.
-func tokenLogits(model Classifier, set string, examples []Example, idx []int) (mat.Tensor, []int, int, error) {
+// logits, the tags of their rows and the number of labels, checked; keys are the examples' dropout
+// keys (nil outside training).
+func tokenLogits(model Classifier, set string, examples []Example, idx []int, keys []uint64) (mat.Tensor, []int, int, error) {
 	tc, ok := model.(TokenClassifier)
 	if !ok {
 		return nil, nil, 0, fmt.Errorf("%w: examples with per-token tags need a model with per-token logits (TokenClassifier)", ErrModel)
 	}
 	b, _ := batchOf(examples, idx)
+	b.DropoutKeys = keys
 	var tags []int
 	for _, j := range idx {
 		tags = append(tags, examples[j].Tags...)
@@ -223,7 +229,7 @@ func evaluateTokens(model Classifier, examples []Example, batchSize, workers int
 
 // scoreTokens scores the examples at idx.
 func scoreTokens(model Classifier, examples []Example, idx []int) (tokenScores, error) {
-	logits, tags, numLabels, err := tokenLogits(model, "evaluation", examples, idx)
+	logits, tags, numLabels, err := tokenLogits(model, "evaluation", examples, idx, nil)
 	if err != nil {
 		return tokenScores{}, err
 	}

@@ -60,10 +60,6 @@ const (
 func (f *activationFn[T]) Forward() (mat.Tensor, error) {
 	x := Values[T](f.x)
 	f.y = make([]T, len(x))
-	normal := exactNormal
-	if _, single := any(x).([]float32); single {
-		normal = fastNormal
-	}
 	if f.kind == gelu && f.x.RequiresGrad() {
 		f.dydx = make([]T, len(x))
 	}
@@ -71,14 +67,11 @@ func (f *activationFn[T]) Forward() (mat.Tensor, error) {
 		y := f.y[from:to]
 		switch f.kind {
 		case gelu:
-			for i, v := range x[from:to] {
-				u := float64(v)
-				cdf, pdf := normal(u)
-				y[i] = T(u * cdf)
-				if f.dydx != nil {
-					f.dydx[from+i] = T(cdf + u*pdf)
-				}
+			var d []T
+			if f.dydx != nil {
+				d = f.dydx[from:to]
 			}
+			geluInto(y, d, x[from:to])
 		case geluTanh:
 			for i, v := range x[from:to] {
 				u := float64(v)
@@ -106,14 +99,12 @@ func (f *activationFn[T]) Backward(gy mat.Tensor) error {
 	}
 	x := Values[T](f.x)
 	g := Values[T](gy)
-	gx := make([]T, len(x))
+	gx := gradBuffer[T](len(x), f.kind == relu) // ReLU writes only where x > 0
 	Parallel(len(x), elementWork, func(from, to int) {
 		out := gx[from:to]
 		switch f.kind {
 		case gelu:
-			for i, d := range f.dydx[from:to] {
-				out[i] = g[from+i] * d
-			}
+			mulVec(out, g[from:to], f.dydx[from:to])
 		case geluTanh:
 			for i, v := range x[from:to] {
 				u := float64(v)
@@ -133,7 +124,6 @@ func (f *activationFn[T]) Backward(gy mat.Tensor) error {
 			}
 		}
 	})
-	s := f.x.Value().Shape()
-	f.x.AccGrad(mat.NewDense[T](mat.WithShape(s...), mat.WithBacking(gx)))
+	accGrad(f.x, gx)
 	return nil
 }

@@ -61,20 +61,12 @@ func (f *addLayerNorm[T]) Operands() []mat.Tensor {
 
 // sumRow writes row i of dropout(a) + x into dst, rounding as Dropout and then Add do.
 func (f *addLayerNorm[T]) sumRow(dst, a, x []T, i, d int) {
-	a, x = a[i*d:(i+1)*d], x[i*d:(i+1)*d]
+	a, x, dst = a[i*d:(i+1)*d], x[i*d:(i+1)*d], dst[:d]
 	if f.mask == nil {
-		for j, v := range a {
-			dst[j] = v + x[j]
-		}
+		addVec(dst, a, x)
 		return
 	}
-	for j, m := range f.mask[i*d : (i+1)*d] {
-		var dropped T
-		if m != 0 {
-			dropped = T(a[j] * m)
-		}
-		dst[j] = dropped + x[j]
-	}
+	dropAddVec(dst, a, f.mask[i*d:(i+1)*d], x)
 }
 
 // Forward normalises as LayerNorm's forward does, on each row of dropout(a) + x.
@@ -104,10 +96,10 @@ func (f *addLayerNorm[T]) Backward(gy mat.Tensor) error {
 	needSum := f.a.RequiresGrad() || f.x.RequiresGrad()
 	var gs, ggain, gbias []T
 	if needSum {
-		gs = make([]T, n*d)
+		gs = gradBuffer[T](n*d, false)
 	}
 	if needGain || needBias {
-		ggain, gbias = make([]T, d), make([]T, d)
+		ggain, gbias = gradBuffer[T](d, true), gradBuffer[T](d, true)
 	}
 	if needSum {
 		Parallel(n, rowWork, func(from, to int) {
@@ -125,10 +117,10 @@ func (f *addLayerNorm[T]) Backward(gy mat.Tensor) error {
 			accumulateAffineGrad(ggain, gbias, row, g[i*d:(i+1)*d], f.mean[i], f.rstd[i])
 		}
 		if needGain {
-			f.gain.AccGrad(mat.NewDense[T](mat.WithShape(f.gain.Value().Shape()...), mat.WithBacking(ggain)))
+			accGrad(f.gain, ggain)
 		}
 		if needBias {
-			f.bias.AccGrad(mat.NewDense[T](mat.WithShape(f.bias.Value().Shape()...), mat.WithBacking(gbias)))
+			accGrad(f.bias, gbias)
 		}
 	}
 	if f.x.RequiresGrad() {
@@ -141,6 +133,9 @@ func (f *addLayerNorm[T]) Backward(gy mat.Tensor) error {
 			}
 		}
 		f.a.AccGrad(NewDense(n, d, gs))
+	}
+	if copiesGrad[T](f.x) && copiesGrad[T](f.a) {
+		release(gs) // both have taken it
 	}
 	return nil
 }

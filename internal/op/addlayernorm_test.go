@@ -42,15 +42,7 @@ func TestAddLayerNormMatchesUnfused(t *testing.T) {
 	for _, p := range []float64{0, 0.1} {
 		rng := rand.New(rand.NewPCG(19, 19))
 		const n, d = 3*rowWork + 5, 24
-		random := func(rows, cols int) *mat.Dense[float32] {
-			v := make([]float32, rows*cols)
-			for i := range v {
-				v[i] = float32(rng.NormFloat64())
-			}
-			m := NewDense(rows, cols, v)
-			m.SetRequiresGrad(true)
-			return m
-		}
+		random := func(rows, cols int) *mat.Dense[float32] { return randomDense32(rng, rows, cols) }
 		a, x, gain, bias := random(n, d), random(n, d), random(d, 1), random(d, 1)
 		upstream := random(n, d)
 		inputs := []*mat.Dense[float32]{a, x, gain, bias}

@@ -129,24 +129,6 @@ func (f *attention[T]) weights(b block) []T {
 	return w
 }
 
-// softmax replaces x by exp(x − max x) / Σ exp(x − max x).
-func softmax[T float.DType](x []T) {
-	m := x[0]
-	for _, v := range x[1:] {
-		m = max(m, v)
-	}
-	var sum T
-	for i, v := range x {
-		e := T(math.Exp(float64(v - m)))
-		x[i] = e
-		sum += e
-	}
-	inv := 1 / sum
-	for i := range x {
-		x[i] *= inv
-	}
-}
-
 // Backward, per sequence and head, with P the probabilities, D = P⊙M the probabilities after
 // dropout (M the kept mask; D = P without dropout) and G the upstream gradient: ∂V = Dᵀ·G;
 // ∂P = (G·Vᵀ)⊙M; the softmax gives ∂S = P⊙(∂P − rowsum(∂P⊙P)); then ∂Q = scale·∂S·K and
@@ -157,14 +139,15 @@ func (f *attention[T]) Backward(gy mat.Tensor) error {
 	dh := d / f.heads
 	q, k, v, g := Values[T](f.q), Values[T](f.k), Values[T](f.v), Values[T](gy)
 	var gq, gk, gv []T
+	// Every (sequence, head) block writes its rows and columns of each: no clearing needed.
 	if needQ {
-		gq = make([]T, n*d)
+		gq = gradBuffer[T](n*d, false)
 	}
 	if needK {
-		gk = make([]T, n*d)
+		gk = gradBuffer[T](n*d, false)
 	}
 	if needV {
-		gv = make([]T, n*d)
+		gv = gradBuffer[T](n*d, false)
 	}
 	bs, _ := f.blocks()
 	scale := f.scale()
@@ -213,13 +196,13 @@ func (f *attention[T]) Backward(gy mat.Tensor) error {
 		}
 	})
 	if needQ {
-		f.q.AccGrad(NewDense(n, d, gq))
+		accGrad(f.q, gq)
 	}
 	if needK {
-		f.k.AccGrad(NewDense(n, d, gk))
+		accGrad(f.k, gk)
 	}
 	if needV {
-		f.v.AccGrad(NewDense(n, d, gv))
+		accGrad(f.v, gv)
 	}
 	return nil
 }

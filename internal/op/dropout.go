@@ -45,10 +45,10 @@ func (f *dropout[T]) Backward(gy mat.Tensor) error {
 		return nil
 	}
 	g := Values[T](gy)
-	gx := make([]T, len(g))
+	gx := gradBuffer[T](len(g), false)
 	for i, m := range f.mask {
 		gx[i] = g[i] * m
 	}
-	f.x.AccGrad(mat.NewDense[T](mat.WithShape(f.x.Value().Shape()...), mat.WithBacking(gx)))
+	accGrad(f.x, gx)
 	return nil
 }

@@ -42,13 +42,13 @@ func (f *gather[T]) Backward(gy mat.Tensor) error {
 	}
 	n, d := Dims(f.x)
 	g := Values[T](gy)
-	gx := make([]T, n*d)
+	gx := gradBuffer[T](n*d, true)
 	for i, r := range f.rows {
 		dst := gx[r*d : (r+1)*d]
 		for j, v := range g[i*d : (i+1)*d] {
 			dst[j] += v
 		}
 	}
-	f.x.AccGrad(NewDense(n, d, gx))
+	accGrad(f.x, gx)
 	return nil
 }

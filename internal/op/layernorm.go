@@ -52,24 +52,24 @@ func (f *layerNorm[T]) Backward(gy mat.Tensor) error {
 	x, g := Values[T](f.x), Values[T](gy)
 	gain := Values[T](f.gain)
 	if f.x.RequiresGrad() {
-		gx := make([]T, n*d)
+		gx := gradBuffer[T](n*d, false)
 		Parallel(n, rowWork, func(from, to int) {
 			for i := from; i < to; i++ {
 				normalizeRowGrad(gx[i*d:(i+1)*d], x[i*d:(i+1)*d], g[i*d:(i+1)*d], gain, f.mean[i], f.rstd[i])
 			}
 		})
-		f.x.AccGrad(NewDense(n, d, gx))
+		accGrad(f.x, gx)
 	}
 	if f.gain.RequiresGrad() || f.bias.RequiresGrad() {
-		ggain, gbias := make([]T, d), make([]T, d)
+		ggain, gbias := gradBuffer[T](d, true), gradBuffer[T](d, true)
 		for i := 0; i < n; i++ {
 			accumulateAffineGrad(ggain, gbias, x[i*d:(i+1)*d], g[i*d:(i+1)*d], f.mean[i], f.rstd[i])
 		}
 		if f.gain.RequiresGrad() {
-			f.gain.AccGrad(mat.NewDense[T](mat.WithShape(f.gain.Value().Shape()...), mat.WithBacking(ggain)))
+			accGrad(f.gain, ggain)
 		}
 		if f.bias.RequiresGrad() {
-			f.bias.AccGrad(mat.NewDense[T](mat.WithShape(f.bias.Value().Shape()...), mat.WithBacking(gbias)))
+			accGrad(f.bias, gbias)
 		}
 	}
 	return nil
@@ -78,6 +78,11 @@ func (f *layerNorm[T]) Backward(gy mat.Tensor) error {
 // normalizeRow sets out to the normalised row times gain plus bias and returns the row's mean and
 // 1/std; out may be row itself.
 func normalizeRow[T float.DType](out, row, gain, bias []T, eps float64) (T, T) {
+	if r32, ok := any(row).([]float32); ok {
+		if mean, rstd, ok := normalizeRow32(any(out).([]float32), r32, any(gain).([]float32), any(bias).([]float32), eps); ok {
+			return T(mean), T(rstd)
+		}
+	}
 	var sum float64
 	for _, v := range row {
 		sum += float64(v)
@@ -98,6 +103,10 @@ func normalizeRow[T float.DType](out, row, gain, bias []T, eps float64) (T, T) {
 // normalizeRowGrad sets out to ∂L/∂row given the upstream gradient grow, with x̂ the normalised
 // row and ĝ = grow⊙gain: rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ⊙x̂)).
 func normalizeRowGrad[T float.DType](out, row, grow, gain []T, mean, rstd T) {
+	if r32, ok := any(row).([]float32); ok &&
+		normalizeRowGrad32(any(out).([]float32), r32, any(grow).([]float32), any(gain).([]float32), float32(mean), float32(rstd)) {
+		return
+	}
 	var sg, sgx T
 	for j, v := range row {
 		gh := grow[j] * gain[j]
@@ -113,7 +122,12 @@ func normalizeRowGrad[T float.DType](out, row, grow, gain []T, mean, rstd T) {
 
 // accumulateAffineGrad adds one row's share of ∂L/∂gain = Σ g⊙x̂ and ∂L/∂bias = Σ g.
 func accumulateAffineGrad[T float.DType](ggain, gbias, row, grow []T, mean, rstd T) {
-	for j, v := range row {
+	full, g32 := vector32(ggain[:len(row)])
+	if full > 0 {
+		affineGradAVX(full, &g32[0], &f32(gbias, full)[0], &f32(row, full)[0], &f32(grow, full)[0], float32(mean), float32(rstd))
+	}
+	for j := full; j < len(row); j++ {
+		v := row[j]
 		ggain[j] += grow[j] * (v - mean) * rstd
 		gbias[j] += grow[j]
 	}

@@ -53,24 +53,21 @@ func linearBackward[T float.DType](x, w, b mat.Tensor, g []T) {
 	n, in := Dims(x)
 	out, _ := Dims(w)
 	if x.RequiresGrad() {
-		gx := make([]T, n*in)
+		gx := gradBuffer[T](n*in, false)
 		WeightProduct(false, false, n, in, out, g, out, w, 0, gx, in)
-		x.AccGrad(NewDense(n, in, gx))
+		accGrad(x, gx)
 	}
 	if w.RequiresGrad() {
-		gw := make([]T, out*in)
+		gw := gradBuffer[T](out*in, false)
 		gemm.Gemm(true, false, out, in, n, 1, g, out, Values[T](x), in, 0, gw, in)
-		w.AccGrad(NewDense(out, in, gw))
+		accGrad(w, gw)
 	}
 	if b.RequiresGrad() {
-		gb := make([]T, out)
+		gb := gradBuffer[T](out, true)
 		for i := 0; i < n; i++ {
-			for j, v := range g[i*out : (i+1)*out] {
-				gb[j] += v
-			}
+			addVec(gb, gb, g[i*out:(i+1)*out])
 		}
-		bs := b.Value().Shape()
-		b.AccGrad(NewDense(bs[0], bs[1], gb))
+		accGrad(b, gb)
 	}
 }
 

@@ -35,22 +35,15 @@ func (f *linearGELU[T]) Forward() (mat.Tensor, error) {
 		copy(y[i*out:(i+1)*out], bias)
 	}
 	WeightProduct(false, true, n, out, in, Values[T](f.x), in, f.w, 1, y, out)
-	normal := exactNormal
-	if _, single := any(y).([]float32); single {
-		normal = fastNormal
-	}
 	if f.x.RequiresGrad() || f.w.RequiresGrad() || f.b.RequiresGrad() {
 		f.dydz = make([]T, len(y))
 	}
 	Parallel(len(y), elementWork, func(from, to int) {
-		for i, v := range y[from:to] {
-			u := float64(v)
-			cdf, pdf := normal(u)
-			y[from+i] = T(u * cdf)
-			if f.dydz != nil {
-				f.dydz[from+i] = T(cdf + u*pdf)
-			}
+		var d []T
+		if f.dydz != nil {
+			d = f.dydz[from:to]
 		}
+		geluInto(y[from:to], d, y[from:to])
 	})
 	return NewDense(n, out, y), nil
 }
@@ -61,12 +54,11 @@ func (f *linearGELU[T]) Backward(gy mat.Tensor) error {
 	n, _ := Dims(f.x)
 	out, _ := Dims(f.w)
 	g := Values[T](gy)
-	gz := make([]T, n*out)
+	gz := gradBuffer[T](n*out, false)
 	Parallel(len(gz), elementWork, func(from, to int) {
-		for i, d := range f.dydz[from:to] {
-			gz[from+i] = g[from+i] * d
-		}
+		mulVec(gz[from:to], g[from:to], f.dydz[from:to])
 	})
 	linearBackward(f.x, f.w, f.b, gz)
+	release(gz) // scratch: linearBackward hands on only products of it
 	return nil
 }

@@ -24,15 +24,7 @@ func TestLinearGELUGradients(t *testing.T) {
 func TestLinearGELUMatchesUnfused(t *testing.T) {
 	rng := rand.New(rand.NewPCG(12, 12))
 	const n, in, out = 40, 24, 600 // n·out > 2·elementWork
-	random := func(rows, cols int) *mat.Dense[float32] {
-		d := make([]float32, rows*cols)
-		for i := range d {
-			d[i] = float32(rng.NormFloat64())
-		}
-		m := NewDense(rows, cols, d)
-		m.SetRequiresGrad(true)
-		return m
-	}
+	random := func(rows, cols int) *mat.Dense[float32] { return randomDense32(rng, rows, cols) }
 	x, w, b := random(n, in), random(out, in), random(out, 1)
 	upstream := random(n, out)
 	run := func(f func() mat.Tensor) (y []float32, grads [][]float32) {

@@ -52,20 +52,20 @@ func (f *matMul[T]) Backward(gy mat.Tensor) error {
 	_, ldb := Dims(f.b)
 	if f.a.RequiresGrad() {
 		// dA = G·op(B)ᵀ
-		ga := make([]T, m*k)
+		ga := gradBuffer[T](m*k, false)
 		gemm.Gemm(false, !f.transB, m, k, n, 1, g, n, Values[T](f.b), ldb, 0, ga, k)
-		f.a.AccGrad(NewDense(m, k, ga))
+		accGrad(f.a, ga)
 	}
 	if f.b.RequiresGrad() {
 		if f.transB {
 			// d(Bᵀ) = Aᵀ·G, so dB = Gᵀ·A (n×k).
-			gb := make([]T, n*k)
+			gb := gradBuffer[T](n*k, false)
 			gemm.Gemm(true, false, n, k, m, 1, g, n, Values[T](f.a), k, 0, gb, k)
-			f.b.AccGrad(NewDense(n, k, gb))
+			accGrad(f.b, gb)
 		} else {
-			gb := make([]T, k*n)
+			gb := gradBuffer[T](k*n, false)
 			gemm.Gemm(true, false, k, n, m, 1, Values[T](f.a), k, g, n, 0, gb, n)
-			f.b.AccGrad(NewDense(k, n, gb))
+			accGrad(f.b, gb)
 		}
 	}
 	return nil

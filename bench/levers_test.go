@@ -1,0 +1,135 @@
+package bench
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/spago-peft/spago-peft/integration/bert"
+	"github.com/spago-peft/spago-peft/internal/op"
+)
+
+// lever is a performance change that can be switched off within one process, so that its gain
+// is measured as a ratio of alternating runs (see BenchmarkLevers) rather than from absolute
+// times, which the load of a shared machine moves by more than most levers gain.
+type lever struct {
+	name string
+	set  func(on bool) (was bool)
+}
+
+var levers = []lever{
+	{"vector", op.SetVectorKernels},    // GELU, softmax and LayerNorm rows in AVX2/FMA assembly
+	{"gradbuf", op.SetGradBufferReuse}, // gradient buffers from pools, not allocated per backward
+	{"all", setAllLevers},              // all of the above together
+}
+
+// setAllLevers switches every lever of op at once and returns whether the first was on.
+func setAllLevers(on bool) (was bool) {
+	was = op.SetVectorKernels(on)
+	op.SetGradBufferReuse(on)
+	return was
+}
+
+// leverCases are the passes BenchmarkLevers times: MiniLM- and bert-base-shaped inference and
+// training steps (hidden dropout on, as BenchmarkTrainStep), at batch 1 and 8.
+var leverCases = []struct {
+	name  string
+	shape shape
+	train *method // nil: inference
+}{
+	{"inference", shapes[1], nil},
+	{"hra8", shapes[1], &methods[2]},
+	{"lora8", shapes[1], &methods[3]},
+	{"full", shapes[1], &methods[5]},
+	{"inference", shapes[2], nil},
+	{"hra8", shapes[2], &methods[2]},
+	{"full", shapes[2], &methods[5]},
+}
+
+// BenchmarkLevers runs each case with a lever on and off alternately, one pass of each per
+// iteration, the order flipping every iteration (ABBA), and reports the ratio of the summed
+// times as "on/off" and of the process's CPU time as "cpu-on/off" (which other load disturbs
+// less, but which counts gemm's helpers waiting for work): below 1, the lever pays. It reports
+// too the memory allocated per pass, on and off.
+func BenchmarkLevers(b *testing.B) {
+	for _, l := range levers {
+		for _, c := range leverCases {
+			for _, batch := range batchSizes {
+				name := "inference"
+				if c.train != nil {
+					name = c.train.name
+				}
+				b.Run(fmt.Sprintf("%s/%s/%s/batch=%d", l.name, c.shape.name, name, batch), func(b *testing.B) {
+					pass := leverPass(b, c.shape, c.train, batch)
+					defer l.set(l.set(true))
+					var cpuOn, cpuOff time.Duration
+					var allocOn, allocOff uint64
+					run := func(on bool, cpu *time.Duration, alloc *uint64) func() {
+						return func() {
+							l.set(on)
+							var m runtime.MemStats
+							runtime.ReadMemStats(&m)
+							start, allocated := processCPU(), m.TotalAlloc
+							pass()
+							*cpu += processCPU() - start
+							runtime.ReadMemStats(&m)
+							*alloc += m.TotalAlloc - allocated
+						}
+					}
+					tOn, tOff := alternate(b, run(true, &cpuOn, &allocOn), run(false, &cpuOff, &allocOff))
+					b.ReportMetric(float64(tOn)/float64(tOff), "on/off")
+					b.ReportMetric(float64(cpuOn)/float64(cpuOff), "cpu-on/off")
+					b.ReportMetric(float64(allocOn)/1e6/float64(b.N), "MB-on/pass")
+					b.ReportMetric(float64(allocOff)/1e6/float64(b.N), "MB-off/pass")
+				})
+			}
+		}
+	}
+}
+
+// leverPass returns one inference call or training step of a model of shape s, after a first
+// one: inference when m is nil, else a step of train.Fit with method m (stopped when the
+// benchmark ends).
+func leverPass(b *testing.B, s shape, m *method, batch int) func() {
+	if m != nil {
+		f := startFit(b, s, m.opts, batch, 0)
+		b.Cleanup(func() { f.stop(b) })
+		return func() { f.step(b) }
+	}
+	model, err := bert.New(randomCheckpoint(s), methods[0].opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	input := batchOf(randomExamples(batch, 9))
+	pass := func() {
+		logits, err := model.Logits(input)
+		if err != nil {
+			b.Fatal(err)
+		}
+		logits.Value()
+	}
+	pass() // packs the frozen weights (see op.Linear), which would otherwise count against one side
+	return pass
+}
+
+// alternate runs a and b once each per benchmark iteration, a first in even iterations and b
+// first in odd ones (ABBA, so neither always runs first), and returns the time each took in all:
+// alternating runs share whatever load the machine has, so their ratio holds where times drift.
+func alternate(bm *testing.B, a, b func()) (ta, tb time.Duration) {
+	timed := func(f func()) time.Duration {
+		start := time.Now()
+		f()
+		return time.Since(start)
+	}
+	for i := 0; bm.Loop(); i++ {
+		if i%2 == 0 {
+			ta += timed(a)
+			tb += timed(b)
+		} else {
+			tb += timed(b)
+			ta += timed(a)
+		}
+	}
+	return ta, tb
+}

@@ -1,0 +1,108 @@
+package bert
+
+import (
+	"fmt"
+	"math/rand/v2"
+)
+
+// masks hands out the dropout generators of one forward pass. Each dropout site of the pass, in
+// the order the forward reaches them, and each sequence get their own generator, seeded from the
+// model's Seed, the site and the sequence's key: a sequence's masks depend neither on the other
+// sequences of its batch nor on which goroutine calls Logits when, so a trainer that keys its
+// examples by their place in the run repeats exactly whatever number of workers share a batch.
+type masks struct {
+	seed    uint64
+	keys    []uint64 // one per sequence
+	lengths []int
+	site    uint64
+}
+
+// dropoutMasks returns the generators of a forward pass over b, or nil when the pass applies no
+// dropout. Without b.DropoutKeys it draws a key per sequence from the model's generator, in the
+// order the calls come.
+func (m *Model) dropoutMasks(b Batch, lengths []int) (*masks, error) {
+	if b.DropoutKeys != nil && len(b.DropoutKeys) != len(lengths) {
+		return nil, fmt.Errorf("%w: %d dropout keys for %d sequences", ErrInvalidInput, len(b.DropoutKeys), len(lengths))
+	}
+	if !m.training || (m.dropout == 0 && m.attnDrop == 0) {
+		return nil, nil
+	}
+	keys := b.DropoutKeys
+	if keys == nil {
+		keys = make([]uint64, len(lengths))
+		m.dropMu.Lock()
+		if m.dropRNG == nil { // a Model not built by New
+			m.dropRNG = rand.New(rand.NewPCG(m.dropSeed, 0xd209))
+		}
+		for s := range keys {
+			keys[s] = m.dropRNG.Uint64()
+		}
+		m.dropMu.Unlock()
+	}
+	return &masks{seed: m.dropSeed, keys: keys, lengths: lengths}, nil
+}
+
+// tokens returns the generator of a dropout over the packed token rows, width values per token.
+func (d *masks) tokens(width int) *rand.Rand {
+	return d.next(func(l int) int { return l * width })
+}
+
+// sequences returns the generator of a dropout over one row of width values per sequence.
+func (d *masks) sequences(width int) *rand.Rand {
+	return d.next(func(int) int { return width })
+}
+
+// attention returns the generator of a dropout over the attention probabilities: heads l×l
+// blocks per sequence of length l.
+func (d *masks) attention(heads int) *rand.Rand {
+	return d.next(func(l int) int { return heads * l * l })
+}
+
+// shared returns the generator of a dropout over values that all sequences of the pass share
+// (DeBERTa's relative-position embeddings), keyed by the first sequence: it repeats for a given
+// split of the batch among workers, though not across splits, as one mask per sub-batch.
+func (d *masks) shared(int) *rand.Rand {
+	d.site++
+	return rand.New(rand.NewPCG(mix(d.seed^mix(d.site)), mix(d.keys[0])))
+}
+
+// next returns the generator of the next site, whose operator draws perSequence(l) values for
+// each sequence of length l, sequence after sequence, one Uint64 per value (rand.Rand.Float64).
+func (d *masks) next(perSequence func(l int) int) *rand.Rand {
+	d.site++
+	sizes := make([]int, len(d.lengths))
+	for s, l := range d.lengths {
+		sizes[s] = perSequence(l)
+	}
+	return rand.New(&sequenceSource{site: mix(d.seed ^ mix(d.site)), keys: d.keys, sizes: sizes, seq: -1})
+}
+
+// sequenceSource is a rand.Source that switches to the next sequence's generator after each
+// sequence's number of draws; past the last sequence it goes on with the last generator.
+type sequenceSource struct {
+	site  uint64
+	keys  []uint64
+	sizes []int
+	seq   int // the sequence being drawn, -1 before the first draw
+	left  int // draws left in it
+	pcg   rand.PCG
+}
+
+func (s *sequenceSource) Uint64() uint64 {
+	for s.left == 0 && s.seq+1 < len(s.sizes) {
+		s.seq++
+		s.left = s.sizes[s.seq]
+		s.pcg.Seed(s.site, mix(s.keys[s.seq]))
+	}
+	s.left--
+	return s.pcg.Uint64()
+}
+
+// mix is SplitMix64's finaliser: nearby inputs (consecutive keys, sites, seeds) give unrelated
+// PCG seeds.
+func mix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
+}
