@@ -67,20 +67,28 @@ func (h taskHead) set(t *testing.T, m *Model) {
 // taskFixturesDir holds the committed records of transformers on the tasks.
 const taskFixturesDir = "testdata"
 
-// taskCase is one checkpoint of the task fixtures: tiny-bert (tasks.json) and each tiny family
-// checkpoint (tasks-<model_type>.json).
+// taskCase is one checkpoint of the task fixtures: tiny-bert (tasks.json), each tiny family
+// checkpoint and DeBERTa-v2's testdata/tiny-deberta-v3 and -proj (tasks-<name>.json).
 type taskCase struct {
 	name string
 	ck   func(t *testing.T) *checkpoint.Checkpoint
 	file string
+	// tol64 is the float64 tolerance: 1e-9, but transformers' DeBERTa-v2 scales attention by a
+	// float32 square root even in float64 (scaled_size_sqrt), which Go computes in float64.
+	tol64 float64
 }
 
 func taskCases(dir string) []taskCase {
-	cases := []taskCase{{"bert", func(t *testing.T) *checkpoint.Checkpoint { return loadTinyBERT(t) }, filepath.Join(dir, "tasks.json")}}
+	cases := []taskCase{{"bert", func(t *testing.T) *checkpoint.Checkpoint { return loadTinyBERT(t) }, filepath.Join(dir, "tasks.json"), 1e-9}}
 	for _, arch := range family {
 		cases = append(cases, taskCase{arch.modelType, func(t *testing.T) *checkpoint.Checkpoint {
 			return must(checkpoint.LoadDir(familyDir(arch.modelType)))
-		}, filepath.Join(dir, "tasks-"+arch.modelType+".json")})
+		}, filepath.Join(dir, "tasks-"+arch.modelType+".json"), 1e-9})
+	}
+	for _, name := range []string{"deberta-v3", "deberta-proj"} { // DeBERTa-v2: without and with token types
+		cases = append(cases, taskCase{name, func(t *testing.T) *checkpoint.Checkpoint {
+			return must(checkpoint.LoadDir(filepath.Join("testdata", "tiny-"+name)))
+		}, filepath.Join(dir, "tasks-"+name+".json"), 1e-7})
 	}
 	return cases
 }
@@ -118,7 +126,7 @@ func checkPairLogits(t *testing.T, dir string) {
 			readJSON(t, tc.file, &f)
 			m := must(newModel[float64](tc.ck(t), Options{}))
 			got := must(m.Logits(Batch{IDs: f.Pairs.InputIDs, TypeIDs: f.Pairs.TokenTypeIDs}))
-			assertRows(t, "pair logits", f.Pairs.Logits, got, 1e-9)
+			assertRows(t, "pair logits", f.Pairs.Logits, got, tc.tol64)
 		})
 	}
 }
@@ -138,7 +146,7 @@ func checkTokenLogits(t *testing.T, dir string) {
 				m    *Model
 				tol  float64
 			}{
-				{"float64", must(newModel[float64](ck, Options{TokenClassification: true})), 1e-9},
+				{"float64", must(newModel[float64](ck, Options{TokenClassification: true})), tc.tol64},
 				{"float32", must(New(ck, Options{TokenClassification: true})), 1e-5},
 			} {
 				t.Run(prec.name, func(t *testing.T) {
@@ -175,7 +183,7 @@ func checkRegressionLogits(t *testing.T, dir string) {
 				want[i] = []float64{v}
 			}
 			got := must(m.Logits(Batch{IDs: f.Regression.InputIDs, TypeIDs: f.Regression.TokenTypeIDs}))
-			assertRows(t, "regression logits", want, got, 1e-9)
+			assertRows(t, "regression logits", want, got, tc.tol64)
 		})
 	}
 }
@@ -229,19 +237,17 @@ func TestTokenClassifierAdapterFile(t *testing.T) {
 // and load the export without missing or unexpected keys), and loaded again it gives the same
 // token logits.
 func TestTokenClassifierExport(t *testing.T) {
-	cases := []struct {
+	type exportCase struct {
 		name  string
 		ck    *checkpoint.Checkpoint
 		batch Batch
-	}{{"bert", loadTinyBERT(t), tinyBatch}}
+	}
+	cases := []exportCase{{"bert", loadTinyBERT(t), tinyBatch}}
 	for _, arch := range family {
 		ck, _, b := loadFamily(t, arch.modelType)
-		cases = append(cases, struct {
-			name  string
-			ck    *checkpoint.Checkpoint
-			batch Batch
-		}{arch.modelType, ck, b})
+		cases = append(cases, exportCase{arch.modelType, ck, b})
 	}
+	cases = append(cases, exportCase{"deberta-v3", must(checkpoint.LoadDir("testdata/tiny-deberta-v3")), Batch{IDs: [][]int{{1, 5, 8, 37, 2}, {1, 21, 2}}}})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			m := must(New(tc.ck, Options{Adapter: lora.Config{R: 2, Alpha: 4}, Targets: peft.Targets{Pattern: peft.AllLinear},

@@ -12,7 +12,8 @@ sentences, for the Go tests of integration/bert and integration/train:
               types: the logits and the MSE loss against float labels.
 
 and, for each tiny checkpoint of the rest of the family (../../checkpoint/testdata/tiny-<model_type>,
-RoBERTa, XLM-R, DistilBERT, ELECTRA), tasks-<model_type>.json with the same three tasks through the
+RoBERTa, XLM-R, DistilBERT, ELECTRA; and DeBERTa-v2's testdata/tiny-deberta-v3 and -proj),
+tasks-<model_type>.json with the same three tasks through the
 architecture's Auto classes, on batches its own tokenizer.json encodes and pads (pairs as that
 tokenizer joins them: RoBERTa's <s> a </s></s> b </s>; token types only where the model takes them,
 ELECTRA). The heads these classes draw (the token classifier, the one-output head) are seeded and
@@ -58,13 +59,40 @@ def unpadded(rows, mask):
     return [[v for v, m in zip(r, mk) if m] for r, mk in zip(rows.tolist(), mask.tolist())]
 
 
+# DeBERTa-v2's tiny checkpoints (testdata/tiny-deberta-*, written by make_tiny_deberta.py) ship no
+# tokenizer: their batches are the ids above with DeBERTa's [CLS]=1 and [SEP]=2; token types on
+# tiny-deberta-proj (type_vocab_size 2), none on tiny-deberta-v3 (type_vocab_size 0).
+DEBERTA = {"deberta-v3": False, "deberta-proj": True}
+
+
+def deberta_ids(rows):
+    return [[{2: 1, 3: 2}.get(i, i) for i in r] for r in rows]
+
+
+class FixedTokenizer:
+    """tiny-bert's ids for DeBERTa, in the shape of a tokenizer's padded output."""
+
+    def __init__(self, types):
+        self.types = types
+
+    def __call__(self, a, b=None, **kw):
+        ids, types = (TOKEN_IDS, [[0] * len(r) for r in TOKEN_IDS]) if b is None else (PAIR_IDS, PAIR_TYPES)
+        ids = deberta_ids(ids)
+        return {"input_ids": pad(ids, 0), "attention_mask": pad([[1] * len(r) for r in ids], 0), "token_type_ids": pad(types, 0)}
+
+
 def family_tasks(model_type):
     """The three tasks on tiny-<model_type> through transformers' Auto classes."""
     from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer
 
-    tiny = os.path.join(HERE, "..", "..", "checkpoint", "testdata", "tiny-" + model_type)
-    tok = AutoTokenizer.from_pretrained(tiny)
-    types = model_type == "electra"  # the only one here whose model takes token types
+    if model_type in DEBERTA:
+        tiny = os.path.join(HERE, "tiny-" + model_type)
+        types = DEBERTA[model_type]
+        tok = FixedTokenizer(types)
+    else:
+        tiny = os.path.join(HERE, "..", "..", "checkpoint", "testdata", "tiny-" + model_type)
+        tok = AutoTokenizer.from_pretrained(tiny)
+        types = model_type == "electra"  # the only one of these whose model takes token types
     out = {"model_type": model_type,
            "source": "transformers %s, torch %s" % (transformers.__version__, torch.__version__)}
 
@@ -100,8 +128,10 @@ def family_tasks(model_type):
                                                              ignore_mismatched_sizes=True).eval()
     head = reg.classifier.out_proj if hasattr(reg.classifier, "out_proj") else reg.classifier
     res = run(reg, enc, labels=torch.tensor(SCORES, dtype=torch.float64))
-    assert reg.config.problem_type == "regression"
-    out["regression"] = dict(batch(enc), cls=type(reg).__name__, scores=SCORES, logits=res.logits[:, 0].tolist(),
+    logits = res.logits.reshape(-1)  # DeBERTa's regression returns them flattened
+    mse = torch.mean((logits - torch.tensor(SCORES)) ** 2)
+    assert reg.config.num_labels == 1 and torch.allclose(res.loss, mse), "not transformers' regression"
+    out["regression"] = dict(batch(enc), cls=type(reg).__name__, scores=SCORES, logits=logits.tolist(),
                              loss=res.loss.item(), head_weight=head.weight.tolist(), head_bias=head.bias.tolist())
     return out
 
@@ -143,7 +173,7 @@ def main():
     with open(os.path.join(dest, "tasks.json"), "w") as f:
         json.dump(out, f, indent=1)
         f.write("\n")
-    for model_type in FAMILY:
+    for model_type in FAMILY + list(DEBERTA):
         with open(os.path.join(dest, "tasks-%s.json" % model_type), "w") as f:
             json.dump(family_tasks(model_type), f, separators=(",", ":"))
             f.write("\n")
