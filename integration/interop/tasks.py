@@ -106,8 +106,8 @@ def go_to_peft(base, cases_dir, out):
 
 
 # The inputs of peft-to-go on tiny-bert: ids ([CLS]=2, [SEP]=3), pairs with token types, and
-# the labels to train on; on the other members of the family, PEFT_SENTENCES encoded by the base's
-# tokenizer, tagged alike.
+# the labels to train on (the same with DeBERTa's [CLS] and [SEP] on the tiny DeBERTa checkpoints);
+# on the other members of the family, PEFT_SENTENCES encoded by the base's tokenizer, tagged alike.
 PEFT_IDS = [[2, 5, 8, 37, 19, 3], [2, 21, 3, 22, 23, 3], [2, 9, 40, 41, 42, 43, 44, 3]]
 PEFT_TYPES = [[0, 0, 0, 0, 0, 0], [0, 0, 0, 1, 1, 1], [0, 0, 0, 0, 0, 0, 0, 0]]
 PEFT_TAGS = [[-100, 0, 2, -100, 1, -100], [-100, 1, -100, 3, 4, -100], [-100, 2, -100, 0, -100, 1, 1, -100]]
@@ -119,8 +119,11 @@ def peft_inputs(base):
     """The ids, token types and tags peft-to-go trains on for the base."""
     from transformers import AutoConfig, AutoTokenizer
 
-    if AutoConfig.from_pretrained(base).model_type == "bert":
+    model_type = AutoConfig.from_pretrained(base).model_type
+    if model_type == "bert":
         return PEFT_IDS, PEFT_TYPES, PEFT_TAGS
+    if model_type == "deberta-v2":  # the tiny DeBERTa checkpoints ship no tokenizer: [CLS]=1, [SEP]=2
+        return [[{2: 1, 3: 2}.get(i, i) for i in r] for r in PEFT_IDS], PEFT_TYPES, PEFT_TAGS
     enc = AutoTokenizer.from_pretrained(base)(PEFT_SENTENCES, return_token_type_ids=True)
     ids, types = enc["input_ids"], enc["token_type_ids"]
     tags = [[-100 if k in (0, len(r) - 1) else (i + k) % 5 for k in range(len(r))] for i, r in enumerate(ids)]
@@ -131,7 +134,8 @@ def peft_to_go(base, out_dir):
     from peft import HRAConfig, LoraConfig, get_peft_model
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoModelForTokenClassification
 
-    qv = ["q_lin", "v_lin"] if AutoConfig.from_pretrained(base).model_type == "distilbert" else ["query", "value"]
+    qv = {"distilbert": ["q_lin", "v_lin"], "deberta-v2": ["query_proj", "value_proj"]}.get(
+        AutoConfig.from_pretrained(base).model_type, ["query", "value"])
     recipes = {
         "peft-token-cls-lora": (AutoModelForTokenClassification, 5,
                                 LoraConfig(task_type="TOKEN_CLS", r=4, lora_alpha=8, target_modules=qv)),

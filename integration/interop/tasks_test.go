@@ -3,9 +3,11 @@ package interop
 import (
 	"context"
 	"encoding/json"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/spago-peft/spago-peft/integration/bert"
@@ -105,6 +107,37 @@ type taskBase struct {
 	name, dir, fixtures string
 	// cases are the adapters Go trains on it.
 	cases []taskCaseDef
+	// tok encodes its inputs; nil takes the directory's tokenizer (encoderOf).
+	tok tokenizer.Encoder
+}
+
+// debertaWords is the tokenizer of the tiny DeBERTa checkpoints, which ship none: a word's id is
+// fixed by its hash among 5..79 (in every tiny DeBERTa vocabulary), [CLS]=1 and [SEP]=2 as in
+// DeBERTa-v3, the second sentence of a pair of token type 1.
+type debertaWords struct{}
+
+func (d debertaWords) Encode(text string, maxLen int) tokenizer.Encoding {
+	return d.encode(maxLen, text)
+}
+
+func (d debertaWords) EncodePair(a, b string, maxLen int) tokenizer.Encoding {
+	return d.encode(maxLen, a, b)
+}
+
+func (debertaWords) encode(maxLen int, texts ...string) tokenizer.Encoding {
+	e := tokenizer.Encoding{IDs: []int{1}, TypeIDs: []int{0}}
+	for typ, text := range texts {
+		for _, w := range strings.Fields(text) {
+			h := fnv.New32a()
+			h.Write([]byte(w))
+			e.IDs, e.TypeIDs = append(e.IDs, 5+int(h.Sum32()%75)), append(e.TypeIDs, typ)
+		}
+		e.IDs, e.TypeIDs = append(e.IDs, 2), append(e.TypeIDs, typ)
+	}
+	if len(e.IDs) > maxLen {
+		e.IDs, e.TypeIDs = append(e.IDs[:maxLen-1], 2), e.TypeIDs[:maxLen]
+	}
+	return e
 }
 
 // taskCaseDef is an adapter Go trains for a task.
@@ -123,14 +156,17 @@ var familyTaskCases = []taskCaseDef{
 	{"regression-hra", bert.Options{Adapter: hra.Config{R: 2}, NumLabels: 1}, "SEQ_CLS"},
 }
 
-// taskBases are tiny-bert (records in testdata) and each tiny family checkpoint (records in
-// testdata/family/<name>).
+// taskBases are tiny-bert (records in testdata), each tiny family checkpoint (records in
+// testdata/family/<name>) and the tiny DeBERTa checkpoints (records in testdata/deberta-<name>).
 func taskBases() []taskBase {
-	bases := []taskBase{{"bert", tinyDir, "testdata", taskCases}}
+	bases := []taskBase{{"bert", tinyDir, "testdata", taskCases, nil}}
 	for _, b := range familyBases {
 		if !b.headless {
-			bases = append(bases, taskBase{b.name, b.dir, b.fixtures(), familyTaskCases})
+			bases = append(bases, taskBase{b.name, b.dir, b.fixtures(), familyTaskCases, nil})
 		}
+	}
+	for _, d := range debertaBases {
+		bases = append(bases, taskBase{"deberta-" + d.name, d.dir, d.fixtures, familyTaskCases, debertaWords{}})
 	}
 	return bases
 }
@@ -249,7 +285,10 @@ func TestLiveTasks(t *testing.T) {
 
 func liveTasks(t *testing.T, py string, b taskBase) {
 	ck := loadCheckpoint(t, b.dir)
-	tok := encoderOf(t, b.dir)
+	tok := b.tok
+	if tok == nil {
+		tok = encoderOf(t, b.dir)
+	}
 	dir := t.TempDir()
 	for _, tc := range b.cases {
 		opts := tc.opts
