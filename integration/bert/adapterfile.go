@@ -114,7 +114,11 @@ func LoadAdapter(ck *checkpoint.Checkpoint, dir string) (*Model, error) {
 	if err := checkClassifierNotTargeted(targets, meta); err != nil {
 		return nil, fmt.Errorf("%w: bert: %s: %v", peft.ErrUnsupported, configPath, err)
 	}
-	numLabels, err := savedNumLabels(dir, arch)
+	out := arch.Head.Out
+	if meta.TaskType == tokenTaskType { // every …ForTokenClassification's output layer
+		out = "classifier"
+	}
+	numLabels, err := savedNumLabels(dir, out)
 	if err != nil {
 		return nil, fmt.Errorf("bert: %w", err)
 	}
@@ -234,10 +238,10 @@ func fromPEFTTargets(arch *checkpoint.Architecture, t peft.Targets) peft.Targets
 	return out
 }
 
-// savedNumLabels returns the number of rows of the saved classifier (the head's output layer),
-// or 0 (the checkpoint's number) if the file has none; a file that cannot be read is reported by
-// LoadAdapterTensors.
-func savedNumLabels(dir string, arch *checkpoint.Architecture) (int, error) {
+// savedNumLabels returns the number of rows of the saved output layer out (the sequence head's,
+// or a token classifier's "classifier"), or 0 (the checkpoint's number) if the file has none; a
+// file that cannot be read is reported by LoadAdapterTensors.
+func savedNumLabels(dir, out string) (int, error) {
 	f, err := os.Open(filepath.Join(dir, peft.AdapterWeightsFile))
 	if err != nil {
 		return 0, err
@@ -252,7 +256,7 @@ func savedNumLabels(dir string, arch *checkpoint.Architecture) (int, error) {
 		return 0, nil
 	}
 	for _, e := range parsed.Entries {
-		if e.Name == peft.KeyPrefix+arch.Head.Out+".weight" && len(e.Shape) == 2 && e.Shape[0] > 0 {
+		if e.Name == peft.KeyPrefix+out+".weight" && len(e.Shape) == 2 && e.Shape[0] > 0 {
 			return e.Shape[0], nil
 		}
 	}

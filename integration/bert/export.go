@@ -8,6 +8,7 @@ import (
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
 	"github.com/spago-peft/spago-peft/integration/checkpoint"
+	"github.com/spago-peft/spago-peft/peft"
 )
 
 // ExportMerged writes the model as a plain Hugging Face …ForSequenceClassification checkpoint of
@@ -18,8 +19,10 @@ import (
 // tokenizer_config.json, are copied in.
 //
 // An unmerged model is merged for the export and then restored bit for bit, so ExportMerged must
-// not run concurrently with forward passes; a merged model is exported as it is. Label names are
-// the checkpoint config's when the number of labels is unchanged, "LABEL_<i>" otherwise.
+// not run concurrently with forward passes; a merged model is exported as it is. Label names
+// (config.json's id2label and label2id) are those given to SetLabelNames, else the checkpoint
+// config's when the number of labels is unchanged, else "LABEL_<i>". A token classifier is
+// exported as its architecture's …ForTokenClassification.
 func (m *Model) ExportMerged(dir string, copyFiles ...string) error {
 	_, err := m.exportMerged(dir, copyFiles)
 	return err
@@ -82,13 +85,33 @@ func (m *Model) mergedCheckpoint() (*checkpoint.Checkpoint, error) {
 	return ck, nil
 }
 
+// SetLabelNames names the model's classes (a token classifier's tags) in order, for ExportMerged
+// to write as id2label and label2id; there must be NumLabels distinct, non-empty names.
+func (m *Model) SetLabelNames(names []string) error {
+	if len(names) != m.NumLabels() {
+		return fmt.Errorf("%w: bert: %d label names for %d labels", peft.ErrInvalidConfig, len(names), m.NumLabels())
+	}
+	seen := map[string]bool{}
+	for _, name := range names {
+		if name == "" || seen[name] {
+			return fmt.Errorf("%w: bert: label names %q: each must be non-empty and distinct", peft.ErrInvalidConfig, names)
+		}
+		seen[name] = true
+	}
+	m.labelNames = slices.Clone(names)
+	return nil
+}
+
 // checkpoint copies every module's current weights into a checkpoint under canonical names.
 func (m *Model) checkpoint() *checkpoint.Checkpoint {
 	cfg := m.config
-	if cfg.NumLabels() != m.NumLabels() {
+	if m.labelNames != nil || cfg.NumLabels() != m.NumLabels() {
 		cfg.ID2Label, cfg.Label2ID = map[int]string{}, map[string]int{}
 		for i := range m.NumLabels() {
 			cfg.ID2Label[i] = fmt.Sprintf("LABEL_%d", i)
+			if m.labelNames != nil {
+				cfg.ID2Label[i] = m.labelNames[i]
+			}
 			cfg.Label2ID[cfg.ID2Label[i]] = i
 		}
 	}

@@ -93,6 +93,25 @@ func TestExportHeadOnlyRenamesLabels(t *testing.T) {
 	assert.ErrorIs(t, m.ExportMerged(filepath.Join(dir, "x"), filepath.Join(dir, "absent.txt")), checkpoint.ErrNotFound)
 }
 
+// TestExportLabelNames checks that the names given to SetLabelNames become the export's id2label
+// and label2id, and the one-line errors of names that cannot be.
+func TestExportLabelNames(t *testing.T) {
+	m := trainedModel(t, loadFileCheckpoint(t), Options{NumLabels: 2})
+	for _, bad := range [][]string{{"a"}, {"a", "a"}, {"a", ""}, {"a", "b", "c"}} {
+		err := m.SetLabelNames(bad)
+		assert.ErrorIs(t, err, peft.ErrInvalidConfig, "%q", bad)
+	}
+	names := []string{"not_entailment", "entailment"}
+	require.NoError(t, m.SetLabelNames(names))
+	names[0] = "changed by the caller"
+	dir := t.TempDir()
+	require.NoError(t, m.ExportMerged(dir))
+	exported, err := checkpoint.LoadDir(dir)
+	require.NoError(t, err)
+	assert.Equal(t, map[int]string{0: "not_entailment", 1: "entailment"}, exported.Config.ID2Label)
+	assert.Equal(t, map[string]int{"not_entailment": 0, "entailment": 1}, exported.Config.Label2ID)
+}
+
 // exportedModel exports m merged and builds a plain model from the export.
 func exportedModel(t *testing.T, m *Model) *Model {
 	t.Helper()

@@ -88,6 +88,9 @@ type Model struct {
 	// the checkpoint's, frozen, and SaveAdapter writes no task_type.
 	headFromBase bool
 	tokens       bool // Options.TokenClassification
+
+	// labelNames are the class names given to SetLabelNames, for the merged export.
+	labelNames []string
 }
 
 // Embeddings holds the embedding tables, each a matrix with one row per id. Position is nil for

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/nlpodyssey/spago/mat"
+	"github.com/nlpodyssey/spago/mat/float"
 	"github.com/spago-peft/spago-peft/integration/checkpoint"
 	"github.com/spago-peft/spago-peft/internal/gradcheck"
 	"github.com/spago-peft/spago-peft/internal/testenv"
@@ -17,14 +18,17 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// taskFixtures is testdata/tasks.json, written by testdata/make_task_fixtures.py with the real
-// transformers.
+// taskFixtures is testdata/tasks.json (tiny-bert) or tasks-<model_type>.json (a tiny family
+// checkpoint), written by testdata/make_task_fixtures.py with the real transformers. Head weights
+// are set in the family's files only: the heads transformers drew there, which Go sets the same.
 type taskFixtures struct {
 	Token struct {
-		InputIDs [][]int       `json:"input_ids"`
-		Labels   [][]int       `json:"labels"`
-		Logits   [][][]float64 `json:"logits"`
-		Loss     float64       `json:"loss"`
+		InputIDs     [][]int       `json:"input_ids"`
+		TokenTypeIDs [][]int       `json:"token_type_ids"`
+		Labels       [][]int       `json:"labels"`
+		Logits       [][][]float64 `json:"logits"`
+		Loss         float64       `json:"loss"`
+		taskHead
 	} `json:"token"`
 	Pairs struct {
 		InputIDs     [][]int     `json:"input_ids"`
@@ -37,29 +41,76 @@ type taskFixtures struct {
 		Scores       []float64 `json:"scores"`
 		Logits       []float64 `json:"logits"`
 		Loss         float64   `json:"loss"`
+		taskHead
 	} `json:"regression"`
 }
 
-// taskFixturesFile is the committed record of transformers on the tasks.
-const taskFixturesFile = "testdata/tasks.json"
+// taskHead is the output layer transformers drew for a task, when the checkpoint has none of that
+// shape: HeadWeight [labels][hidden].
+type taskHead struct {
+	HeadWeight [][]float64 `json:"head_weight"`
+	HeadBias   []float64   `json:"head_bias"`
+}
 
-// TestTokenLogitsMatchTransformers checks the token head against BertForTokenClassification on a
-// batch of three lengths (padded there, packed here), in float64 and float32.
-func TestTokenLogitsMatchTransformers(t *testing.T) { checkTokenLogits(t, taskFixturesFile) }
+// set copies the head into m's classifier (float32 or float64).
+func (h taskHead) set(t *testing.T, m *Model) {
+	t.Helper()
+	require.Len(t, h.HeadBias, m.Classifier.B.Value().Size())
+	var w []float64
+	for _, row := range h.HeadWeight {
+		w = append(w, row...)
+	}
+	m.Classifier.W.Value().(mat.Matrix).SetData(float.Make(w...))
+	m.Classifier.B.Value().(mat.Matrix).SetData(float.Make(h.HeadBias...))
+}
 
-// TestPairLogitsMatchTransformers checks BertForSequenceClassification's logits of sentence
-// pairs with token types.
-func TestPairLogitsMatchTransformers(t *testing.T) { checkPairLogits(t, taskFixturesFile) }
+// taskFixturesDir holds the committed records of transformers on the tasks.
+const taskFixturesDir = "testdata"
+
+// taskCase is one checkpoint of the task fixtures: tiny-bert (tasks.json), each tiny family
+// checkpoint and DeBERTa-v2's testdata/tiny-deberta-v3 and -proj (tasks-<name>.json).
+type taskCase struct {
+	name string
+	ck   func(t *testing.T) *checkpoint.Checkpoint
+	file string
+	// tol64 is the float64 tolerance: 1e-9, but transformers' DeBERTa-v2 scales attention by a
+	// float32 square root even in float64 (scaled_size_sqrt), which Go computes in float64.
+	tol64 float64
+}
+
+func taskCases(dir string) []taskCase {
+	cases := []taskCase{{"bert", func(t *testing.T) *checkpoint.Checkpoint { return loadTinyBERT(t) }, filepath.Join(dir, "tasks.json"), 1e-9}}
+	for _, arch := range family {
+		cases = append(cases, taskCase{arch.modelType, func(t *testing.T) *checkpoint.Checkpoint {
+			return must(checkpoint.LoadDir(familyDir(arch.modelType)))
+		}, filepath.Join(dir, "tasks-"+arch.modelType+".json"), 1e-9})
+	}
+	for _, name := range []string{"deberta-v3", "deberta-proj"} { // DeBERTa-v2: without and with token types
+		cases = append(cases, taskCase{name, func(t *testing.T) *checkpoint.Checkpoint {
+			return must(checkpoint.LoadDir(filepath.Join("testdata", "tiny-"+name)))
+		}, filepath.Join(dir, "tasks-"+name+".json"), 1e-7})
+	}
+	return cases
+}
+
+// TestTokenLogitsMatchTransformers checks the token head against every architecture's
+// …ForTokenClassification on a batch of three lengths (padded there, packed here), in float64 and
+// float32.
+func TestTokenLogitsMatchTransformers(t *testing.T) { checkTokenLogits(t, taskFixturesDir) }
+
+// TestPairLogitsMatchTransformers checks every architecture's …ForSequenceClassification on
+// sentence pairs as its tokenizer joins them (token types on BERT and ELECTRA).
+func TestPairLogitsMatchTransformers(t *testing.T) { checkPairLogits(t, taskFixturesDir) }
 
 // TestRegressionLogitsMatchTransformers checks a one-output head (transformers' regression) on
-// sentence pairs with token types against BertForSequenceClassification with num_labels=1.
-func TestRegressionLogitsMatchTransformers(t *testing.T) { checkRegressionLogits(t, taskFixturesFile) }
+// sentence pairs against every architecture's …ForSequenceClassification with num_labels=1.
+func TestRegressionLogitsMatchTransformers(t *testing.T) { checkRegressionLogits(t, taskFixturesDir) }
 
 // TestLiveTaskFixtures runs testdata/make_task_fixtures.py with the real transformers and checks
 // Go against its fresh output.
 func TestLiveTaskFixtures(t *testing.T) {
 	py := testenv.Python(t)
-	out := filepath.Join(t.TempDir(), "tasks.json")
+	out := t.TempDir()
 	if b, err := exec.Command(py, "testdata/make_task_fixtures.py", out).CombinedOutput(); err != nil {
 		t.Fatalf("make_task_fixtures.py: %v\n%s", err, b)
 	}
@@ -68,52 +119,73 @@ func TestLiveTaskFixtures(t *testing.T) {
 	checkRegressionLogits(t, out)
 }
 
-func checkPairLogits(t *testing.T, path string) {
-	var f taskFixtures
-	readJSON(t, path, &f)
-	m := must(newModel[float64](loadTinyBERT(t), Options{}))
-	assertRows(t, "pair logits", f.Pairs.Logits, must(m.Logits(Batch{IDs: f.Pairs.InputIDs, TypeIDs: f.Pairs.TokenTypeIDs})), 1e-9)
-}
-
-func checkTokenLogits(t *testing.T, path string) {
-	var f taskFixtures
-	readJSON(t, path, &f)
-	var want [][]float64
-	for _, rows := range f.Token.Logits {
-		want = append(want, rows...)
-	}
-	ck := loadTinyBERT(t)
-	for _, tc := range []struct {
-		name string
-		m    *Model
-		tol  float64
-	}{
-		{"float64", must(newModel[float64](ck, Options{TokenClassification: true})), 1e-9},
-		{"float32", must(New(ck, Options{TokenClassification: true})), 1e-5},
-	} {
+func checkPairLogits(t *testing.T, dir string) {
+	for _, tc := range taskCases(dir) {
 		t.Run(tc.name, func(t *testing.T) {
-			assertRows(t, "token logits", want, must(tc.m.TokenLogits(Batch{IDs: f.Token.InputIDs})), tc.tol)
+			var f taskFixtures
+			readJSON(t, tc.file, &f)
+			m := must(newModel[float64](tc.ck(t), Options{}))
+			got := must(m.Logits(Batch{IDs: f.Pairs.InputIDs, TypeIDs: f.Pairs.TokenTypeIDs}))
+			assertRows(t, "pair logits", f.Pairs.Logits, got, tc.tol64)
 		})
 	}
 }
 
-func checkRegressionLogits(t *testing.T, path string) {
-	var f taskFixtures
-	readJSON(t, path, &f)
-	ck := loadTinyBERT(t)
-	m := must(newModel[float64](ck, Options{NumLabels: 1}))
-	require.Equal(t, 1, m.NumLabels())
-	w, b := ck.Tensors["classifier.weight"], ck.Tensors["classifier.bias"]
-	h := ck.Config.HiddenSize
-	for i := range h { // the fixture's head is row 0 of tiny-bert's classifier
-		m.Classifier.W.Value().Data().F64()[i] = float64(w.Data[i])
+func checkTokenLogits(t *testing.T, dir string) {
+	for _, tc := range taskCases(dir) {
+		t.Run(tc.name, func(t *testing.T) {
+			var f taskFixtures
+			readJSON(t, tc.file, &f)
+			var want [][]float64
+			for _, rows := range f.Token.Logits {
+				want = append(want, rows...)
+			}
+			ck := tc.ck(t)
+			for _, prec := range []struct {
+				name string
+				m    *Model
+				tol  float64
+			}{
+				{"float64", must(newModel[float64](ck, Options{TokenClassification: true})), tc.tol64},
+				{"float32", must(New(ck, Options{TokenClassification: true})), 1e-5},
+			} {
+				t.Run(prec.name, func(t *testing.T) {
+					if f.Token.HeadWeight != nil {
+						f.Token.set(t, prec.m)
+					}
+					got := must(prec.m.TokenLogits(Batch{IDs: f.Token.InputIDs, TypeIDs: f.Token.TokenTypeIDs}))
+					assertRows(t, "token logits", want, got, prec.tol)
+				})
+			}
+		})
 	}
-	m.Classifier.B.Value().Data().F64()[0] = float64(b.Data[0])
-	want := make([][]float64, len(f.Regression.Logits))
-	for i, v := range f.Regression.Logits {
-		want[i] = []float64{v}
+}
+
+func checkRegressionLogits(t *testing.T, dir string) {
+	for _, tc := range taskCases(dir) {
+		t.Run(tc.name, func(t *testing.T) {
+			var f taskFixtures
+			readJSON(t, tc.file, &f)
+			ck := tc.ck(t)
+			m := must(newModel[float64](ck, Options{NumLabels: 1}))
+			require.Equal(t, 1, m.NumLabels())
+			if f.Regression.HeadWeight != nil {
+				f.Regression.set(t, m)
+			} else { // tasks.json's head is row 0 of tiny-bert's classifier
+				w, b := ck.Tensors["classifier.weight"], ck.Tensors["classifier.bias"]
+				for i := range ck.Config.HiddenSize {
+					m.Classifier.W.Value().Data().F64()[i] = float64(w.Data[i])
+				}
+				m.Classifier.B.Value().Data().F64()[0] = float64(b.Data[0])
+			}
+			want := make([][]float64, len(f.Regression.Logits))
+			for i, v := range f.Regression.Logits {
+				want[i] = []float64{v}
+			}
+			got := must(m.Logits(Batch{IDs: f.Regression.InputIDs, TypeIDs: f.Regression.TokenTypeIDs}))
+			assertRows(t, "regression logits", want, got, tc.tol64)
+		})
 	}
-	assertRows(t, "regression logits", want, must(m.Logits(Batch{IDs: f.Regression.InputIDs, TypeIDs: f.Regression.TokenTypeIDs})), 1e-9)
 }
 
 // TestTokenLogitsGradients checks the gradients of the token head path by finite differences,
@@ -159,22 +231,40 @@ func TestTokenClassifierAdapterFile(t *testing.T) {
 	assert.True(t, errors.Is(err, ErrInvalidInput), "TokenLogits of a sequence classifier: %v", err)
 }
 
-// TestTokenClassifierExport checks a token classifier's merged export: no pooler (transformers'
-// BertForTokenClassification has none, and loads the export without missing or unexpected keys),
-// and the same token logits from the export loaded again.
+// TestTokenClassifierExport checks a token classifier's merged export on every architecture:
+// config.json names its …ForTokenClassification class, the export has no sequence head dense
+// layer (no pooler, classifier.dense or pre_classifier: transformers' token classes have none,
+// and load the export without missing or unexpected keys), and loaded again it gives the same
+// token logits.
 func TestTokenClassifierExport(t *testing.T) {
-	ck := loadTinyBERT(t)
-	m := must(New(ck, Options{Adapter: lora.Config{R: 2, Alpha: 4}, Targets: peft.Targets{Modules: []string{"query"}, ModulesToSave: []string{"classifier"}},
-		NumLabels: 4, TokenClassification: true}))
-	perturb(m, 3)
-	dir := filepath.Join(t.TempDir(), "merged")
-	require.NoError(t, m.ExportMerged(dir))
-	exported, err := checkpoint.LoadDir(dir)
-	require.NoError(t, err)
-	for name := range exported.Tensors {
-		assert.NotContains(t, name, "pooler", "a token classifier's export has no pooler")
+	type exportCase struct {
+		name  string
+		ck    *checkpoint.Checkpoint
+		batch Batch
 	}
-	again := must(New(exported, Options{TokenClassification: true}))
-	assert.Equal(t, 4, again.NumLabels())
-	assert.InDeltaSlice(t, must(m.TokenLogits(tinyBatch)).Value().Data().F64(), must(again.TokenLogits(tinyBatch)).Value().Data().F64(), 1e-5)
+	cases := []exportCase{{"bert", loadTinyBERT(t), tinyBatch}}
+	for _, arch := range family {
+		ck, _, b := loadFamily(t, arch.modelType)
+		cases = append(cases, exportCase{arch.modelType, ck, b})
+	}
+	cases = append(cases, exportCase{"deberta-v3", must(checkpoint.LoadDir("testdata/tiny-deberta-v3")), Batch{IDs: [][]int{{1, 5, 8, 37, 2}, {1, 21, 2}}}})
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := must(New(tc.ck, Options{Adapter: lora.Config{R: 2, Alpha: 4}, Targets: peft.Targets{Pattern: peft.AllLinear},
+				NumLabels: 4, TokenClassification: true}))
+			perturb(m, 3)
+			dir := filepath.Join(t.TempDir(), "merged")
+			require.NoError(t, m.ExportMerged(dir))
+			var cfg map[string]any
+			readJSON(t, filepath.Join(dir, checkpoint.ConfigFile), &cfg)
+			assert.Equal(t, []any{tc.ck.Config.Architecture().TokenClass()}, cfg["architectures"])
+			exported, err := checkpoint.LoadDir(dir)
+			require.NoError(t, err)
+			assert.True(t, exported.HasTokenClassifier())
+			assert.False(t, exported.HasHeadDense(), "a token classifier's export has no sequence head")
+			again := must(New(exported, Options{TokenClassification: true}))
+			assert.Equal(t, 4, again.NumLabels())
+			assert.InDeltaSlice(t, must(m.TokenLogits(tc.batch)).Value().Data().F64(), must(again.TokenLogits(tc.batch)).Value().Data().F64(), 1e-5)
+		})
+	}
 }

@@ -225,6 +225,10 @@ func (a *Architecture) Class(classifier bool) string {
 	return a.ClassPrefix + "Model"
 }
 
+// TokenClass returns the transformers class of a token classifier: ClassPrefix +
+// "ForTokenClassification" (BertForTokenClassification, RobertaForTokenClassification, …).
+func (a *Architecture) TokenClass() string { return a.ClassPrefix + "ForTokenClassification" }
+
 // droppedPrefixes start the canonical names of tensors no member of the family needs: the
 // pre-training heads (BERT's cls, RoBERTa's lm_head, DistilBERT's vocab_*, ELECTRA's
 // discriminator and generator heads).

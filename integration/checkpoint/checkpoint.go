@@ -105,6 +105,13 @@ func (c *Checkpoint) HasClassifier() bool {
 	return c.Tensors[c.Config.Architecture().Head.Out+".weight"] != nil
 }
 
+// HasTokenClassifier reports whether the checkpoint is a token classifier's: a plain linear
+// classifier (classifier.weight) and no dense layer of the sequence head, as every
+// …ForTokenClassification of the family has (no pooler, no classifier.dense, no pre_classifier).
+func (c *Checkpoint) HasTokenClassifier() bool {
+	return c.Tensors["classifier.weight"] != nil && !c.HasHeadDense()
+}
+
 // HasHeadDense reports whether the checkpoint has the dense layer of its
 // architecture's head (Head.Dense: BERT's pooler, DistilBERT's
 // pre_classifier, RoBERTa's classifier.dense).

@@ -24,7 +24,8 @@ import (
 // config.json has every field of the config.json ck.Config was parsed from (dropout
 // probabilities, initializer_range, position_embedding_type, problem_type, …), with the values of
 // Config's own fields under the architecture's keys, its model_type, the architecture
-// …ForSequenceClassification when ck has a classifier (…Model otherwise), and id2label and
+// …ForTokenClassification when ck is a token classifier's (HasTokenClassifier),
+// …ForSequenceClassification when ck has a classifier, …Model otherwise, and id2label and
 // label2id for NumLabels classes ("LABEL_0", … when ck has no label names, as transformers names
 // them).
 func WriteDir(dir string, ck *Checkpoint, copyFiles ...string) error {
@@ -69,6 +70,9 @@ func encodeConfig(ck *Checkpoint) ([]byte, error) {
 	arch := c.Architecture()
 	c.ModelType = arch.ModelType
 	c.Architectures = []string{arch.Class(ck.HasClassifier())}
+	if ck.HasTokenClassifier() {
+		c.Architectures = []string{arch.TokenClass()}
+	}
 	if len(c.ID2Label) == 0 {
 		c.ID2Label = map[int]string{}
 		for i := range c.NumLabels() {

@@ -226,6 +226,11 @@ func (s *Setup) Train(ctx context.Context, job Job) (*Result, error) {
 	if s.Task == TaskClassify {
 		res.LabelNames = s.LabelNames
 	}
+	if res.LabelNames != nil { // for the merged export's id2label
+		if err := model.SetLabelNames(res.LabelNames); err != nil {
+			return nil, fmt.Errorf("finetune: %w", err)
+		}
+	}
 	opts := train.Options{
 		Epochs: job.Epochs, Steps: job.Steps, BatchSize: orDefault(job.BatchSize, 32),
 		LR: job.LR, WarmupRatio: job.WarmupRatio, WeightDecay: job.WeightDecay, Seed: job.Seed,

@@ -108,7 +108,8 @@ var (
 // LoadAdapter loads an adapter saved by Result.SaveAdapter (or by PEFT for
 // BertForSequenceClassification) from dir onto its base: model if not empty, else the base the
 // adapter records (its base_model_name_or_path), which may be DefaultBaseName. It returns the
-// model, in evaluation mode, with its tokenizer and the name of the base it used.
+// model, in evaluation mode, with its tokenizer and the name of the base it used; the class names
+// the adapter records (LabelNames) name the model's labels, for its merged export.
 //
 // It fails with ErrRecordedBase when the recorded base cannot be loaded, and with
 // ErrBaseMismatch when the adapter records a base Fingerprint (as Result.SaveAdapter does) and
@@ -152,6 +153,13 @@ func LoadAdapter(ctx context.Context, dir, model string, opts checkpoint.Downloa
 	m, err := bert.LoadAdapter(ck, dir)
 	if err != nil {
 		return nil, nil, "", err
+	}
+	names, err := LabelNames(dir)
+	if err == nil && names != nil {
+		err = m.SetLabelNames(names) // for the merged export's id2label
+	}
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("finetune: %s: %w", dir, err)
 	}
 	return m, tok, model, nil
 }

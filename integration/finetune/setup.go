@@ -198,8 +198,8 @@ func headLabels(ck *checkpoint.Checkpoint, want int) int {
 	switch {
 	case want > 0:
 		return want
-	case ck.HasClassifier():
-		return ck.Tensors["classifier.weight"].Shape[0]
+	case ck.HasClassifier(): // the head's output layer: classifier.out_proj on RoBERTa and ELECTRA
+		return ck.Tensors[ck.Config.Architecture().Head.Out+".weight"].Shape[0]
 	case len(ck.Config.ID2Label) > 0:
 		return ck.Config.NumLabels()
 	}
