@@ -114,11 +114,7 @@ func LoadAdapter(ck *checkpoint.Checkpoint, dir string) (*Model, error) {
 	if err := checkClassifierNotTargeted(targets, meta); err != nil {
 		return nil, fmt.Errorf("%w: bert: %s: %v", peft.ErrUnsupported, configPath, err)
 	}
-	out := arch.Head.Out
-	if meta.TaskType == tokenTaskType { // every …ForTokenClassification's output layer
-		out = "classifier"
-	}
-	numLabels, err := savedNumLabels(dir, out)
+	numLabels, err := savedNumLabels(dir, arch.OutputLayer(meta.TaskType == tokenTaskType))
 	if err != nil {
 		return nil, fmt.Errorf("bert: %w", err)
 	}

@@ -200,12 +200,7 @@ func buildModel[T float.DType](ck *checkpoint.Checkpoint, opts Options, exactSav
 	}
 	h, head := cfg.HiddenSize, arch.Head
 	m.Pooler = w.linearOrNew(head.Dense, h, h, rng)
-	out := head.Out
-	if opts.TokenClassification {
-		// Every family's ForTokenClassification has a plain linear "classifier" and no pooler or
-		// sequence head.
-		out = "classifier"
-	}
+	out := arch.OutputLayer(opts.TokenClassification)
 	m.Classifier = w.linearOrNew(out, numLabels, h, rng)
 	if !opts.TokenClassification {
 		m.addLinear(head.Dense, m.Pooler)

@@ -229,6 +229,19 @@ func (a *Architecture) Class(classifier bool) string {
 // "ForTokenClassification" (BertForTokenClassification, RobertaForTokenClassification, …).
 func (a *Architecture) TokenClass() string { return a.ClassPrefix + "ForTokenClassification" }
 
+// TokenClassifier is the name of a token classifier's output layer: a plain linear "classifier"
+// in every …ForTokenClassification, which has no pooler or sequence head.
+const TokenClassifier = "classifier"
+
+// OutputLayer returns the name of the layer that gives the logits: Head.Out, or TokenClassifier
+// for a token classifier.
+func (a *Architecture) OutputLayer(tokens bool) string {
+	if tokens {
+		return TokenClassifier
+	}
+	return a.Head.Out
+}
+
 // droppedPrefixes start the canonical names of tensors no member of the family needs: the
 // pre-training heads (BERT's cls, RoBERTa's lm_head, DistilBERT's vocab_*, ELECTRA's
 // discriminator and generator heads).

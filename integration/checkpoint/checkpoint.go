@@ -109,7 +109,7 @@ func (c *Checkpoint) HasClassifier() bool {
 // classifier (classifier.weight) and no dense layer of the sequence head, as every
 // …ForTokenClassification of the family has (no pooler, no classifier.dense, no pre_classifier).
 func (c *Checkpoint) HasTokenClassifier() bool {
-	return c.Tensors["classifier.weight"] != nil && !c.HasHeadDense()
+	return c.Tensors[TokenClassifier+".weight"] != nil && !c.HasHeadDense()
 }
 
 // HasHeadDense reports whether the checkpoint has the dense layer of its
