@@ -1,6 +1,7 @@
 package op
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -57,7 +58,11 @@ func TestSizeClass(t *testing.T) {
 
 // TestGradBufferReuse runs the backward pass of a graph through every operator that takes its
 // gradient buffers from the pools, three times with reuse (each run getting the buffers the one
-// before dirtied), and checks each run's gradients bit for bit against a run without reuse.
+// before dirtied), and checks each run's gradients against a run without reuse. Not bit for bit:
+// spago's backward pass runs operators concurrently, so a tensor several operators read (e, bq,
+// gain, bias) sums its gradients in whatever order they arrive, which moves the last bits from run
+// to run with or without reuse. A dirtied buffer shows as an error the size of a gradient, far
+// above the 1e-5 relative tolerance.
 func TestGradBufferReuse(t *testing.T) {
 	rng := rand.New(rand.NewPCG(41, 41))
 	const d, heads = 16, 2
@@ -94,6 +99,14 @@ func TestGradBufferReuse(t *testing.T) {
 	}
 	want := run(false)
 	for i := range 3 {
-		assert.Equal(t, want, run(true), "run %d with reuse", i)
+		got := run(true)
+		for j := range want {
+			for k, w := range want[j] {
+				tol := 1e-5 * (1 + math.Abs(float64(w)))
+				if math.Abs(float64(got[j][k]-w)) > tol {
+					t.Fatalf("run %d with reuse: input %d, element %d: got %g, want %g", i, j, k, got[j][k], w)
+				}
+			}
+		}
 	}
 }

@@ -3,14 +3,21 @@ package registry
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"sync/atomic"
 	"testing"
 )
 
 var errCorrupt, errUnsupported = errors.New("corrupt"), errors.New("unsupported")
 
+// registrations numbers the methods the tests register.
+var registrations atomic.Int64
+
 func TestRegisterRefusesIncompleteAndDuplicate(t *testing.T) {
+	// A name of this run's own: the registry is global, and -count=N runs the test N times.
+	dup := fmt.Sprintf("TEST-DUP-%d", registrations.Add(1))
 	complete := Method{
-		PeftType:     "TEST-DUP",
+		PeftType:     dup,
 		EncodeConfig: func(any) (map[string]any, error) { return nil, nil },
 		DecodeConfig: func(*Fields) (any, error) { return nil, nil },
 		State:        func(any) (State, bool) { return State{}, false },
@@ -28,7 +35,7 @@ func TestRegisterRefusesIncompleteAndDuplicate(t *testing.T) {
 			Register(m)
 		}()
 	}
-	if _, _, ok := Lookup("TEST-DUP"); !ok {
+	if _, _, ok := Lookup(dup); !ok {
 		t.Error("registered method not found")
 	}
 	if _, known, ok := Lookup("NONE"); ok || len(known) == 0 {
