@@ -36,6 +36,18 @@ type Adapter interface {
 	Validate() error
 }
 
+// InputDropout is implemented by adapters that drop values of their own input in training
+// (LoRA's lora_dropout). A model that keys its dropout masks per sequence, so that a run repeats
+// whichever goroutine computes which sequences when, hands the adapter the generator of each
+// call's mask, keyed as its own; ForwardRows draws from the adapter's own generator instead.
+type InputDropout interface {
+	// InputDropoutRate is the probability of zeroing each input value in training; 0 for none.
+	InputDropoutRate() float64
+	// ForwardRowsMasked is ForwardRows with the dropout mask drawn from rng, one Float64 per
+	// input value, row after row.
+	ForwardRowsMasked(x mat.Tensor, rng *rand.Rand) mat.Tensor
+}
+
 // Config describes one adapter method and its hyper-parameters; the same Config builds the adapter
 // of every targeted layer.
 type Config interface {

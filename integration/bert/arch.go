@@ -81,7 +81,7 @@ func (m *Model) embed(p packed) mat.Tensor {
 	}
 	x = m.dropoutIfTraining(m.norm(x, e.Norm), p.drop.tokens)
 	if e.Project != nil {
-		x = m.project(checkpoint.EmbeddingsProject, e.Project, x)
+		x = m.project(checkpoint.EmbeddingsProject, e.Project, x, p.drop.tokens)
 	}
 	return x
 }

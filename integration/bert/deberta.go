@@ -107,7 +107,7 @@ func addDebertaLayer[T float.DType](m *Model, w weights[T], i int) {
 func (m *Model) debertaEmbeddings(x mat.Tensor, p packed) mat.Tensor {
 	e := m.Embeddings
 	if e.Project != nil {
-		x = m.project(checkpoint.DebertaEmbedProj, e.Project, x)
+		x = m.project(checkpoint.DebertaEmbedProj, e.Project, x, p.drop.tokens)
 	}
 	return m.dropoutIfTraining(m.norm(x, e.Norm), p.drop.tokens)
 }
@@ -160,16 +160,16 @@ func (m *Model) disentangledAttention(l *Layer, i int, q, k, v mat.Tensor, p pac
 		rel := m.dropoutIfTraining(m.relativePositions(from, rows), p.drop.shared)
 		if c.P2C {
 			if d.cfg.ShareAttKey {
-				pq = m.project(l.names.query, l.Query, rel)
+				pq = m.project(l.names.query, l.Query, rel, p.drop.shared)
 			} else {
-				pq = m.project(m.arch.LayerModule(i, checkpoint.DebertaPosQuery), d.rel.PosQuery[i], rel)
+				pq = m.project(m.arch.LayerModule(i, checkpoint.DebertaPosQuery), d.rel.PosQuery[i], rel, p.drop.shared)
 			}
 		}
 		if c.C2P {
 			if d.cfg.ShareAttKey {
-				pk = m.project(l.names.key, l.Key, rel)
+				pk = m.project(l.names.key, l.Key, rel, p.drop.shared)
 			} else {
-				pk = m.project(m.arch.LayerModule(i, checkpoint.DebertaPosKey), d.rel.PosKey[i], rel)
+				pk = m.project(m.arch.LayerModule(i, checkpoint.DebertaPosKey), d.rel.PosKey[i], rel, p.drop.shared)
 			}
 		}
 	}

@@ -3,6 +3,8 @@ package bert
 import (
 	"fmt"
 	"math/rand/v2"
+
+	"github.com/spago-peft/spago-peft/peft"
 )
 
 // masks hands out the dropout generators of one forward pass. Each dropout site of the pass, in
@@ -24,7 +26,7 @@ func (m *Model) dropoutMasks(b Batch, lengths []int) (*masks, error) {
 	if b.DropoutKeys != nil && len(b.DropoutKeys) != len(lengths) {
 		return nil, fmt.Errorf("%w: %d dropout keys for %d sequences", ErrInvalidInput, len(b.DropoutKeys), len(lengths))
 	}
-	if !m.training || (m.dropout == 0 && m.attnDrop == 0) {
+	if !m.training || (m.dropout == 0 && m.attnDrop == 0 && !m.adaptersDrop()) {
 		return nil, nil
 	}
 	keys := b.DropoutKeys
@@ -40,6 +42,23 @@ func (m *Model) dropoutMasks(b Batch, lengths []int) (*masks, error) {
 		m.dropMu.Unlock()
 	}
 	return &masks{seed: m.dropSeed, keys: keys, lengths: lengths}, nil
+}
+
+// adaptersDrop reports whether an adapter of m drops values of its own input in training.
+func (m *Model) adaptersDrop() bool {
+	for _, a := range m.adapters {
+		if _, ok := droppingInput(a); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// droppingInput returns a as a peft.InputDropout when it drops values of its input in training:
+// unmerged, with a rate above 0.
+func droppingInput(a peft.Adapter) (peft.InputDropout, bool) {
+	d, ok := a.(peft.InputDropout)
+	return d, ok && d.InputDropoutRate() > 0 && !a.Merged()
 }
 
 // tokens returns the generator of a dropout over the packed token rows, width values per token.

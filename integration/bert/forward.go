@@ -58,20 +58,26 @@ func (m *Model) layer(l *Layer, x mat.Tensor, p packed) mat.Tensor {
 	// in the order they arrive: exact for two addends, order-dependent for three or more. Copies
 	// keep every node at two consumers, so training is bit-reproducible.
 	xqk, xv := ag.Copy(x), ag.Copy(x)
-	q := m.project(l.names.query, l.Query, xqk)
-	k := m.project(l.names.key, l.Key, xqk)
-	v := m.project(l.names.value, l.Value, xv)
+	q := m.project(l.names.query, l.Query, xqk, p.drop.tokens)
+	k := m.project(l.names.key, l.Key, xqk, p.drop.tokens)
+	v := m.project(l.names.value, l.Value, xv, p.drop.tokens)
 	ctx := m.selfAttention(l, q, k, v, p)
-	a := m.project(l.names.attentionOutput, l.AttentionOutput, ctx)
+	a := m.project(l.names.attentionOutput, l.AttentionOutput, ctx, p.drop.tokens)
 	x = m.residualNorm(a, xv, l.AttentionNorm, p.drop)
-	h := m.expand(l.names.intermediate, l.Intermediate, x)
-	o := m.project(l.names.output, l.Output, h)
+	h := m.expand(l.names.intermediate, l.Intermediate, x, p.drop.tokens)
+	o := m.project(l.names.output, l.Output, h, p.drop.tokens)
 	return m.residualNorm(o, x, l.OutputNorm, p.drop)
 }
 
-// project applies the linear layer named name, through its adapter if it has one.
-func (m *Model) project(name string, base *linear.Model, x mat.Tensor) mat.Tensor {
+// project applies the linear layer named name, through its adapter if it has one. An adapter that
+// drops its own input in training (LoRA's lora_dropout) draws its mask from masks, the generator
+// of the site's values keyed as the model's dropouts are, so that training repeats bit for bit.
+func (m *Model) project(name string, base *linear.Model, x mat.Tensor, masks func(width int) *rand.Rand) mat.Tensor {
 	if a, ok := m.adapters[name]; ok {
+		if d, drops := droppingInput(a); drops && m.training {
+			_, in := op.Dims(x)
+			return d.ForwardRowsMasked(x, masks(in))
+		}
 		return a.ForwardRows(x)
 	}
 	return op.Linear(x, base.W, base.B)
@@ -79,12 +85,12 @@ func (m *Model) project(name string, base *linear.Model, x mat.Tensor) mat.Tenso
 
 // expand applies intermediate.dense and the activation. With BERT's exact GELU and no adapter to
 // run (none, or one merged into the weights) it is one fused operator.
-func (m *Model) expand(name string, base *linear.Model, x mat.Tensor) mat.Tensor {
+func (m *Model) expand(name string, base *linear.Model, x mat.Tensor, masks func(width int) *rand.Rand) mat.Tensor {
 	a, adapted := m.adapters[name]
 	if m.config.HiddenAct == checkpoint.ActivationGELU && (!adapted || a.Merged()) {
 		return op.LinearGELU(x, base.W, base.B)
 	}
-	return m.activate(m.project(name, base, x))
+	return m.activate(m.project(name, base, x, masks))
 }
 
 // pool returns activation(Pooler(first token)) for each sequence, with dropout first in training
@@ -94,7 +100,7 @@ func (m *Model) pool(x mat.Tensor, p packed) mat.Tensor {
 	if m.arch.Head.DropoutFirst {
 		first = m.dropoutIfTraining(first, p.drop.sequences)
 	}
-	return m.headActivation(m.project(m.arch.Head.Dense, m.Pooler, first))
+	return m.headActivation(m.project(m.arch.Head.Dense, m.Pooler, first, p.drop.sequences))
 }
 
 func (m *Model) norm(x mat.Tensor, n LayerNorm) mat.Tensor {

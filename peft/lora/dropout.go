@@ -3,36 +3,38 @@ package lora
 import (
 	"math/rand/v2"
 
-	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
 	"github.com/spago-peft/spago-peft/internal/op"
 )
 
-// dropout returns x with each element zeroed with probability p = Config.Dropout and the others
-// scaled by 1/(1−p), so the expected value is x (inverted dropout, as torch's nn.Dropout), while
-// training; otherwise x itself. The mask comes from the adapter's own generator, seeded at
-// construction, so training runs are reproducible; a Model not built by New or decoded from gob
-// starts from a fixed seed.
-func (m *Model) dropout(x mat.Tensor) mat.Tensor {
+// inputMask returns the dropout mask of x (n×in) while training: each value 0 with probability
+// p = Config.Dropout and 1/(1−p) otherwise (inverted dropout, as torch's nn.Dropout), drawn row
+// after row from rng, or from the adapter's own generator when rng is nil. It returns nil outside
+// training or when p is 0: the adapter's input is then x itself.
+//
+// The adapter's own generator, seeded at construction (a Model not built by New or decoded from
+// gob starts from a fixed seed), makes a run reproducible when one goroutine calls the adapter; a
+// model whose forwards run on several goroutines passes its own keyed generator instead (see
+// peft.InputDropout), so the masks do not depend on which call comes first.
+func (m *Model) inputMask(x mat.Tensor, rng *rand.Rand) mat.Tensor {
 	p := m.Config.Dropout
 	if !m.training || p == 0 {
-		return x
+		return nil
 	}
 	n, d := op.Dims(x)
-	m.maskMu.Lock()
-	defer m.maskMu.Unlock()
-	if m.maskRNG == nil {
-		m.setMaskSource(rand.NewPCG(0, 0))
+	if rng == nil {
+		m.maskMu.Lock()
+		defer m.maskMu.Unlock()
+		if m.maskRNG == nil {
+			m.setMaskSource(rand.NewPCG(0, 0))
+		}
+		rng = m.maskRNG
 	}
-	var mask mat.Tensor
-	switch x.Value().Data().BitSize() {
-	case 32:
-		mask = op.NewDense(n, d, dropoutMask[float32](m.maskRNG, n*d, p))
-	default:
-		mask = op.NewDense(n, d, dropoutMask[float64](m.maskRNG, n*d, p))
+	if x.Value().Data().BitSize() == 32 {
+		return op.NewDense(n, d, dropoutMask[float32](rng, n*d, p))
 	}
-	return ag.Prod(x, mask)
+	return op.NewDense(n, d, dropoutMask[float64](rng, n*d, p))
 }
 
 // dropoutMask returns size values, each 0 with probability p and 1/(1−p) otherwise.

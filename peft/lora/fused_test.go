@@ -15,7 +15,11 @@ import (
 // unfused is the update as a composition of spago operators, which ForwardRows fuses.
 func (m *Model) unfused(x mat.Tensor) mat.Tensor {
 	y := op.Linear(x, m.Base.W, m.Base.B)
-	h := op.MatMul(m.dropout(x), m.A, true)
+	xd := x
+	if mask := m.inputMask(x, nil); mask != nil {
+		xd = ag.Prod(x, mask)
+	}
+	h := op.MatMul(xd, m.A, true)
 	h = ag.ProdScalar(h, h.Value().(mat.Matrix).NewScalar(m.Config.Scale()))
 	return ag.Add(y, op.MatMul(h, m.B, true))
 }

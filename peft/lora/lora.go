@@ -40,7 +40,10 @@ type Model struct {
 	maskRNG *rand.Rand
 }
 
-var _ peft.Adapter = (*Model)(nil)
+var (
+	_ peft.Adapter      = (*Model)(nil)
+	_ peft.InputDropout = (*Model)(nil)
+)
 
 // New wraps base with a LoRA adapter configured by c, drawing A and the seed of the adapter's
 // dropout masks from rng (a math/rand/v2 generator), and freezes base. It fails if base or rng
@@ -102,43 +105,58 @@ func (m *Model) Forward(xs ...mat.Tensor) []mat.Tensor {
 
 // ForwardRows maps row-stacked tokens X (n×in) to X·Wᵀ + b + s·(dropout(X)·Aᵀ)·Bᵀ; once merged it
 // is the base layer alone. The update goes through the n×r product X·Aᵀ, which is also where s
-// is applied: the out×in matrix B·A is never formed.
-func (m *Model) ForwardRows(x mat.Tensor) mat.Tensor {
+// is applied: the out×in matrix B·A is never formed. Dropout masks come from the adapter's own
+// generator; ForwardRowsMasked takes them from the caller's.
+func (m *Model) ForwardRows(x mat.Tensor) mat.Tensor { return m.forwardRows(x, nil) }
+
+// ForwardRowsMasked is ForwardRows with the dropout mask drawn from rng, one Float64 per input
+// value, row after row (peft.InputDropout).
+func (m *Model) ForwardRowsMasked(x mat.Tensor, rng *rand.Rand) mat.Tensor {
+	return m.forwardRows(x, rng)
+}
+
+// InputDropoutRate returns Config.Dropout, the probability of zeroing each input value of the
+// update in training (peft.InputDropout).
+func (m *Model) InputDropoutRate() float64 { return m.Config.Dropout }
+
+func (m *Model) forwardRows(x mat.Tensor, rng *rand.Rand) mat.Tensor {
 	op.MustWidth(x, m.Base.W, "lora", m.name)
 	if m.merged {
 		return op.Linear(x, m.Base.W, m.Base.B)
 	}
-	return m.adapted(x, m.dropout(x))
+	return m.adapted(x, m.inputMask(x, rng))
 }
 
-// adapted returns X·Wᵀ + b + (s·Xd·Aᵀ)·Bᵀ, with Xd the adapter's input (X itself without dropout),
-// as one node. Its values and gradients are those of the composition of Linear, MatMul, ProdScalar
-// and Add, bit for bit, without the four intermediate n×out and n×r nodes and their gradients:
-// with r ≪ in, out that bookkeeping cost more than the update's arithmetic.
-func (m *Model) adapted(x, xd mat.Tensor) mat.Tensor {
+// adapted returns X·Wᵀ + b + (s·Xd·Aᵀ)·Bᵀ, with Xd = X ⊙ mask the adapter's input (X itself when
+// mask is nil), as one node. Its values and gradients are those of the composition of Prod,
+// Linear, MatMul, ProdScalar and Add, bit for bit, without the intermediate nodes and their
+// gradients: with r ≪ in, out that bookkeeping cost more than the update's arithmetic. X is one
+// operand even with dropout, so that its gradient is summed here in a fixed order rather than by
+// spago from two consumers in whatever order they finish (the encoder keeps its nodes at two
+// consumers for bit-reproducible training).
+func (m *Model) adapted(x, mask mat.Tensor) mat.Tensor {
 	return op.Build(x,
-		func() ag.AutoGradFunction { return newAdaptedFn[float32](m, x, xd) },
-		func() ag.AutoGradFunction { return newAdaptedFn[float64](m, x, xd) })
+		func() ag.AutoGradFunction { return newAdaptedFn[float32](m, x, mask) },
+		func() ag.AutoGradFunction { return newAdaptedFn[float64](m, x, mask) })
 }
 
 type adaptedFn[T float.DType] struct {
-	x, xd, w, b, a, bm mat.Tensor // bm is the adapter's B
-	scale              T
-	h                  []T // s·Xd·Aᵀ, n×r
+	x, w, b, a, bm mat.Tensor // bm is the adapter's B
+	mask           []T        // the dropout mask of x, or nil
+	scale          T
+	xd             []T // X ⊙ mask, or X's values
+	h              []T // s·Xd·Aᵀ, n×r
 }
 
-func newAdaptedFn[T float.DType](m *Model, x, xd mat.Tensor) *adaptedFn[T] {
-	return &adaptedFn[T]{x: x, xd: xd, w: m.Base.W, b: m.Base.B, a: m.A, bm: m.B, scale: T(m.Config.Scale())}
-}
-
-// Operands lists X once when the adapter's input is X itself: spago expects one gradient per
-// operand entry.
-func (f *adaptedFn[T]) Operands() []mat.Tensor {
-	if f.xd == f.x {
-		return []mat.Tensor{f.x, f.w, f.b, f.a, f.bm}
+func newAdaptedFn[T float.DType](m *Model, x, mask mat.Tensor) *adaptedFn[T] {
+	f := &adaptedFn[T]{x: x, w: m.Base.W, b: m.Base.B, a: m.A, bm: m.B, scale: T(m.Config.Scale())}
+	if mask != nil {
+		f.mask = op.Values[T](mask)
 	}
-	return []mat.Tensor{f.x, f.xd, f.w, f.b, f.a, f.bm}
+	return f
 }
+
+func (f *adaptedFn[T]) Operands() []mat.Tensor { return []mat.Tensor{f.x, f.w, f.b, f.a, f.bm} }
 
 func (f *adaptedFn[T]) Forward() (mat.Tensor, error) {
 	n, in := op.Dims(f.x)
@@ -148,9 +166,17 @@ func (f *adaptedFn[T]) Forward() (mat.Tensor, error) {
 	for i := 0; i < n; i++ {
 		copy(y[i*out:(i+1)*out], bias)
 	}
-	op.WeightProduct(false, true, n, out, in, op.Values[T](f.x), in, f.w, 1, y, out)
+	x := op.Values[T](f.x)
+	op.WeightProduct(false, true, n, out, in, x, in, f.w, 1, y, out)
+	f.xd = x
+	if f.mask != nil {
+		f.xd = make([]T, n*in)
+		for i, v := range x {
+			f.xd[i] = v * f.mask[i]
+		}
+	}
 	f.h = make([]T, n*r)
-	gemm.Gemm(false, true, n, r, in, 1, op.Values[T](f.xd), in, op.Values[T](f.a), in, 0, f.h, r)
+	gemm.Gemm(false, true, n, r, in, 1, f.xd, in, op.Values[T](f.a), in, 0, f.h, r)
 	for i := range f.h {
 		f.h[i] *= f.scale
 	}
@@ -159,7 +185,8 @@ func (f *adaptedFn[T]) Forward() (mat.Tensor, error) {
 }
 
 // Backward: with G the upstream gradient and Gh = s·G·B, ∂L/∂B = Gᵀ·(s·Xd·Aᵀ), ∂L/∂A = Ghᵀ·Xd,
-// ∂L/∂Xd = Gh·A and, through the base layer, ∂L/∂X = G·W, ∂L/∂W = Gᵀ·X, ∂L/∂b = Σ_rows G.
+// ∂L/∂Xd = Gh·A and, through the base layer and the mask, ∂L/∂X = G·W + (Gh·A) ⊙ mask,
+// ∂L/∂W = Gᵀ·X, ∂L/∂b = Σ_rows G.
 func (f *adaptedFn[T]) Backward(gy mat.Tensor) error {
 	n, in := op.Dims(f.x)
 	out, r := op.Dims(f.bm)
@@ -169,10 +196,8 @@ func (f *adaptedFn[T]) Backward(gy mat.Tensor) error {
 		gemm.Gemm(true, false, out, r, n, 1, g, out, f.h, r, 0, gb, r)
 		f.bm.AccGrad(op.NewDense(out, r, gb))
 	}
-	same := f.xd == f.x
-	needXd := f.xd.RequiresGrad() && !same
 	var gh []T
-	if f.a.RequiresGrad() || needXd || (same && f.x.RequiresGrad()) {
+	if f.a.RequiresGrad() || f.x.RequiresGrad() {
 		gh = make([]T, n*r)
 		gemm.Gemm(false, false, n, r, out, 1, g, out, op.Values[T](f.bm), r, 0, gh, r)
 		for i := range gh {
@@ -181,19 +206,20 @@ func (f *adaptedFn[T]) Backward(gy mat.Tensor) error {
 	}
 	if f.a.RequiresGrad() {
 		ga := make([]T, r*in)
-		gemm.Gemm(true, false, r, in, n, 1, gh, r, op.Values[T](f.xd), in, 0, ga, in)
+		gemm.Gemm(true, false, r, in, n, 1, gh, r, f.xd, in, 0, ga, in)
 		f.a.AccGrad(op.NewDense(r, in, ga))
-	}
-	if needXd {
-		gxd := make([]T, n*in)
-		gemm.Gemm(false, false, n, in, r, 1, gh, r, op.Values[T](f.a), in, 0, gxd, in)
-		f.xd.AccGrad(op.NewDense(n, in, gxd))
 	}
 	if f.x.RequiresGrad() {
 		gx := make([]T, n*in)
 		op.WeightProduct(false, false, n, in, out, g, out, f.w, 0, gx, in)
-		if same {
+		if f.mask == nil {
 			gemm.Gemm(false, false, n, in, r, 1, gh, r, op.Values[T](f.a), in, 1, gx, in)
+		} else {
+			gxd := make([]T, n*in)
+			gemm.Gemm(false, false, n, in, r, 1, gh, r, op.Values[T](f.a), in, 0, gxd, in)
+			for i, v := range gxd {
+				gx[i] += v * f.mask[i]
+			}
 		}
 		f.x.AccGrad(op.NewDense(n, in, gx))
 	}
