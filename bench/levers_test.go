@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spago-peft/spago-peft/integration/bert"
+	"github.com/spago-peft/spago-peft/internal/gemm"
 	"github.com/spago-peft/spago-peft/internal/op"
 )
 
@@ -21,6 +22,7 @@ type lever struct {
 var levers = []lever{
 	{"vector", op.SetVectorKernels},    // GELU, softmax and LayerNorm rows in AVX2/FMA assembly
 	{"gradbuf", op.SetGradBufferReuse}, // gradient buffers from pools, not allocated per backward
+	{"avx512", gemm.SetAVX512},         // gemm's 8×32 AVX-512 micro-kernel, not the 6×16 AVX2 one
 	{"all", setAllLevers},              // all of the above together
 }
 
@@ -28,6 +30,7 @@ var levers = []lever{
 func setAllLevers(on bool) (was bool) {
 	was = op.SetVectorKernels(on)
 	op.SetGradBufferReuse(on)
+	gemm.SetAVX512(on)
 	return was
 }
 

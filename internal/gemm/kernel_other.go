@@ -4,3 +4,7 @@ package gemm
 
 // float32Blocking multiplies float32 matrices with the portable kernel.
 var float32Blocking = newPortableBlocking[float32]()
+
+// SetAVX512 does nothing off amd64 and reports that AVX-512 was not selected (see the amd64
+// version).
+func SetAVX512(on bool) (was bool) { return false }
