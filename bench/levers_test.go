@@ -23,6 +23,7 @@ var levers = []lever{
 	{"vector", op.SetVectorKernels},    // GELU, softmax and LayerNorm rows in AVX2/FMA assembly
 	{"gradbuf", op.SetGradBufferReuse}, // gradient buffers from pools, not allocated per backward
 	{"avx512", gemm.SetAVX512},         // gemm's 8×32 AVX-512 micro-kernel, not the 6×16 AVX2 one
+	{"copies", op.SetCopyElision},      // no ag.Copy of a layer's input when it gets no gradient
 	{"all", setAllLevers},              // all of the above together
 }
 
@@ -31,6 +32,7 @@ func setAllLevers(on bool) (was bool) {
 	was = op.SetVectorKernels(on)
 	op.SetGradBufferReuse(on)
 	gemm.SetAVX512(on)
+	op.SetCopyElision(on)
 	return was
 }
 
