@@ -24,6 +24,7 @@ var levers = []lever{
 	{"gradbuf", op.SetGradBufferReuse}, // gradient buffers from pools, not allocated per backward
 	{"avx512", gemm.SetAVX512},         // gemm's 8×32 AVX-512 micro-kernel, not the 6×16 AVX2 one
 	{"copies", op.SetCopyElision},      // no ag.Copy of a layer's input when it gets no gradient
+	{"phases", gemm.SetMergedPhases},   // products with B kept packed in 2 phases, not 2 per k block
 	{"all", setAllLevers},              // all of the above together
 }
 
@@ -33,6 +34,7 @@ func setAllLevers(on bool) (was bool) {
 	op.SetGradBufferReuse(on)
 	gemm.SetAVX512(on)
 	op.SetCopyElision(on)
+	gemm.SetMergedPhases(on)
 	return was
 }
 

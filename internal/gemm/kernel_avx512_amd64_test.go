@@ -40,16 +40,7 @@ func TestAVX512SameBitsAsAVX2(t *testing.T) {
 	for _, s := range append(smallShapes(), shape{256, 1536, 384}, shape{32, 384, 1536}) {
 		for _, trans := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
 			for _, sc := range scalars[:3] {
-				rowsA, colsA := s.m, s.k
-				if trans[0] {
-					rowsA, colsA = s.k, s.m
-				}
-				rowsB, colsB := s.k, s.n
-				if trans[1] {
-					rowsB, colsB = s.n, s.k
-				}
-				a, lda := randomMatrix[float32](rng, rowsA, colsA)
-				b, ldb := randomMatrix[float32](rng, rowsB, colsB)
+				a, lda, b, ldb := randomOperands(rng, s, trans)
 				c, ldc := randomMatrix[float32](rng, s.m, s.n)
 				c2 := append([]float32(nil), c...)
 				alpha, beta := float32(sc.alpha), float32(sc.beta)

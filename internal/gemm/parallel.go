@@ -84,6 +84,12 @@ func (bl *blocking[T]) gemmPacked(transA, transB bool, m, n, k int, alpha T, a [
 	j.mcStep = roundUp(ceilDiv(m, ceilDiv(m, bl.mc)), bl.mr)
 	j.slabRows = j.mcStep * min(ceilDiv(m, j.mcStep), maxSlabBlocks)
 	j.phases = make([]phase, 2*ceilDiv(n, j.ncStep)*ceilDiv(k, j.kcStep)*ceilDiv(m, j.slabRows))
+	aSize := roundUp(j.slabRows, bl.mr) * j.kcStep
+	merged := packedB != nil && mergedPhases && m <= j.mcStep && j.mcStep*k <= maxMergedBlock
+	if merged {
+		j.phases = j.phases[:2*ceilDiv(m, j.slabRows)]
+		aSize = roundUp(j.slabRows, bl.mr) * k // every k block of a slab (runPrepacked)
+	}
 	if j.workers > 1 {
 		for i := range j.phases {
 			j.phases[i].finished = make(chan struct{})
@@ -94,16 +100,20 @@ func (bl *blocking[T]) gemmPacked(transA, transB bool, m, n, k int, alpha T, a [
 	if j.buf == nil {
 		j.buf = new(packBuffers[T])
 	}
-	j.buf.a = grow(j.buf.a, roundUp(j.slabRows, bl.mr)*j.kcStep)
+	j.buf.a = grow(j.buf.a, aSize)
 	if packedB == nil {
 		j.buf.b = grow(j.buf.b, j.kcStep*min(j.ncStep, roundUp(n, bl.nr)))
 	}
 	defer bl.buffers.Put(j.buf)
 
-	for range j.workers - 1 {
-		startHelper(j.run)
+	run := j.run
+	if merged {
+		run = j.runPrepacked
 	}
-	j.run()
+	for range j.workers - 1 {
+		startHelper(run)
+	}
+	run()
 }
 
 // steps returns the sizes of the k and n blocks of a product, evened out over k and n: with
