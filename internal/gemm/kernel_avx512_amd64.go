@@ -6,9 +6,9 @@ import "golang.org/x/sys/cpu"
 // (nil elsewhere). Its 8×32 tile uses 16 of the 32 zmm registers as accumulators and divides
 // the row counts of BERT's products (32 tokens per sequence) with no edge tile, where the
 // AVX2 kernel's 6 rows leave 2 at half speed. The cache blocks are the AVX2 path's: the same
-// kc makes both paths sum each element in the same order, so they give the same bits (a
-// kc·32 B panel of 32 KiB outgrows L1, but the kernel reads 128 bytes of it per 16 FMAs,
-// which L2 serves easily).
+// kc makes both paths sum each element in the same order, so they give the same bits in the
+// tiles both compute whole (a kc·32 B panel of 32 KiB outgrows L1, but the kernel reads 128
+// bytes of it per 16 FMAs, which L2 serves easily).
 var avx512Blocking = func() *blocking[float32] {
 	if !cpu.X86.HasAVX512F {
 		return nil
@@ -22,22 +22,26 @@ var avx512Blocking = func() *blocking[float32] {
 // avx2Blocking is the AVX2/FMA path, kept for CPUs without AVX-512 and for SetAVX512(false).
 var avx2Blocking = float32Blocking
 
-func init() {
-	if avx512Blocking != nil {
-		float32Blocking = avx512Blocking
-	}
-}
+// float32Narrow, unless nil, multiplies float32 products of at most narrowColumns columns
+// (see float32BlockingFor): the AVX2 path's 16-column tile, when the AVX-512 one is selected.
+var float32Narrow *blocking[float32]
+
+// narrowColumns is the most columns a product can have for float32Narrow to take it.
+const narrowColumns = 16
+
+func init() { SetAVX512(true) }
 
 // SetAVX512 selects the AVX-512 micro-kernel (on, where the CPU has AVX-512F) or the AVX2 one
 // for float32 products, and returns whether AVX-512 was selected: for tests and benchmarks
-// that compare both within one process. Both give the same bits. Call it only while no
-// product runs.
+// that compare both within one process. Products of at most 16 columns (an adapter's rank)
+// keep the AVX2 kernel either way, whose tile wastes fewer columns on them. Call it only while
+// no product runs.
 func SetAVX512(on bool) (was bool) {
 	was = avx512Blocking != nil && float32Blocking == avx512Blocking
 	if on && avx512Blocking != nil {
-		float32Blocking = avx512Blocking
+		float32Blocking, float32Narrow = avx512Blocking, avx2Blocking
 	} else {
-		float32Blocking = avx2Blocking
+		float32Blocking, float32Narrow = avx2Blocking, nil
 	}
 	return was
 }

@@ -77,6 +77,24 @@ func TestSetAVX512(t *testing.T) {
 	}
 }
 
+// TestNarrowProducts checks which blocking takes a product by its columns: with AVX-512
+// selected, the AVX2 one up to 16 columns (an adapter's rank), else AVX2 for all.
+func TestNarrowProducts(t *testing.T) {
+	defer SetAVX512(SetAVX512(true))
+	for _, avx512 := range []bool{true, false} {
+		SetAVX512(avx512)
+		for _, n := range []int{1, 8, 16, 17, 32, 384} {
+			want := avx2Blocking
+			if avx512 && avx512Blocking != nil && n > 16 {
+				want = avx512Blocking
+			}
+			if got := float32BlockingFor(n); got != want {
+				t.Errorf("AVX-512 %v, %d columns: blocking with %d×%d tiles, want %d×%d", avx512, n, got.mr, got.nr, want.mr, want.nr)
+			}
+		}
+	}
+}
+
 // avx2EdgeRow reports whether the AVX2 path computes row i of an m-row product with its 2-row
 // kernel: the last tile of an mc block, when it has at most 2 rows.
 func avx2EdgeRow(m, i int) bool {
