@@ -25,16 +25,19 @@ var levers = []lever{
 	{"avx512", gemm.SetAVX512},           // gemm's 8×32 AVX-512 micro-kernel, not the 6×16 AVX2 one
 	{"copies", op.SetCopyElision},        // no ag.Copy of a layer's input when it gets no gradient
 	{"phases", gemm.SetMergedPhases},     // products with B kept packed in 2 phases, not 2 per k block
-	{"session4", setFourthSessionLevers}, // avx512, copies and phases together
+	{"leave", gemm.SetHelpersLeaveEarly}, // gemm's helpers leave a product's last phase at once
+	{"spin", gemm.SetLongHelperWait},     // helpers wait ~0.5 ms, not 50 µs (off by default: measure idle)
+	{"session4", setFourthSessionLevers}, // avx512, copies, phases and leave together
 	{"all", setAllLevers},                // all of the above together
 }
 
-// setFourthSessionLevers switches the fourth session's levers (avx512, copies, phases) at once
+// setFourthSessionLevers switches the fourth session's levers (avx512, copies, phases, leave) at once
 // and returns whether the first was on.
 func setFourthSessionLevers(on bool) (was bool) {
 	was = gemm.SetAVX512(on)
 	op.SetCopyElision(on)
 	gemm.SetMergedPhases(on)
+	gemm.SetHelpersLeaveEarly(on)
 	return was
 }
 

@@ -111,9 +111,9 @@ func (bl *blocking[T]) gemmPacked(transA, transB bool, m, n, k int, alpha T, a [
 		run = j.runPrepacked
 	}
 	for range j.workers - 1 {
-		startHelper(run)
+		startHelper(func() { run(true) })
 	}
-	run()
+	run(false)
 }
 
 // steps returns the sizes of the k and n blocks of a product, evened out over k and n: with
@@ -130,8 +130,9 @@ func grow[T float.DType](x []T, n int) []T {
 	return make([]T, n)
 }
 
-// run works on the job's phases in order until the last one is done.
-func (j *job[T]) run() {
+// run works on the job's phases in order until the last one is done, or for a helper until
+// none of its units is left (see work).
+func (j *job[T]) run(helper bool) {
 	bl := j.bl
 	mr, nr := bl.mr, bl.nr
 	edge := make([]T, mr*nr)
@@ -153,7 +154,7 @@ func (j *job[T]) run() {
 				if j.packedB == nil && is == 0 {
 					bUnits = ceilDiv(bPanels, packUnitPanels)
 				}
-				j.work(ph, aUnits+bUnits, func(u int) {
+				j.work(ph, aUnits+bUnits, helper, func(u int) {
 					if u < aUnits {
 						first := u * packUnitPanels * mr
 						bl.packA(j.buf.a[first*kc:], j.transA, j.a, j.lda, is+first, pc, min(packUnitPanels*mr, rows-first), kc)
@@ -168,7 +169,7 @@ func (j *job[T]) run() {
 				unitPanels := clamp(ceilDiv(mcBlocks*bPanels, unitsPerWorker*j.workers), 1, maxUnitPanels)
 				unitPanels = min(unitPanels, bPanels)
 				groups := ceilDiv(bPanels, unitPanels)
-				j.work(ph, mcBlocks*groups, func(u int) {
+				j.work(ph, mcBlocks*groups, helper, func(u int) {
 					ic := (u / groups) * j.mcStep
 					jrFrom := (u % groups) * unitPanels * nr
 					jrTo := min(jrFrom+unitPanels*nr, nc)
@@ -189,8 +190,11 @@ func (j *job[T]) run() {
 
 // work claims and does units of phase ph until none is left, then waits until the units
 // claimed by other goroutines are done too: first by yielding, since the last unit is usually
-// a few microseconds from done, then, if its goroutine has lost its CPU, by blocking.
-func (j *job[T]) work(ph, units int, do func(unit int)) {
+// a few microseconds from done, then, if its goroutine has lost its CPU, by blocking. A helper
+// does not wait at the last phase (with helpersLeaveEarly): it has nothing left to do for the
+// job, and goes back to waiting for the next product (or to the goroutines op.Parallel starts)
+// at once, rather than after the caller's last unit, possibly by way of a blocked receive.
+func (j *job[T]) work(ph, units int, helper bool, do func(unit int)) {
 	p := &j.phases[ph]
 	for {
 		u := int(p.claimed.Add(1)) - 1
@@ -201,6 +205,9 @@ func (j *job[T]) work(ph, units int, do func(unit int)) {
 		if p.done.Add(1) == int64(units) && p.finished != nil {
 			close(p.finished)
 		}
+	}
+	if helper && helpersLeaveEarly && ph == len(j.phases)-1 {
+		return
 	}
 	for range spinsBeforeBlocking {
 		if p.done.Load() == int64(units) {

@@ -29,7 +29,7 @@ func SetMergedPhases(on bool) (was bool) {
 // has two phase barriers instead of two per k block (FFN's second product: two instead of
 // twelve), each a point where a goroutine that finished its units waits for the others. Each
 // element of C still sums the k blocks in order, so the bits are those of run.
-func (j *job[T]) runPrepacked() {
+func (j *job[T]) runPrepacked(helper bool) {
 	bl := j.bl
 	mr, nr := bl.mr, bl.nr
 	edge := make([]T, mr*nr)
@@ -39,7 +39,7 @@ func (j *job[T]) runPrepacked() {
 		rows := min(j.slabRows, j.m-is)
 		padded := roundUp(rows, mr) // the k block at pc starts at pc·padded in j.buf.a
 		panelUnits := ceilDiv(ceilDiv(rows, mr), packUnitPanels)
-		j.work(ph, kBlocks*panelUnits, func(u int) {
+		j.work(ph, kBlocks*panelUnits, helper, func(u int) {
 			pc := (u / panelUnits) * j.kcStep
 			kc := min(j.kcStep, j.k-pc)
 			first := (u % panelUnits) * packUnitPanels * mr
@@ -58,7 +58,7 @@ func (j *job[T]) runPrepacked() {
 				spans = append(spans, span{jc, nc, from, min(from+unitPanels*nr, nc)})
 			}
 		}
-		j.work(ph, mcBlocks*len(spans), func(u int) {
+		j.work(ph, mcBlocks*len(spans), helper, func(u int) {
 			ic := (u / len(spans)) * j.mcStep
 			s := spans[u%len(spans)]
 			mc := min(j.mcStep, rows-ic)
