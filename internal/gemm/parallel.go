@@ -53,7 +53,8 @@ type job[T float.DType] struct {
 	mcStep, kcStep, ncStep int // block sizes, evened out over m, k and n
 	slabRows               int // rows of op(A) packed per slab, a multiple of mcStep
 	buf                    *packBuffers[T]
-	packedB                []T // op(B) packed whole (see packEntry), or nil to pack it per block
+	packedB                []T  // op(B) packed whole (see packEntry), or nil to pack it per block
+	merged                 bool // phases merged: run by runPrepacked (see SetMergedPhases)
 	phases                 []phase
 }
 
@@ -106,15 +107,24 @@ func (bl *blocking[T]) gemmPacked(transA, transB bool, m, n, k int, alpha T, a [
 	}
 	defer bl.buffers.Put(j.buf)
 
-	run := j.run
-	if merged {
-		run = j.runPrepacked
-	}
+	j.merged = merged
 	for range j.workers - 1 {
-		startHelper(func() { run(true) })
+		startHelper(j.runHelper)
 	}
-	run(false)
+	j.runPhases(false)
 }
+
+// runPhases runs the job's phases as run, or runPrepacked when they are merged.
+func (j *job[T]) runPhases(helper bool) {
+	if j.merged {
+		j.runPrepacked(helper)
+		return
+	}
+	j.run(helper)
+}
+
+// runHelper is runPhases for a helper goroutine.
+func (j *job[T]) runHelper() { j.runPhases(true) }
 
 // steps returns the sizes of the k and n blocks of a product, evened out over k and n: with
 // k = 384 and kc = 256, two blocks of 192 waste less than 256+128.

@@ -49,7 +49,7 @@ func (j *job[T]) runPrepacked(helper bool) {
 
 		mcBlocks := ceilDiv(rows, j.mcStep)
 		type span struct{ jc, nc, from, to int } // columns [from, to) of the block at jc, nc wide
-		var spans []span
+		spans := make([]span, 0, ceilDiv(j.n, nr))
 		for jc := 0; jc < j.n; jc += j.ncStep {
 			nc := min(j.ncStep, j.n-jc)
 			bPanels := ceilDiv(nc, nr)
