@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spago-peft/spago-peft/integration/bert"
+	"github.com/spago-peft/spago-peft/internal/gemm"
 	"github.com/spago-peft/spago-peft/internal/op"
 )
 
@@ -19,15 +20,32 @@ type lever struct {
 }
 
 var levers = []lever{
-	{"vector", op.SetVectorKernels},    // GELU, softmax and LayerNorm rows in AVX2/FMA assembly
-	{"gradbuf", op.SetGradBufferReuse}, // gradient buffers from pools, not allocated per backward
-	{"all", setAllLevers},              // all of the above together
+	{"vector", op.SetVectorKernels},      // GELU, softmax and LayerNorm rows in AVX2/FMA assembly
+	{"gradbuf", op.SetGradBufferReuse},   // gradient buffers from pools, not allocated per backward
+	{"avx512", gemm.SetAVX512},           // gemm's 8×32 AVX-512 micro-kernel, not the 6×16 AVX2 one
+	{"copies", op.SetCopyElision},        // no ag.Copy of a layer's input when it gets no gradient
+	{"phases", gemm.SetMergedPhases},     // products with B kept packed in 2 phases, not 2 per k block
+	{"leave", gemm.SetHelpersLeaveEarly}, // gemm's helpers leave a product's last phase at once
+	{"spin", gemm.SetLongHelperWait},     // helpers wait ~0.5 ms, not 50 µs (off by default: measure idle)
+	{"session4", setFourthSessionLevers}, // avx512, copies, phases and leave together
+	{"all", setAllLevers},                // all of the above together
+}
+
+// setFourthSessionLevers switches the fourth session's levers (avx512, copies, phases, leave) at once
+// and returns whether the first was on.
+func setFourthSessionLevers(on bool) (was bool) {
+	was = gemm.SetAVX512(on)
+	op.SetCopyElision(on)
+	gemm.SetMergedPhases(on)
+	gemm.SetHelpersLeaveEarly(on)
+	return was
 }
 
 // setAllLevers switches every lever of op at once and returns whether the first was on.
 func setAllLevers(on bool) (was bool) {
 	was = op.SetVectorKernels(on)
 	op.SetGradBufferReuse(on)
+	setFourthSessionLevers(on)
 	return was
 }
 
@@ -62,7 +80,8 @@ func BenchmarkLevers(b *testing.B) {
 				}
 				b.Run(fmt.Sprintf("%s/%s/%s/batch=%d", l.name, c.shape.name, name, batch), func(b *testing.B) {
 					pass := leverPass(b, c.shape, c.train, batch)
-					defer l.set(l.set(true))
+					defer l.set(l.set(false))
+					pass() // untimed, as leverPass's first pass on the other side: with gemm's kernel switched, it packs the frozen weights anew
 					var cpuOn, cpuOff time.Duration
 					var allocOn, allocOff uint64
 					run := func(on bool, cpu *time.Duration, alloc *uint64) func() {

@@ -3,7 +3,6 @@ package bert
 import (
 	"math/rand/v2"
 
-	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/nn/linear"
 	"github.com/spago-peft/spago-peft/integration/checkpoint"
@@ -56,8 +55,8 @@ func (m *Model) encode(p packed) mat.Tensor {
 func (m *Model) layer(l *Layer, x mat.Tensor, p packed) mat.Tensor {
 	// spago runs each consumer's backward in its own goroutine, and a node's gradients are summed
 	// in the order they arrive: exact for two addends, order-dependent for three or more. Copies
-	// keep every node at two consumers, so training is bit-reproducible.
-	xqk, xv := ag.Copy(x), ag.Copy(x)
+	// keep every node at two consumers, so training is bit-reproducible (inference needs none).
+	xqk, xv := op.CopyForGrad(x), op.CopyForGrad(x)
 	q := m.project(l.names.query, l.Query, xqk, p.drop.tokens)
 	k := m.project(l.names.key, l.Key, xqk, p.drop.tokens)
 	v := m.project(l.names.value, l.Value, xv, p.drop.tokens)

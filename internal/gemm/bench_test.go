@@ -26,7 +26,8 @@ var benchShapes = []shape{
 
 // benchImpls are the float32 implementations compared: this package's pure-Go path (what Gemm
 // runs without the openblas tag), the previous kernel, and OpenBLAS, which
-// openblas_bench_test.go adds under the openblas tag.
+// openblas_bench_test.go adds under the openblas tag; on CPUs with AVX-512, go is its path and
+// go-avx2 the AVX2 one (kernel_avx512_amd64_test.go).
 var benchImpls = map[string]gemmFunc[float32]{
 	"go": func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 		float32Blocking.gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -38,7 +39,7 @@ var benchImpls = map[string]gemmFunc[float32]{
 // the mean, and best-GFLOP/s, the rate of the fastest product, which other load on the
 // machine disturbs less. Compare them with `benchstat -col /impl`.
 func BenchmarkGemm(b *testing.B) {
-	for _, impl := range []string{"go", "previous", "openblas"} {
+	for _, impl := range []string{"go", "go-avx2", "previous", "openblas"} {
 		gemm, ok := benchImpls[impl]
 		if !ok {
 			continue

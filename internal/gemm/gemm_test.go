@@ -71,22 +71,31 @@ func TestBlockings(t *testing.T) {
 	}
 	for name, bl := range blockings {
 		t.Run(name, func(t *testing.T) {
-			blocked := func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-				if m == 0 || n == 0 || k == 0 || alpha == 0 {
-					scale(m, n, beta, c, ldc) // as Gemm does, without calling a blocking
-					return
-				}
-				bl.gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-			}
-			var shapes []shape
-			for _, s := range testShapes() {
-				if s.m*s.n*s.k <= 1<<20 {
-					shapes = append(shapes, s)
-				}
-			}
-			checkAll(t, blocked, shapes, 1e-6)
+			checkAll(t, blockingFunc(bl), smallShapes(), 1e-6)
 		})
 	}
+}
+
+// blockingFunc returns Gemm through bl alone.
+func blockingFunc(bl *blocking[float32]) gemmFunc[float32] {
+	return func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+		if m == 0 || n == 0 || k == 0 || alpha == 0 {
+			scale(m, n, beta, c, ldc) // as Gemm does, without calling a blocking
+			return
+		}
+		bl.gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	}
+}
+
+// smallShapes returns the test shapes of at most 2²⁰ multiply-adds.
+func smallShapes() []shape {
+	var shapes []shape
+	for _, s := range testShapes() {
+		if s.m*s.n*s.k <= 1<<20 {
+			shapes = append(shapes, s)
+		}
+	}
+	return shapes
 }
 
 // checkAll compares gemm with a float64 triple loop on every shape, transpose combination and

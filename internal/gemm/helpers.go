@@ -6,10 +6,34 @@ import (
 )
 
 // helperSpins is how many times (~150 ns each) a helper goroutine yields, waiting for the
-// next product, before it exits: some 50 µs. Waking a parked goroutine on another core takes
-// tens of microseconds, as long as a mid-sized product takes on one core, so in a run of
-// products a helper that waits briefly joins the next one at once.
-const helperSpins = 300
+// next product, before it exits: some 50 µs by default. Waking a parked goroutine on another
+// core takes tens of microseconds, as long as a mid-sized product takes on one core, so in a
+// run of products a helper that waits briefly joins the next one at once.
+var helperSpins atomic.Int64
+
+// Helper waits, in yields: briefSpins by default, longSpins with SetLongHelperWait.
+const (
+	briefSpins = 300
+	longSpins  = 3000
+)
+
+func init() { helperSpins.Store(briefSpins) }
+
+// SetLongHelperWait makes helper goroutines wait some 0.5 ms (on) or 50 µs (off, the default)
+// for the next product before they exit, and returns the previous setting. A MiniLM pass at
+// batch 1 on a loaded machine started a new helper goroutine for 27 of its 36 parallel products
+// (the helper had exited in the gap), each waiting for a parked P to wake; a longer wait keeps
+// one, but spins on a core that another process may need. For benchmarks on an idle machine
+// (BenchmarkLevers' "spin"); call it only while no product runs.
+func SetLongHelperWait(on bool) (was bool) {
+	was = helperSpins.Load() == longSpins
+	if on {
+		helperSpins.Store(longSpins)
+	} else {
+		helperSpins.Store(briefSpins)
+	}
+	return was
+}
 
 var (
 	// helperTasks passes products to waiting helpers.
@@ -18,6 +42,20 @@ var (
 	// and not yet received.
 	waitingHelpers atomic.Int64
 )
+
+// helpersLeaveEarly lets a helper leave a product once its last phase has no unit left to
+// claim, rather than wait for the others to finish theirs (see job.work);
+// SetHelpersLeaveEarly switches it.
+var helpersLeaveEarly = true
+
+// SetHelpersLeaveEarly makes helper goroutines leave a product as soon as no unit of its last
+// phase is left to claim (on) or only once it is done (off), and returns the previous setting:
+// the same bits either way, for benchmarks that compare both within one process. Call it only
+// while no product runs.
+func SetHelpersLeaveEarly(on bool) (was bool) {
+	was, helpersLeaveEarly = helpersLeaveEarly, on
+	return was
+}
 
 // startHelper has task run by a waiting helper goroutine, or by a new one if none waits.
 func startHelper(task func()) {
@@ -46,7 +84,7 @@ func helper(task func()) {
 // task was promised to this helper.
 func nextTask() func() {
 	waitingHelpers.Add(1)
-	for range helperSpins {
+	for range helperSpins.Load() {
 		select {
 		case task := <-helperTasks:
 			return task

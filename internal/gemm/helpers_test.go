@@ -1,6 +1,8 @@
 package gemm
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -33,5 +35,32 @@ func TestHelpersRunEveryTask(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("a task handed to startHelper never ran")
+	}
+}
+
+// TestHelperSettings checks that products split across goroutines give the same bits however
+// long helpers wait and whether they leave a product's last phase early, products with B kept
+// packed too, several in a row.
+func TestHelperSettings(t *testing.T) {
+	defer SetLongHelperWait(SetLongHelperWait(false))
+	defer SetHelpersLeaveEarly(SetHelpersLeaveEarly(true))
+	rng := rand.New(rand.NewPCG(9, 10))
+	s := shape{32, 384, 1536}
+	a, lda, b, ldb := randomOperands(rng, s, [2]bool{false, true})
+	want := make([]float32, s.m*s.n)
+	Gemm(false, true, s.m, s.n, s.k, 1, a, lda, b, ldb, 0, want, s.n)
+	for _, long := range []bool{false, true} {
+		for _, leave := range []bool{false, true} {
+			SetLongHelperWait(long)
+			SetHelpersLeaveEarly(leave)
+			for round := range 3 {
+				got, cached := make([]float32, len(want)), make([]float32, len(want))
+				Gemm(false, true, s.m, s.n, s.k, 1, a, lda, b, ldb, 0, got, s.n)
+				GemmCachedB(false, true, s.m, s.n, s.k, 1, a, lda, b, ldb, 0, cached, s.n)
+				what := fmt.Sprintf("long wait %v, leave early %v, round %d", long, leave, round)
+				mustEqual(t, what, got, want)
+				mustEqual(t, what+", B kept packed", cached, want)
+			}
+		}
 	}
 }

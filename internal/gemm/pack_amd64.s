@@ -238,3 +238,184 @@ b16trow:
 b16tdone:
 	VZEROUPPER
 	RET
+
+// The packing routines of the AVX-512 path (8-row A panels, 32-column B panels, read by
+// kernel8x32); only called where the CPU has AVX-512F.
+
+// func packA8N(kc int, src *float32, ld int, panel *float32)
+// A not transposed: dst[8p+r] = a[r·lda+p] for r < 8, p < kc. Eight columns at a time go
+// through an 8×8 register transpose; the rest one by one.
+TEXT ·packA8N(SB), NOSPLIT, $0-32
+	MOVQ kc+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	MOVQ panel+24(FP), DI
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9  // 3 rows
+	LEAQ (R8)(R8*4), R10 // 5 rows
+	LEAQ (R9)(R8*4), R11 // 7 rows
+	MOVQ CX, BX
+	SHRQ $3, BX
+	ANDQ $7, CX
+	TESTQ BX, BX
+	JZ   a8ntail
+
+a8nloop8:
+	LOAD8(SI, 0)
+	TRANSPOSE8
+	VMOVUPS Y8, 0(DI)
+	VMOVUPS Y9, 32(DI)
+	VMOVUPS Y10, 64(DI)
+	VMOVUPS Y11, 96(DI)
+	VMOVUPS Y12, 128(DI)
+	VMOVUPS Y13, 160(DI)
+	VMOVUPS Y14, 192(DI)
+	VMOVUPS Y15, 224(DI)
+	ADDQ $32, SI
+	ADDQ $256, DI
+	DECQ BX
+	JNZ  a8nloop8
+
+a8ntail:
+	TESTQ CX, CX
+	JZ    a8ndone
+
+a8nloop1:
+	MOVL (SI), AX
+	MOVL AX, 0(DI)
+	MOVL (SI)(R8*1), AX
+	MOVL AX, 4(DI)
+	MOVL (SI)(R8*2), AX
+	MOVL AX, 8(DI)
+	MOVL (SI)(R9*1), AX
+	MOVL AX, 12(DI)
+	MOVL (SI)(R8*4), AX
+	MOVL AX, 16(DI)
+	MOVL (SI)(R10*1), AX
+	MOVL AX, 20(DI)
+	MOVL (SI)(R9*2), AX
+	MOVL AX, 24(DI)
+	MOVL (SI)(R11*1), AX
+	MOVL AX, 28(DI)
+	ADDQ $4, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  a8nloop1
+
+a8ndone:
+	VZEROUPPER
+	RET
+
+// func packA8T(kc int, src *float32, ld int, panel *float32)
+// A transposed (stored k×m): dst[8p+r] = a[p·lda+r] for r < 8, p < kc.
+TEXT ·packA8T(SB), NOSPLIT, $0-32
+	MOVQ kc+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	MOVQ panel+24(FP), DI
+	SHLQ $2, R8
+
+a8tloop:
+	VMOVUPS (SI), Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    R8, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     a8tloop
+	VZEROUPPER
+	RET
+
+// func packB32N(kc int, src *float32, ld int, panel *float32)
+// B not transposed: dst[32p+j] = b[p·ldb+j] for j < 32, p < kc.
+TEXT ·packB32N(SB), NOSPLIT, $0-32
+	MOVQ kc+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	MOVQ panel+24(FP), DI
+	SHLQ $2, R8
+
+b32nloop:
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ    R8, SI
+	ADDQ    $128, DI
+	DECQ    CX
+	JNZ     b32nloop
+	VZEROUPPER
+	RET
+
+// func packB32T(kc int, src *float32, ld int, panel *float32)
+// B transposed (stored n×k): dst[32p+j] = b[j·ldb+p] for j < 32, p < kc. The rows go in four
+// groups of eight (j = 8g … 8g+7, written at 32g bytes into each step of k); in each group,
+// eight columns at a time go through an 8×8 register transpose, the rest one by one.
+TEXT ·packB32T(SB), NOSPLIT, $0-32
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	MOVQ panel+24(FP), DI
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9  // 3 rows
+	LEAQ (R8)(R8*4), R10 // 5 rows
+	LEAQ (R9)(R8*4), R11 // 7 rows
+	MOVQ $4, R13
+
+b32tgroup:
+	MOVQ kc+0(FP), CX
+	MOVQ SI, DX  // this group's rows, moving along k
+	MOVQ DI, R12 // this group's place in the panel, moving along k
+	MOVQ CX, BX
+	SHRQ $3, BX
+	ANDQ $7, CX
+	TESTQ BX, BX
+	JZ   b32ttail
+
+b32tloop8:
+	LOAD8(DX, 0)
+	TRANSPOSE8
+	VMOVUPS Y8, 0(R12)
+	VMOVUPS Y9, 128(R12)
+	VMOVUPS Y10, 256(R12)
+	VMOVUPS Y11, 384(R12)
+	VMOVUPS Y12, 512(R12)
+	VMOVUPS Y13, 640(R12)
+	VMOVUPS Y14, 768(R12)
+	VMOVUPS Y15, 896(R12)
+	ADDQ $32, DX
+	ADDQ $1024, R12
+	DECQ BX
+	JNZ  b32tloop8
+
+b32ttail:
+	TESTQ CX, CX
+	JZ    b32tnext
+
+b32tloop1:
+	MOVL (DX), AX
+	MOVL AX, 0(R12)
+	MOVL (DX)(R8*1), AX
+	MOVL AX, 4(R12)
+	MOVL (DX)(R8*2), AX
+	MOVL AX, 8(R12)
+	MOVL (DX)(R9*1), AX
+	MOVL AX, 12(R12)
+	MOVL (DX)(R8*4), AX
+	MOVL AX, 16(R12)
+	MOVL (DX)(R10*1), AX
+	MOVL AX, 20(R12)
+	MOVL (DX)(R9*2), AX
+	MOVL AX, 24(R12)
+	MOVL (DX)(R11*1), AX
+	MOVL AX, 28(R12)
+	ADDQ $4, DX
+	ADDQ $128, R12
+	DECQ CX
+	JNZ  b32tloop1
+
+b32tnext:
+	LEAQ (SI)(R8*8), SI
+	ADDQ $32, DI
+	DECQ R13
+	JNZ  b32tgroup
+	VZEROUPPER
+	RET

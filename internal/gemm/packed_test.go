@@ -129,7 +129,8 @@ func TestForget(t *testing.T) {
 		GemmCachedB(false, true, 5, 40, 30, 1, x, 30, w, 30, 0, y, 40)
 		GemmCachedB(false, false, 5, 30, 40, 1, x, 40, w, 30, 0, y, 30)
 	}
-	const perMatrix = (48*30 + 32*40) * 4 // n rounded up to 16 columns, times k, in bytes
+	nr := float32Blocking.nr
+	perMatrix := int64(roundUp(40, nr)*30+roundUp(30, nr)*40) * 4 // n rounded up to nr columns, times k, in bytes
 	if st := Stats(); st.Entries != 4 || st.Bytes != 2*perMatrix {
 		t.Fatalf("two matrices packed two ways: %+v, want 4 entries of %d bytes", st, 2*perMatrix)
 	}

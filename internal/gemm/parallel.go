@@ -53,7 +53,8 @@ type job[T float.DType] struct {
 	mcStep, kcStep, ncStep int // block sizes, evened out over m, k and n
 	slabRows               int // rows of op(A) packed per slab, a multiple of mcStep
 	buf                    *packBuffers[T]
-	packedB                []T // op(B) packed whole (see packEntry), or nil to pack it per block
+	packedB                []T  // op(B) packed whole (see packEntry), or nil to pack it per block
+	merged                 bool // phases merged: run by runPrepacked (see SetMergedPhases)
 	phases                 []phase
 }
 
@@ -84,6 +85,12 @@ func (bl *blocking[T]) gemmPacked(transA, transB bool, m, n, k int, alpha T, a [
 	j.mcStep = roundUp(ceilDiv(m, ceilDiv(m, bl.mc)), bl.mr)
 	j.slabRows = j.mcStep * min(ceilDiv(m, j.mcStep), maxSlabBlocks)
 	j.phases = make([]phase, 2*ceilDiv(n, j.ncStep)*ceilDiv(k, j.kcStep)*ceilDiv(m, j.slabRows))
+	aSize := roundUp(j.slabRows, bl.mr) * j.kcStep
+	merged := packedB != nil && mergedPhases && m <= j.mcStep && j.mcStep*k <= maxMergedBlock
+	if merged {
+		j.phases = j.phases[:2*ceilDiv(m, j.slabRows)]
+		aSize = roundUp(j.slabRows, bl.mr) * k // every k block of a slab (runPrepacked)
+	}
 	if j.workers > 1 {
 		for i := range j.phases {
 			j.phases[i].finished = make(chan struct{})
@@ -94,17 +101,30 @@ func (bl *blocking[T]) gemmPacked(transA, transB bool, m, n, k int, alpha T, a [
 	if j.buf == nil {
 		j.buf = new(packBuffers[T])
 	}
-	j.buf.a = grow(j.buf.a, roundUp(j.slabRows, bl.mr)*j.kcStep)
+	j.buf.a = grow(j.buf.a, aSize)
 	if packedB == nil {
 		j.buf.b = grow(j.buf.b, j.kcStep*min(j.ncStep, roundUp(n, bl.nr)))
 	}
 	defer bl.buffers.Put(j.buf)
 
+	j.merged = merged
 	for range j.workers - 1 {
-		startHelper(j.run)
+		startHelper(j.runHelper)
 	}
-	j.run()
+	j.runPhases(false)
 }
+
+// runPhases runs the job's phases as run, or runPrepacked when they are merged.
+func (j *job[T]) runPhases(helper bool) {
+	if j.merged {
+		j.runPrepacked(helper)
+		return
+	}
+	j.run(helper)
+}
+
+// runHelper is runPhases for a helper goroutine.
+func (j *job[T]) runHelper() { j.runPhases(true) }
 
 // steps returns the sizes of the k and n blocks of a product, evened out over k and n: with
 // k = 384 and kc = 256, two blocks of 192 waste less than 256+128.
@@ -120,8 +140,9 @@ func grow[T float.DType](x []T, n int) []T {
 	return make([]T, n)
 }
 
-// run works on the job's phases in order until the last one is done.
-func (j *job[T]) run() {
+// run works on the job's phases in order until the last one is done, or for a helper until
+// none of its units is left (see work).
+func (j *job[T]) run(helper bool) {
 	bl := j.bl
 	mr, nr := bl.mr, bl.nr
 	edge := make([]T, mr*nr)
@@ -143,7 +164,7 @@ func (j *job[T]) run() {
 				if j.packedB == nil && is == 0 {
 					bUnits = ceilDiv(bPanels, packUnitPanels)
 				}
-				j.work(ph, aUnits+bUnits, func(u int) {
+				j.work(ph, aUnits+bUnits, helper, func(u int) {
 					if u < aUnits {
 						first := u * packUnitPanels * mr
 						bl.packA(j.buf.a[first*kc:], j.transA, j.a, j.lda, is+first, pc, min(packUnitPanels*mr, rows-first), kc)
@@ -158,7 +179,7 @@ func (j *job[T]) run() {
 				unitPanels := clamp(ceilDiv(mcBlocks*bPanels, unitsPerWorker*j.workers), 1, maxUnitPanels)
 				unitPanels = min(unitPanels, bPanels)
 				groups := ceilDiv(bPanels, unitPanels)
-				j.work(ph, mcBlocks*groups, func(u int) {
+				j.work(ph, mcBlocks*groups, helper, func(u int) {
 					ic := (u / groups) * j.mcStep
 					jrFrom := (u % groups) * unitPanels * nr
 					jrTo := min(jrFrom+unitPanels*nr, nc)
@@ -179,8 +200,11 @@ func (j *job[T]) run() {
 
 // work claims and does units of phase ph until none is left, then waits until the units
 // claimed by other goroutines are done too: first by yielding, since the last unit is usually
-// a few microseconds from done, then, if its goroutine has lost its CPU, by blocking.
-func (j *job[T]) work(ph, units int, do func(unit int)) {
+// a few microseconds from done, then, if its goroutine has lost its CPU, by blocking. A helper
+// does not wait at the last phase (with helpersLeaveEarly): it has nothing left to do for the
+// job, and goes back to waiting for the next product (or to the goroutines op.Parallel starts)
+// at once, rather than after the caller's last unit, possibly by way of a blocked receive.
+func (j *job[T]) work(ph, units int, helper bool, do func(unit int)) {
 	p := &j.phases[ph]
 	for {
 		u := int(p.claimed.Add(1)) - 1
@@ -191,6 +215,9 @@ func (j *job[T]) work(ph, units int, do func(unit int)) {
 		if p.done.Add(1) == int64(units) && p.finished != nil {
 			close(p.finished)
 		}
+	}
+	if helper && helpersLeaveEarly && ph == len(j.phases)-1 {
+		return
 	}
 	for range spinsBeforeBlocking {
 		if p.done.Load() == int64(units) {
