@@ -1,0 +1,63 @@
+package oft
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/spago-peft/spago-peft/internal/adaptertest"
+)
+
+// TestCayleyKernels checks the block kernels (Gauss–Jordan without pivoting, rank-one updates)
+// against the gemm forms with LU and partial pivoting: the block matrices, the states the
+// backward reads and the gradients agree to float64 rounding for the exact form and PEFT's
+// Neumann series, on block sizes with and without a tail of fewer than four columns and on
+// generators far larger than training gives (‖Q‖ ≫ 1, where pivoting would matter most).
+func TestCayleyKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, b := range []int{2, 3, 5, 8, 32, 33} {
+		for _, scale := range []float64{1e-3, 0.3, 3, 30} {
+			p := make([]float64, pairs(b))
+			for i := range p {
+				p[i] = rng.NormFloat64() * scale
+			}
+			ga := make([]float64, b*b)
+			for i := range ga {
+				ga[i] = rng.NormFloat64()
+			}
+			for _, f := range []form{{b: b}, {b: b, coeffs: neumannCoeffs(5)}} {
+				if f.coeffs != nil && scale > 0.3 {
+					continue // the series diverges; its entries overflow relative comparisons
+				}
+				a, st := f.matrix(p)
+				wantA, wantSt := f.matrixGemm(p)
+				tol := 1e-13 * (1 + scale*scale)
+				assert.LessOrEqual(t, adaptertest.MaxAbsDiff(a, wantA), tol, "b=%d scale=%g neumann=%v: A", b, scale, f.coeffs != nil)
+				if f.coeffs == nil {
+					assert.LessOrEqual(t, adaptertest.MaxAbsDiff(st.inv, wantSt.inv), tol, "b=%d scale=%g: (I+Q)⁻¹", b, scale)
+				}
+				g, want := f.grad(ga, st), f.gradGemm(ga, wantSt)
+				require.Len(t, g, len(want))
+				var norm float64
+				for _, v := range want {
+					norm = math.Max(norm, math.Abs(v))
+				}
+				assert.LessOrEqual(t, adaptertest.MaxAbsDiff(g, want), 1e-13*(1+norm), "b=%d scale=%g neumann=%v: ∂L/∂p", b, scale, f.coeffs != nil)
+			}
+		}
+	}
+}
+
+// TestCayleyKernelsNonFinite checks that NaN or infinite parameters give a NaN block matrix, as
+// the gemm form does, which Validate then reports.
+func TestCayleyKernelsNonFinite(t *testing.T) {
+	for _, v := range []float64{math.NaN(), math.Inf(1)} {
+		p := make([]float64, pairs(4))
+		p[2] = v
+		a, _ := form{b: 4}.matrix(p)
+		assert.True(t, math.IsNaN(a[0]) || math.IsNaN(a[5]), "a NaN block for parameter %v: %v", v, a)
+	}
+}
