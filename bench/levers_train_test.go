@@ -12,7 +12,8 @@ import (
 // trainLevers are the levers of OFT's and full fine-tuning's training steps (issue 15, second
 // part), measured as BenchmarkLevers measures op's.
 var trainLevers = []lever{
-	{"cayley", oft.SetCayleyKernels}, // OFT's Cayley map by block kernels, not LU and gemm
+	{"cayley", oft.SetCayleyKernels},   // OFT's Cayley map by block kernels, not LU and gemm
+	{"rotcache", oft.SetRotationCache}, // OFT's block matrices built once while R is unchanged
 }
 
 // trainLeverCases are the training steps BenchmarkTrainLevers times.

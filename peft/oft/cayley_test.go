@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/spago-peft/spago-peft/internal/adaptertest"
+	"github.com/spago-peft/spago-peft/internal/op"
 )
 
 // TestCayleyKernels checks the block kernels (Gauss–Jordan without pivoting, rank-one updates)
@@ -60,4 +61,28 @@ func TestCayleyKernelsNonFinite(t *testing.T) {
 		a, _ := form{b: 4}.matrix(p)
 		assert.True(t, math.IsNaN(a[0]) || math.IsNaN(a[5]), "a NaN block for parameter %v: %v", v, a)
 	}
+}
+
+// TestRotationCache checks that a layer builds its block matrices once while R is unchanged and
+// anew as soon as any value of R changes (as the optimiser and COFT change it, in place), with
+// the same bits as a layer that builds them on every forward.
+func TestRotationCache(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	m, err := New(adaptertest.Layer[float32](rng, 24, 5), Config{BlockSize: 8}, rng)
+	require.NoError(t, err)
+	randomize(m, rng, 0.2)
+	x := adaptertest.Rows[float32](rng, 3, 24)
+	forward := func(cache bool) []float64 {
+		defer SetRotationCache(SetRotationCache(cache))
+		return m.ForwardRows(x).Value().Data().F64()
+	}
+	first := forward(true)
+	built := m.rotation
+	assert.Equal(t, first, forward(true))
+	assert.Same(t, built, m.rotation, "R unchanged: the rotation is reused")
+	op.Values[float32](m.R)[7] += 1e-3 // one value of one row, in place
+	changed := forward(true)
+	assert.NotSame(t, built, m.rotation, "R changed: the rotation is rebuilt")
+	assert.NotEqual(t, first, changed)
+	assert.Equal(t, forward(false), changed, "the same bits as a forward without the cache")
 }
