@@ -6,15 +6,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spago-peft/spago-peft/integration/train"
 	"github.com/spago-peft/spago-peft/peft/oft"
 )
 
 // trainLevers are the levers of OFT's and full fine-tuning's training steps (issue 15, second
 // part), measured as BenchmarkLevers measures op's.
 var trainLevers = []lever{
-	{"cayley", oft.SetCayleyKernels},   // OFT's Cayley map by block kernels, not LU and gemm
-	{"rotcache", oft.SetRotationCache}, // OFT's block matrices built once while R is unchanged
+	{"cayley", oft.SetCayleyKernels},      // OFT's Cayley map by block kernels, not LU and gemm
+	{"rotcache", oft.SetRotationCache},    // OFT's block matrices built once while R is unchanged
+	{"keepgrads", train.SetKeepGradients}, // gradient buffers kept across steps, reset to −0 in place
 }
+
+// settles names the levers whose state carries into the next pass (keepgrads: a pass after one
+// with the lever off finds no buffers to keep): measureLever runs an untimed pass in the lever's
+// state before each timed one.
+var settles = map[string]bool{"keepgrads": true}
 
 // trainLeverCases are the training steps BenchmarkTrainLevers times.
 var trainLeverCases = []struct {
@@ -53,6 +60,9 @@ func measureLever(b *testing.B, l lever, pass func()) {
 	run := func(on bool, cpu *time.Duration, alloc *uint64) func() {
 		return func() {
 			l.set(on)
+			if settles[l.name] {
+				pass() // untimed: the pass before ran in the other state
+			}
 			var m runtime.MemStats
 			runtime.ReadMemStats(&m)
 			start, allocated := processCPU(), m.TotalAlloc

@@ -115,6 +115,13 @@ func zeroGrads(params []*nn.Param) {
 // gradients are summed in chunks over the cores (sumSquares32).
 func gradNorm(params []*nn.Param) float64 {
 	sum := 0.0
+	grads32 := splitGrads(params, func(g []float64) { sum += sumSquares(g) })
+	return math.Sqrt(sum + sumSquares32(grads32))
+}
+
+// splitGrads returns the float32 gradients of the params that have one, to be worked on in chunks
+// across the cores, and calls f64 on each float64 gradient.
+func splitGrads(params []*nn.Param, f64 func([]float64)) [][]float32 {
 	var grads32 [][]float32
 	for _, p := range params {
 		if !p.HasGrad() {
@@ -124,10 +131,10 @@ func gradNorm(params []*nn.Param) float64 {
 		case 32:
 			grads32 = append(grads32, op.Values[float32](p.Grad()))
 		default:
-			sum += sumSquares(op.Values[float64](p.Grad()))
+			f64(op.Values[float64](p.Grad()))
 		}
 	}
-	return math.Sqrt(sum + sumSquares32(grads32))
+	return grads32
 }
 
 func sumSquares[T float.DType](xs []T) float64 {
@@ -145,18 +152,7 @@ func clipGradients(params []*nn.Param, norm, maxNorm float64) {
 	if coef >= 1 {
 		return
 	}
-	var grads32 [][]float32
-	for _, p := range params {
-		if !p.HasGrad() {
-			continue
-		}
-		switch p.Value().Data().BitSize() {
-		case 32:
-			grads32 = append(grads32, op.Values[float32](p.Grad()))
-		default:
-			scaleInPlace(op.Values[float64](p.Grad()), coef)
-		}
-	}
+	grads32 := splitGrads(params, func(g []float64) { scaleInPlace(g, coef) })
 	scale32(grads32, coef)
 }
 

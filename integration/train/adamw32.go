@@ -148,9 +148,14 @@ func sumSquares32(xs [][]float32) float64 {
 
 // scale32 multiplies every value of xs by c, in float64 and rounded back, as scaleInPlace does.
 func scale32(xs [][]float32, c float64) {
+	forParts(xs, func(x []float32) { scaleInPlace(x, c) })
+}
+
+// forParts calls do on chunks of xs that together cover every value once, across the cores.
+func forParts(xs [][]float32, do func([]float32)) {
 	lengths := make([]int, len(xs))
 	for i, x := range xs {
 		lengths[i] = len(x)
 	}
-	forChunks(lengths, func(_, seg, from, to int) { scaleInPlace(xs[seg][from:to], c) })
+	forChunks(lengths, func(_, seg, from, to int) { do(xs[seg][from:to]) })
 }

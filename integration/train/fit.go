@@ -68,6 +68,7 @@ func Fit(ctx context.Context, model Classifier, trainSet []Example, opts Options
 	warmup := int(math.Ceil(o.WarmupRatio * float64(total)))
 
 	zeroGrads(params)
+	defer zeroGrads(params) // the buffers kept across steps (see resetGrads)
 	model.SetTraining(true)
 	start := time.Now()
 	step := 0
@@ -146,7 +147,10 @@ func (t *trainer) evaluate(step, epoch int) (EvalInfo, error) {
 // step takes one optimiser step on the examples at idx with learning rate lr. It zeroes the
 // gradients in any case; on an error other than a failed Check the parameters are unchanged.
 func (t *trainer) step(examples []Example, idx []int, lr float64) (StepInfo, error) {
-	defer zeroGrads(t.params)
+	defer resetGrads(t.params)
+	if !keepGradients {
+		zeroGrads(t.params) // buffers kept while the lever was on
+	}
 	info := StepInfo{LR: lr, Examples: len(idx)}
 	loss, numLabels, err := t.backward(examples, idx)
 	if err != nil {
@@ -169,6 +173,7 @@ func (t *trainer) step(examples []Example, idx []int, lr float64) (StepInfo, err
 		}
 		info.Penalty = reg.Value().Item().F64()
 	}
+	dropUntouched(t.params)
 	info.Loss = loss + info.Penalty
 	if math.IsNaN(info.Loss) || math.IsInf(info.Loss, 0) {
 		return info, fmt.Errorf("%w: loss is %v", ErrNonFinite, info.Loss)
