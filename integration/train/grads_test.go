@@ -3,6 +3,8 @@ package train
 import (
 	"context"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/nlpodyssey/spago/ag"
@@ -85,5 +87,49 @@ func TestDropUntouched(t *testing.T) {
 		p.AccGrad(mat.NewDense[float32](mat.WithShape(3), mat.WithBacking(c.grad)))
 		dropUntouched([]*nn.Param{p})
 		assert.Equal(t, c.keeps, p.HasGrad(), c.name)
+	}
+}
+
+// TestAdamResetKernel checks the fused update (clipping factor, AdamW, gradient reset to −0) in
+// its vector and Go forms against clipping by scaleInPlace and then adamUpdate32, bit for bit,
+// over lengths around multiples of 8.
+func TestAdamResetKernel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 43))
+	random := func(n int, scale float64) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64() * scale)
+		}
+		return x
+	}
+	negZero := math.Float32bits(float32(math.Copysign(0, -1)))
+	for _, n := range []int{1, 7, 8, 9, 17, 1000} {
+		for _, scale := range []float64{1, 0.3712345678} {
+			w, g, m, v := random(n, 1), random(n, 0.1), random(n, 0.01), random(n, 0.001)
+			for i := range v {
+				v[i] *= v[i]
+			}
+			c := newAdamConsts(1e-2, 0.01, 3)
+			want := [][]float32{slices.Clone(w), slices.Clone(g), slices.Clone(m), slices.Clone(v)}
+			scaleInPlace(want[1], scale)
+			adamUpdate32(want[0], want[1], want[2], want[3], &c)
+			for name, kernel := range map[string]func(w, g, m, v []float32, c *adamConsts, scale float64){
+				"vector": adamKernelReset, "go": adamUpdate32Reset,
+			} {
+				got := [][]float32{slices.Clone(w), slices.Clone(g), slices.Clone(m), slices.Clone(v)}
+				kernel(got[0], got[1], got[2], got[3], &c, scale)
+				for k, label := range []string{"w", "g", "m", "v"} {
+					for i := range got[k] {
+						wantBits := math.Float32bits(want[k][i])
+						if label == "g" {
+							wantBits = negZero
+						}
+						if math.Float32bits(got[k][i]) != wantBits {
+							t.Fatalf("%s, n=%d, scale %v: %s[%d] is %v, want %v", name, n, scale, label, i, got[k][i], math.Float32frombits(wantBits))
+						}
+					}
+				}
+			}
+		}
 	}
 }
