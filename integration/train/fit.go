@@ -178,7 +178,9 @@ func (t *trainer) step(examples []Example, idx []int, lr float64) (StepInfo, err
 		}
 		info.Penalty = reg.Value().Item().F64()
 	}
-	dropUntouched(t.params)
+	if keepGradients {
+		dropUntouched(t.params)
+	}
 	info.Loss = loss + info.Penalty
 	if math.IsNaN(info.Loss) || math.IsInf(info.Loss, 0) {
 		return info, fmt.Errorf("%w: loss is %v", ErrNonFinite, info.Loss)

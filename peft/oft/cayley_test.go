@@ -3,7 +3,11 @@ package oft
 import (
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
+
+	"github.com/nlpodyssey/spago/ag"
+	"github.com/nlpodyssey/spago/mat"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -85,4 +89,32 @@ func TestRotationCache(t *testing.T) {
 	assert.NotSame(t, built, m.rotation, "R changed: the rotation is rebuilt")
 	assert.NotEqual(t, first, changed)
 	assert.Equal(t, forward(false), changed, "the same bits as a forward without the cache")
+}
+
+// TestRotationCacheConcurrent runs forwards and backwards of one layer from several goroutines,
+// as Fit's workers do, while R changes between rounds: every goroutine gets the output and R
+// gradient of a lone forward on the same R (run it with -race).
+func TestRotationCacheConcurrent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	m, err := New(adaptertest.Layer[float64](rng, 16, 4), Config{BlockSize: 4}, rng)
+	require.NoError(t, err)
+	x := adaptertest.Rows[float64](rng, 2, 16)
+	for round := range 3 {
+		randomize(m, rng, 0.3)
+		loss := func() mat.Tensor { return ag.ReduceSum(m.ForwardRows(x)) }
+		require.NoError(t, ag.Backward(loss()))
+		want := m.R.Grad().Value().Data().F64()
+		m.R.ZeroGrad()
+		const workers = 4
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Go(func() { assert.NoError(t, ag.Backward(loss())) })
+		}
+		wg.Wait()
+		got := m.R.Grad().Value().Data().F64()
+		for i := range want {
+			assert.InDelta(t, workers*want[i], got[i], 1e-12*(1+math.Abs(want[i])), "round %d, value %d", round, i)
+		}
+		m.R.ZeroGrad()
+	}
 }
