@@ -54,3 +54,89 @@ next:
 done:
 	VZEROUPPER
 	RET
+
+// func vecMatAVX(c *float64, a *float64, inca int, m *float64, ldm, k, n int)
+TEXT ·vecMatAVX(SB), NOSPLIT, $0-56
+	MOVQ c+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ inca+16(FP), R8
+	SHLQ $3, R8
+	MOVQ m+24(FP), DX
+	MOVQ ldm+32(FP), R9
+	SHLQ $3, R9
+	MOVQ k+40(FP), CX
+	MOVQ n+48(FP), BX
+	XORQ R10, R10 // byte offset of the current columns
+
+cols16:
+	CMPQ    BX, $16
+	JLT     cols4
+	VMOVUPD (DI)(R10*1), Y0
+	VMOVUPD 32(DI)(R10*1), Y1
+	VMOVUPD 64(DI)(R10*1), Y2
+	VMOVUPD 96(DI)(R10*1), Y3
+	MOVQ    SI, R11
+	LEAQ    (DX)(R10*1), R12
+	MOVQ    CX, R13
+
+rows16:
+	VBROADCASTSD (R11), Y4
+	VFMADD231PD  (R12), Y4, Y0
+	VFMADD231PD  32(R12), Y4, Y1
+	VFMADD231PD  64(R12), Y4, Y2
+	VFMADD231PD  96(R12), Y4, Y3
+	ADDQ         R8, R11
+	ADDQ         R9, R12
+	DECQ         R13
+	JNZ          rows16
+	VMOVUPD      Y0, (DI)(R10*1)
+	VMOVUPD      Y1, 32(DI)(R10*1)
+	VMOVUPD      Y2, 64(DI)(R10*1)
+	VMOVUPD      Y3, 96(DI)(R10*1)
+	ADDQ         $128, R10
+	SUBQ         $16, BX
+	JMP          cols16
+
+cols4:
+	CMPQ    BX, $4
+	JLT     cols1
+	VMOVUPD (DI)(R10*1), Y0
+	MOVQ    SI, R11
+	LEAQ    (DX)(R10*1), R12
+	MOVQ    CX, R13
+
+rows4:
+	VBROADCASTSD (R11), Y4
+	VFMADD231PD  (R12), Y4, Y0
+	ADDQ         R8, R11
+	ADDQ         R9, R12
+	DECQ         R13
+	JNZ          rows4
+	VMOVUPD      Y0, (DI)(R10*1)
+	ADDQ         $32, R10
+	SUBQ         $4, BX
+	JMP          cols4
+
+cols1:
+	TESTQ  BX, BX
+	JZ     vecMatDone
+	VMOVSD (DI)(R10*1), X0
+	MOVQ   SI, R11
+	LEAQ   (DX)(R10*1), R12
+	MOVQ   CX, R13
+
+rows1:
+	VMOVSD      (R11), X4
+	VFMADD231SD (R12), X4, X0
+	ADDQ        R8, R11
+	ADDQ        R9, R12
+	DECQ        R13
+	JNZ         rows1
+	VMOVSD      X0, (DI)(R10*1)
+	ADDQ        $8, R10
+	DECQ        BX
+	JMP         cols1
+
+vecMatDone:
+	VZEROUPPER
+	RET

@@ -31,3 +31,34 @@ func TestGer64(t *testing.T) {
 		}
 	}
 }
+
+// TestVecMat64 checks the assembly kernel against the Go loop and against k rank-one updates of
+// one row by Ger64, bit for bit, on widths with 16-, 4- and 1-column parts and strided
+// multipliers.
+func TestVecMat64(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 7))
+	for _, sh := range []struct{ n, k, ldm, inca int }{
+		{1, 1, 1, 1}, {3, 5, 4, 2}, {4, 4, 4, 1}, {16, 3, 16, 1}, {23, 9, 30, 3}, {32, 32, 32, 32}, {64, 7, 64, 0},
+	} {
+		c := make([]float64, sh.n)
+		a := make([]float64, (sh.k-1)*sh.inca+1)
+		m := make([]float64, (sh.k-1)*sh.ldm+sh.n)
+		for _, s := range [][]float64{c, a, m} {
+			for i := range s {
+				s[i] = rng.NormFloat64()
+			}
+		}
+		want := append([]float64(nil), c...)
+		vecMat(want, a, sh.inca, m, sh.ldm, sh.k)
+		byGer := append([]float64(nil), c...)
+		for j := 0; j < sh.k; j++ {
+			Ger64(byGer, sh.n, a[j*sh.inca:], 1, m[j*sh.ldm:j*sh.ldm+sh.n], 1)
+		}
+		VecMat64(c, a, sh.inca, m, sh.ldm, sh.k)
+		for i := range c {
+			if c[i] != want[i] || c[i] != byGer[i] {
+				t.Fatalf("%+v: value %d is %v, the Go loop gives %v, Ger64 %v", sh, i, c[i], want[i], byGer[i])
+			}
+		}
+	}
+}

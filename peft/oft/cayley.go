@@ -163,16 +163,16 @@ func (f form) grad(ga []float64, st blockState) []float64 {
 	return packGrad(gq, b)
 }
 
-// mulAdd adds a·m to the b×b matrix c, reading a as its transpose when ta: each column of a
-// times a row of m is one rank-one update (op.Ger64), so m is read by rows and a by columns, or
-// by rows when transposed.
+// mulAdd adds a·m to the b×b matrix c, reading a as its transpose when ta: row by row, each row
+// of c in registers while the rows of m stream past (op.VecMat64), a read along its row or, when
+// transposed, its column.
 func mulAdd(c, a, m []float64, b int, ta bool) {
 	rowStride, colStride := b, 1
 	if ta {
 		rowStride, colStride = 1, b
 	}
-	for k := 0; k < b; k++ {
-		op.Ger64(c, b, a[k*colStride:], rowStride, m[k*b:(k+1)*b], b)
+	for i := 0; i < b; i++ {
+		op.VecMat64(c[i*b:(i+1)*b], a[i*rowStride:], colStride, m, b, b)
 	}
 }
 
