@@ -16,6 +16,14 @@ var trainLevers = []lever{
 	{"cayley", oft.SetCayleyKernels},      // OFT's Cayley map by block kernels, not LU and gemm
 	{"rotcache", oft.SetRotationCache},    // OFT's block matrices built once while R is unchanged
 	{"keepgrads", train.SetKeepGradients}, // gradient buffers kept across steps, reset to −0 in place
+	{"oft", setOFTLevers},                 // cayley and rotcache together
+}
+
+// setOFTLevers switches both OFT levers and returns whether the first was on.
+func setOFTLevers(on bool) (was bool) {
+	was = oft.SetCayleyKernels(on)
+	oft.SetRotationCache(on)
+	return was
 }
 
 // settles names the levers whose state carries into the next pass (keepgrads: a pass after one
