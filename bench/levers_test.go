@@ -2,7 +2,6 @@ package bench
 
 import (
 	"fmt"
-	"runtime"
 	"testing"
 	"time"
 
@@ -80,27 +79,12 @@ func BenchmarkLevers(b *testing.B) {
 				}
 				b.Run(fmt.Sprintf("%s/%s/%s/batch=%d", l.name, c.shape.name, name, batch), func(b *testing.B) {
 					pass := leverPass(b, c.shape, c.train, batch)
-					defer l.set(l.set(false))
-					pass() // untimed, as leverPass's first pass on the other side: with gemm's kernel switched, it packs the frozen weights anew
-					var cpuOn, cpuOff time.Duration
-					var allocOn, allocOff uint64
-					run := func(on bool, cpu *time.Duration, alloc *uint64) func() {
-						return func() {
-							l.set(on)
-							var m runtime.MemStats
-							runtime.ReadMemStats(&m)
-							start, allocated := processCPU(), m.TotalAlloc
-							pass()
-							*cpu += processCPU() - start
-							runtime.ReadMemStats(&m)
-							*alloc += m.TotalAlloc - allocated
-						}
-					}
-					tOn, tOff := alternate(b, run(true, &cpuOn, &allocOn), run(false, &cpuOff, &allocOff))
-					b.ReportMetric(float64(tOn)/float64(tOff), "on/off")
-					b.ReportMetric(float64(cpuOn)/float64(cpuOff), "cpu-on/off")
-					b.ReportMetric(float64(allocOn)/1e6/float64(b.N), "MB-on/pass")
-					b.ReportMetric(float64(allocOff)/1e6/float64(b.N), "MB-off/pass")
+					// untimed, as leverPass's first pass on the other side: with gemm's kernel
+					// switched, it packs the frozen weights anew
+					prev := l.set(false)
+					pass()
+					l.set(prev)
+					measureLever(b, l, pass)
 				})
 			}
 		}

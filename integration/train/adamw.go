@@ -43,7 +43,11 @@ func newAdamW(params []*nn.Param, weightDecay float64) *adamW {
 }
 
 // step updates every parameter that has a gradient with learning rate lr.
-func (o *adamW) step(lr float64) {
+func (o *adamW) step(lr float64) { o.update(lr, 1, false) }
+
+// update is step on the gradients scaled by scale (clipScale's factor) and, when reset is set,
+// resets each gradient to −0 as it reads it (see resetGrads); without reset, scale must be 1.
+func (o *adamW) update(lr, scale float64, reset bool) {
 	var segs []adamSegment
 	for i, p := range o.params {
 		if !p.HasGrad() {
@@ -55,14 +59,21 @@ func (o *adamW) step(lr float64) {
 			o.allocate32()
 			segs = append(segs, adamSegment{
 				w: op.Values[float32](p), g: op.Values[float32](p.Grad()), m: st.m32, v: st.v32,
-				c: newAdamConsts(lr, o.weightDecay, st.step),
+				c: newAdamConsts(lr, o.weightDecay, st.step), scale: scale, reset: reset,
 			})
 			continue
 		}
 		if st.m == nil {
 			st.m, st.v = make([]float64, p.Size()), make([]float64, p.Size())
 		}
-		adamUpdate(op.Values[float64](p), op.Values[float64](p.Grad()), st, lr, o.weightDecay)
+		g := op.Values[float64](p.Grad())
+		if scale != 1 {
+			scaleInPlace(g, scale)
+		}
+		adamUpdate(op.Values[float64](p), g, st, lr, o.weightDecay)
+		if reset {
+			fill(g, math.Copysign(0, -1))
+		}
 	}
 	updateSegments(segs)
 }
@@ -115,6 +126,13 @@ func zeroGrads(params []*nn.Param) {
 // gradients are summed in chunks over the cores (sumSquares32).
 func gradNorm(params []*nn.Param) float64 {
 	sum := 0.0
+	grads32 := splitGrads(params, func(g []float64) { sum += sumSquares(g) })
+	return math.Sqrt(sum + sumSquares32(grads32))
+}
+
+// splitGrads returns the float32 gradients of the params that have one, to be worked on in chunks
+// across the cores, and calls f64 on each float64 gradient.
+func splitGrads(params []*nn.Param, f64 func([]float64)) [][]float32 {
 	var grads32 [][]float32
 	for _, p := range params {
 		if !p.HasGrad() {
@@ -124,10 +142,10 @@ func gradNorm(params []*nn.Param) float64 {
 		case 32:
 			grads32 = append(grads32, op.Values[float32](p.Grad()))
 		default:
-			sum += sumSquares(op.Values[float64](p.Grad()))
+			f64(op.Values[float64](p.Grad()))
 		}
 	}
-	return math.Sqrt(sum + sumSquares32(grads32))
+	return grads32
 }
 
 func sumSquares[T float.DType](xs []T) float64 {
@@ -141,23 +159,21 @@ func sumSquares[T float.DType](xs []T) float64 {
 // clipGradients scales the gradients of params by maxNorm/(norm + 1e-6) when that is below 1, as
 // torch.nn.utils.clip_grad_norm_ does, given their global norm.
 func clipGradients(params []*nn.Param, norm, maxNorm float64) {
-	coef := maxNorm / (norm + 1e-6)
-	if coef >= 1 {
+	coef := clipScale(norm, maxNorm)
+	if coef == 1 {
 		return
 	}
-	var grads32 [][]float32
-	for _, p := range params {
-		if !p.HasGrad() {
-			continue
-		}
-		switch p.Value().Data().BitSize() {
-		case 32:
-			grads32 = append(grads32, op.Values[float32](p.Grad()))
-		default:
-			scaleInPlace(op.Values[float64](p.Grad()), coef)
-		}
-	}
+	grads32 := splitGrads(params, func(g []float64) { scaleInPlace(g, coef) })
 	scale32(grads32, coef)
+}
+
+// clipScale returns the factor clipGradients scales by: maxNorm/(norm + 1e-6) when that is below
+// 1 and maxNorm positive, else 1.
+func clipScale(norm, maxNorm float64) float64 {
+	if coef := maxNorm / (norm + 1e-6); maxNorm > 0 && coef < 1 {
+		return coef
+	}
+	return 1
 }
 
 func scaleInPlace[T float.DType](xs []T, c float64) {

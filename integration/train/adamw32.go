@@ -36,13 +36,30 @@ func adamUpdate32(w, g, m, v []float32, c *adamConsts) {
 	n := len(w)
 	g, m, v = g[:n], m[:n], v[:n]
 	for j := range n {
-		gj := g[j]
-		wj := w[j] * c.decay
-		mj := m[j] + float32(c.oneMinusBeta1*(gj-m[j]))
-		vj := v[j]*c.beta2 + float32(float32(c.oneMinusBeta2*gj)*gj)
-		denom := float32(sqrt32(vj)/c.sqrtCorrection2) + c.eps
-		w[j] = wj + float32(float32(c.negStepSize*mj)/denom)
-		m[j], v[j] = mj, vj
+		w[j], m[j], v[j] = adamValue32(w[j], g[j], m[j], v[j], c)
+	}
+}
+
+// adamValue32 is adamUpdate32 on one value: the new w, m and v for gradient g.
+func adamValue32(w, g, m, v float32, c *adamConsts) (float32, float32, float32) {
+	wj := w * c.decay
+	mj := m + float32(c.oneMinusBeta1*(g-m))
+	vj := v*c.beta2 + float32(float32(c.oneMinusBeta2*g)*g)
+	denom := float32(sqrt32(vj)/c.sqrtCorrection2) + c.eps
+	return wj + float32(float32(c.negStepSize*mj)/denom), mj, vj
+}
+
+// adamUpdate32Reset is adamUpdate32 on the gradient scaled by scale (rounded as scaleInPlace
+// rounds: the clipping of clipGradients, 1 for none), and resets the gradient to −0 as it goes
+// (see resetGrads): one pass over the gradient instead of three.
+func adamUpdate32Reset(w, g, m, v []float32, c *adamConsts, scale float64) {
+	n := len(w)
+	g, m, v = g[:n], m[:n], v[:n]
+	negZero := math.Float32frombits(negZero32)
+	for j := range n {
+		gj := float32(float64(g[j]) * scale)
+		g[j] = negZero
+		w[j], m[j], v[j] = adamValue32(w[j], gj, m[j], v[j], c)
 	}
 }
 
@@ -52,6 +69,8 @@ func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
 type adamSegment struct {
 	w, g, m, v []float32
 	c          adamConsts
+	scale      float64 // the gradient's clipping factor, with reset
+	reset      bool    // by adamKernelReset: scaled, and the gradient reset to −0
 }
 
 // adamChunk is how many values one goroutine updates at a time: large enough that handing out
@@ -68,6 +87,10 @@ func updateSegments(segs []adamSegment) {
 	}
 	forChunks(lengths, func(_, seg, from, to int) {
 		s := &segs[seg]
+		if s.reset {
+			adamKernelReset(s.w[from:to], s.g[from:to], s.m[from:to], s.v[from:to], &s.c, s.scale)
+			return
+		}
 		adamKernel(s.w[from:to], s.g[from:to], s.m[from:to], s.v[from:to], &s.c)
 	})
 }
@@ -148,9 +171,14 @@ func sumSquares32(xs [][]float32) float64 {
 
 // scale32 multiplies every value of xs by c, in float64 and rounded back, as scaleInPlace does.
 func scale32(xs [][]float32, c float64) {
+	forParts(xs, func(x []float32) { scaleInPlace(x, c) })
+}
+
+// forParts calls do on chunks of xs that together cover every value once, across the cores.
+func forParts(xs [][]float32, do func([]float32)) {
 	lengths := make([]int, len(xs))
 	for i, x := range xs {
 		lengths[i] = len(x)
 	}
-	forChunks(lengths, func(_, seg, from, to int) { scaleInPlace(xs[seg][from:to], c) })
+	forChunks(lengths, func(_, seg, from, to int) { do(xs[seg][from:to]) })
 }

@@ -68,6 +68,7 @@ func Fit(ctx context.Context, model Classifier, trainSet []Example, opts Options
 	warmup := int(math.Ceil(o.WarmupRatio * float64(total)))
 
 	zeroGrads(params)
+	defer zeroGrads(params) // the buffers kept across steps (see resetGrads)
 	model.SetTraining(true)
 	start := time.Now()
 	step := 0
@@ -146,7 +147,15 @@ func (t *trainer) evaluate(step, epoch int) (EvalInfo, error) {
 // step takes one optimiser step on the examples at idx with learning rate lr. It zeroes the
 // gradients in any case; on an error other than a failed Check the parameters are unchanged.
 func (t *trainer) step(examples []Example, idx []int, lr float64) (StepInfo, error) {
-	defer zeroGrads(t.params)
+	updated := false // by the fused update, which resets the gradients itself
+	defer func() {
+		if !updated {
+			resetGrads(t.params)
+		}
+	}()
+	if !keepGradients {
+		zeroGrads(t.params) // buffers kept while the lever was on
+	}
 	info := StepInfo{LR: lr, Examples: len(idx)}
 	loss, numLabels, err := t.backward(examples, idx)
 	if err != nil {
@@ -169,6 +178,9 @@ func (t *trainer) step(examples []Example, idx []int, lr float64) (StepInfo, err
 		}
 		info.Penalty = reg.Value().Item().F64()
 	}
+	if keepGradients {
+		dropUntouched(t.params)
+	}
 	info.Loss = loss + info.Penalty
 	if math.IsNaN(info.Loss) || math.IsInf(info.Loss, 0) {
 		return info, fmt.Errorf("%w: loss is %v", ErrNonFinite, info.Loss)
@@ -177,10 +189,16 @@ func (t *trainer) step(examples []Example, idx []int, lr float64) (StepInfo, err
 	if math.IsNaN(info.GradNorm) || math.IsInf(info.GradNorm, 0) {
 		return info, fmt.Errorf("%w: gradient norm is %v", ErrNonFinite, info.GradNorm)
 	}
-	if t.opts.MaxGradNorm > 0 {
-		clipGradients(t.params, info.GradNorm, t.opts.MaxGradNorm)
+	if keepGradients {
+		// Clipping and the reset folded into AdamW's pass over the gradients.
+		t.opt.update(lr, clipScale(info.GradNorm, t.opts.MaxGradNorm), true)
+		updated = true
+	} else {
+		if t.opts.MaxGradNorm > 0 {
+			clipGradients(t.params, info.GradNorm, t.opts.MaxGradNorm)
+		}
+		t.opt.step(lr)
 	}
-	t.opt.step(lr)
 	if t.opts.Check != nil {
 		if err := t.opts.Check(); err != nil {
 			return info, fmt.Errorf("check after the update: %w", err)

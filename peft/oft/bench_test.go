@@ -1,6 +1,7 @@
 package oft
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -59,5 +60,38 @@ func BenchmarkOFT(b *testing.B) {
 				x.ZeroGrad()
 			}
 		})
+	}
+}
+
+// BenchmarkCayley times the Cayley map of one 32×32 block and its gradient, exact and Neumann,
+// by the block kernels and by the gemm forms (SetCayleyKernels).
+func BenchmarkCayley(b *testing.B) {
+	const block = 32
+	rng := rand.New(rand.NewPCG(2, 2))
+	p := make([]float64, pairs(block))
+	for i := range p {
+		p[i] = rng.NormFloat64() * 0.05
+	}
+	ga := make([]float64, block*block)
+	for i := range ga {
+		ga[i] = rng.NormFloat64()
+	}
+	for _, kernels := range []bool{true, false} {
+		for _, f := range []form{{b: block}, {b: block, coeffs: neumannCoeffs(5)}} {
+			name := fmt.Sprintf("kernels=%v/neumann=%v", kernels, f.coeffs != nil)
+			b.Run(name+"/matrix", func(b *testing.B) {
+				defer SetCayleyKernels(SetCayleyKernels(kernels))
+				for b.Loop() {
+					f.matrix(p)
+				}
+			})
+			b.Run(name+"/grad", func(b *testing.B) {
+				defer SetCayleyKernels(SetCayleyKernels(kernels))
+				_, st := f.matrix(p)
+				for b.Loop() {
+					f.grad(ga, st)
+				}
+			})
+		}
 	}
 }

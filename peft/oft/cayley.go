@@ -5,7 +5,7 @@ import (
 	"math"
 	"slices"
 
-	"github.com/spago-peft/spago-peft/internal/gemm"
+	"github.com/spago-peft/spago-peft/internal/op"
 )
 
 // The functions of this file work on one b×b block at a time, row-major, in float64 whatever the
@@ -76,30 +76,34 @@ func packGrad(gq []float64, b int) []float64 {
 type blockState struct {
 	q []float64
 	// inv is (I + Q)⁻¹ for the exact form; horner holds H_1…H_L of the Neumann form's Horner
-	// evaluation H_L = c_L·I, H_k = c_k·I + Q·H_(k+1), A = I + Q·H_1.
-	inv    []float64
-	horner [][]float64
+	// evaluation H_L = c_L·I, H_k = c_k·I + Q·H_(k+1), A = I + Q·H_1, and hornerT their
+	// transposes (the backward's products read them by rows).
+	inv             []float64
+	horner, hornerT [][]float64
 }
 
 // matrix returns PEFT's block matrix A for the packed parameters p, and the state its gradient
-// needs.
+// needs: by the block kernels of this file, or by gemm when they are switched off (see
+// SetCayleyKernels).
 func (f form) matrix(p []float64) ([]float64, blockState) {
+	if !cayleyKernels {
+		return f.matrixGemm(p)
+	}
 	b := f.b
 	q := skew(p, b)
 	st := blockState{q: q}
 	a := make([]float64, b*b)
 	if f.coeffs == nil {
-		// A = (I − Q)(I + Q)⁻¹ = 2(I + Q)⁻¹ − I. I + Q is never singular, its symmetric part
-		// being I, unless p holds NaN or infinite values: then A is NaN, which Validate reports.
-		inv, err := invert(addIdentity(slices.Clone(q), 1, b), b)
-		if err != nil {
-			inv = make([]float64, b*b)
-			for i := range inv {
-				inv[i] = math.NaN()
-			}
+		// A = (I − Q)(I + Q)⁻¹ = 2(I + Q)⁻¹ − I, by Gauss–Jordan without pivoting: every pivot of
+		// I + Q is at least 1 (its Schur complements are I + Q' + v·vᵀ, whose symmetric part is
+		// at least I), so none can be small. NaN or infinite parameters fail it, and then invert
+		// decides as matrixGemm does.
+		inv := addIdentity(slices.Clone(q), 1, b)
+		if !gaussJordan(inv, b) {
+			return f.matrixGemm(p)
 		}
 		st.inv = inv
-		for i, v := range st.inv {
+		for i, v := range inv {
 			a[i] = 2 * v
 		}
 		addIdentity(a, -1, b)
@@ -107,43 +111,101 @@ func (f form) matrix(p []float64) ([]float64, blockState) {
 	}
 	l := len(f.coeffs)
 	st.horner = make([][]float64, l)
+	st.hornerT = make([][]float64, l)
 	h := addIdentity(make([]float64, b*b), f.coeffs[l-1], b)
 	st.horner[l-1] = h
 	for k := l - 2; k >= 0; k-- {
 		next := addIdentity(make([]float64, b*b), f.coeffs[k], b)
-		gemm.Gemm(false, false, b, b, b, 1, q, b, h, b, 1, next, b)
+		mulAdd(next, q, h, b, false)
 		st.horner[k] = next
 		h = next
 	}
-	copy(a, addIdentity(make([]float64, b*b), 1, b))
-	gemm.Gemm(false, false, b, b, b, 1, q, b, h, b, 1, a, b)
+	for k, h := range st.horner {
+		st.hornerT[k] = transposeBlock(h, b)
+	}
+	addIdentity(a, 1, b)
+	mulAdd(a, q, h, b, false)
 	return a, st
 }
 
 // grad returns ∂L/∂p for the block whose forward left st, given ga = ∂L/∂A.
 func (f form) grad(ga []float64, st blockState) []float64 {
+	if !cayleyKernels {
+		return f.gradGemm(ga, st)
+	}
 	b := f.b
-	gq := make([]float64, b*b)
 	if f.coeffs == nil {
-		// dA = −2·M⁻¹·dQ·M⁻¹ with M = I + Q, so ∂L/∂Q = −2·M⁻ᵀ·Ā·M⁻ᵀ.
-		t := make([]float64, b*b)
-		gemm.Gemm(true, false, b, b, b, 1, st.inv, b, ga, b, 0, t, b)
-		gemm.Gemm(false, true, b, b, b, -2, t, b, st.inv, b, 0, gq, b)
-		return packGrad(gq, b)
+		// dA = −2·M⁻¹·dQ·M⁻¹ with M = I + Q, so ∂L/∂Q = −2·G with G = M⁻ᵀ·Ā·M⁻ᵀ. The kernels
+		// read their left factor by columns, so compute Gᵀ = M⁻¹·(Āᵀ·M⁻¹); packing −2·G takes
+		// 2·(Gᵀ[i][j] − Gᵀ[j][i]).
+		u := make([]float64, b*b)
+		mulAdd(u, ga, st.inv, b, true)
+		gt := make([]float64, b*b)
+		mulAdd(gt, st.inv, u, b, false)
+		gp := packGrad(gt, b)
+		for i := range gp {
+			gp[i] *= 2
+		}
+		return gp
 	}
 	// Reverse Horner: for X = c·I + Q·H, Q̄ += X̄·Hᵀ and H̄ = Qᵀ·X̄; A = I + Q·H_1 starts with X̄ = Ā.
+	gq := make([]float64, b*b)
 	gx := ga
 	for k := range st.horner {
-		h := st.horner[k]
-		gemm.Gemm(false, true, b, b, b, 1, gx, b, h, b, 1, gq, b)
+		mulAdd(gq, gx, st.hornerT[k], b, false)
 		if k == len(st.horner)-1 {
 			break
 		}
 		gh := make([]float64, b*b)
-		gemm.Gemm(true, false, b, b, b, 1, st.q, b, gx, b, 0, gh, b)
+		mulAdd(gh, st.q, gx, b, true)
 		gx = gh
 	}
 	return packGrad(gq, b)
+}
+
+// mulAdd adds a·m to the b×b matrix c, reading a as its transpose when ta: row by row, each row
+// of c in registers while the rows of m stream past (op.VecMat64), a read along its row or, when
+// transposed, its column.
+func mulAdd(c, a, m []float64, b int, ta bool) {
+	rowStride, colStride := b, 1
+	if ta {
+		rowStride, colStride = 1, b
+	}
+	for i := 0; i < b; i++ {
+		op.VecMat64(c[i*b:(i+1)*b], a[i*rowStride:], colStride, m, b, b)
+	}
+}
+
+// gaussJordan inverts the b×b matrix m in place without pivoting, one rank-one update per pivot,
+// and reports false, leaving m undefined, when a pivot is not a finite number of magnitude at
+// least 2⁻²⁶: only I + Q with NaN or infinite values in Q, whose pivots are otherwise at least 1.
+func gaussJordan(m []float64, b int) bool {
+	col := make([]float64, b)
+	for c := 0; c < b; c++ {
+		piv := m[c*b+c]
+		if !(math.Abs(piv) >= 0x1p-26) || math.IsInf(piv, 0) {
+			return false
+		}
+		p := 1 / piv
+		row := m[c*b : (c+1)*b]
+		for j := range row {
+			row[j] *= p
+		}
+		row[c] = p
+		for r := range col {
+			col[r] = -m[r*b+c]
+		}
+		// Every other row r loses m[r][c] times the pivot row; row c itself is left out, so
+		// that the update never reads the values it writes.
+		op.Ger64(m, b, col, 1, row, c)
+		op.Ger64(m[(c+1)*b:], b, col[c+1:], 1, row, b-c-1)
+		for r := range col {
+			if r != c {
+				m[r*b+c] = col[r] * p
+			}
+		}
+	}
+	return true
 }
 
 // addIdentity adds s·I to the b×b matrix m in place and returns m.

@@ -33,7 +33,8 @@ type Model struct {
 	training bool
 	name     string // the layer's path in its model, for error messages
 
-	mu         sync.Mutex // guards dropout and the in-place COFT projection
+	mu         sync.Mutex // guards dropout, the in-place COFT projection and rotation
+	rotation   any        // the *rotation of R's last value seen by ForwardRows, reused while R is unchanged
 	dropout    *rand.Rand // nil unless Config.ModuleDropout > 0
 	dropoutSrc *rand.PCG  // dropout's source, whose state gob stores
 }
@@ -100,8 +101,15 @@ func (m *Model) ForwardRows(x mat.Tensor) mat.Tensor {
 		m.mu.Lock()
 		m.project()
 		dropped := m.dropMask()
+		var rot any
+		switch m.R.Value().Data().BitSize() {
+		case 32:
+			rot = cachedRotation[float32](m)
+		default:
+			rot = cachedRotation[float64](m)
+		}
 		m.mu.Unlock()
-		x = rotate(x, m.R, m.form, dropped)
+		x = rotate(x, m.R, m.form, dropped, rot)
 	}
 	return op.Linear(x, m.Base.W, m.Base.B)
 }

@@ -222,7 +222,7 @@ func TestOrthogonal(t *testing.T) {
 			randomize(m, rng, scale)
 			// Rotating the identity's rows gives blockdiag(A), whose columns must be orthonormal.
 			eye := mat.NewDense[float32](mat.WithShape(in, in), mat.WithBacking(mat.CreateIdentityMatrix[float32](in)))
-			r := rotate(eye, m.R, m.form, nil).Value().(mat.Matrix)
+			r := rotate(eye, m.R, m.form, nil, nil).Value().(mat.Matrix)
 			rtr := r.T().Mul(r).Data().F64()
 			assert.LessOrEqual(t, adaptertest.MaxAbsDiff(rtr, mat.CreateIdentityMatrix[float64](in)), 1e-5, "b=%d scale=%g", b, scale)
 		}
@@ -300,10 +300,10 @@ func TestGradientsWithDroppedBlocks(t *testing.T) {
 		x := gradcheck.Random(rng, 5, 12)
 		dropped := []bool{false, true, false, true}
 		for _, f := range []form{{b: 3}, {b: 3, coeffs: neumannCoeffs(5)}} {
-			loss := func() mat.Tensor { return gradcheck.Projection(rotate(x, p, f, dropped), 3) }
+			loss := func() mat.Tensor { return gradcheck.Projection(rotate(x, p, f, dropped, nil), 3) }
 			gradcheck.Check(t, loss, 1e-6, p, x)
 		}
-		y := rotate(x, p, form{b: 3}, dropped).Value().Data().F64()
+		y := rotate(x, p, form{b: 3}, dropped, nil).Value().Data().F64()
 		xs := x.Data().F64()
 		for i := 0; i < 5; i++ {
 			assert.Equal(t, xs[i*12+3:i*12+6], y[i*12+3:i*12+6], "dropped block passes unchanged")
