@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/spago-peft/spago-peft/integration/finetune"
 	"github.com/spago-peft/spago-peft/integration/train"
 	"github.com/spago-peft/spago-peft/internal/atomicdir"
+	"github.com/spago-peft/spago-peft/peft"
 )
 
 // Files written to --out.
@@ -126,16 +128,23 @@ func stepsPerEpoch(n, batch int) int { return (n + batch - 1) / batch }
 
 // checkTargets builds each adapter method's model once, so that targets matching no module or an
 // OFT block size that does not divide a layer fail now rather than after other methods trained.
+// With --save-adapter-init it saves each one's adapters, drawn with the first seed as its first
+// run draws them, in PEFT's format.
 func checkTargets(setup *finetune.Setup, o *options) error {
 	for _, m := range o.methods {
 		if m.adapter == nil {
 			continue
 		}
-		_, err := bert.New(setup.Checkpoint, bert.Options{
+		model, err := bert.New(setup.Checkpoint, bert.Options{
 			Adapter: m.adapter, Targets: o.targets, NumLabels: setup.NumLabels, Seed: o.seed,
 		})
 		if err != nil {
 			return fmt.Errorf("%s: %w", m.kind, err)
+		}
+		if o.adapterInit != "" {
+			if err := model.SaveAdapter(filepath.Join(o.adapterInit, m.kind), peft.Meta{}); err != nil {
+				return fmt.Errorf("--save-adapter-init: %s: %w", m.kind, err)
+			}
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/spago-peft/spago-peft/integration/bert"
 	"github.com/spago-peft/spago-peft/integration/finetune"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -96,4 +97,31 @@ func TestMasksWithoutDropout(t *testing.T) {
 	code, _, stderr := runCompare(t, "--masks", filepath.Join(t.TempDir(), "m"), "--out", filepath.Join(t.TempDir(), "r"))
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "--masks without dropout")
+}
+
+// TestSaveAdapterInit checks --save-adapter-init: a PEFT directory per adapter method, none for
+// the head alone, holding the adapters of the first seed's model before training.
+func TestSaveAdapterInit(t *testing.T) {
+	dir := t.TempDir()
+	init := filepath.Join(dir, "init")
+	code, _, stderr := runCompare(t, "--methods", "lora,head", "--steps", "1", "--batch", "4", "--max-len", "32",
+		"--save-adapter-init", init, "--out", filepath.Join(dir, "results"))
+	require.Equal(t, exitOK, code, stderr)
+	assert.NoDirExists(t, filepath.Join(init, "head"))
+	ck, _, err := finetune.DefaultBase()
+	require.NoError(t, err)
+	saved, err := bert.LoadAdapter(ck, filepath.Join(init, "lora"))
+	require.NoError(t, err)
+	o, err := parseFlags([]string{"--methods", "lora"}, io.Discard)
+	require.NoError(t, err)
+	fresh, err := bert.New(ck, bert.Options{Adapter: o.methods[0].adapter, Targets: o.targets, NumLabels: 2, Seed: 42})
+	require.NoError(t, err)
+	require.Equal(t, len(fresh.Adapters()), len(saved.Adapters()))
+	for name, a := range fresh.Adapters() {
+		want, got := a.TrainableParams(), saved.Adapters()[name].TrainableParams()
+		require.Equal(t, len(want), len(got), name)
+		for i := range want {
+			assert.Equal(t, want[i].Value().Data().F64(), got[i].Value().Data().F64(), "%s parameter %d", name, i)
+		}
+	}
 }

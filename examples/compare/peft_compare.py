@@ -24,7 +24,8 @@ script starts from (pooler and classifier included) as a Hugging Face directory 
 both start from identical weights. With --masks FILE (Go's --masks of the same run) the replay
 applies Go's dropout masks in place of torch's: every nn.Dropout of the model and the attention
 probabilities' dropout (eager attention) take the next site's mask, each padded sequence's first
-l positions being Go's packed rows.
+l positions being Go's packed rows. With --init-adapter DIR (Go's --save-adapter-init) it starts
+from Go's initial adapters too (LoRA's A and HRA's reflections are random draws).
 
 Peak memory is the process's resident-set high-water mark (VmHWM, reset through
 /proc/self/clear_refs before each run); time per epoch is the wall time of the training steps,
@@ -82,6 +83,7 @@ def parse_args(argv):
     p.add_argument("--json", default="", help="file for the results as JSON")
     p.add_argument("--replay", default="", help="Go --trace file whose batches to replay step by step")
     p.add_argument("--masks", default="", help="Go --masks file of the replayed run, whose dropout masks to apply (with --replay)")
+    p.add_argument("--init-adapter", default="", help="Go --save-adapter-init directory: the replay starts from Go's initial adapters (DIR/<method>)")
     p.add_argument("--save-init", default="", help="write the initial model of the first method to this directory and exit")
     a = p.parse_args(argv)
     if a.attention_dropout is None:
@@ -91,8 +93,8 @@ def parse_args(argv):
         if m not in KINDS:
             p.error(f"unknown method {m!r}, want one of {', '.join(KINDS)}")
     a.factors = [float(f) for f in a.lr_sweep.split(",")] if a.lr_sweep else [1.0]
-    if a.masks and not a.replay:
-        p.error("--masks needs --replay: the masks belong to the replayed run's steps")
+    if (a.masks or a.init_adapter) and not a.replay:
+        p.error("--masks and --init-adapter need --replay: they belong to the replayed run")
     return a
 
 
@@ -220,9 +222,24 @@ def feed_masks(model, masks):
     modeling_bert.eager_attention_forward = attention
 
 
-def build(a, kind, seed, masks=None):
+def load_go_adapter(model, directory):
+    """Overwrites the adapters of the PEFT model with Go's initial ones, saved in PEFT's format."""
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    state = load_file(os.path.join(directory, "adapter_model.safetensors"))
+    before = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+    result = set_peft_model_state_dict(model, state)
+    if result.unexpected_keys:
+        raise SystemExit(f"--init-adapter {directory}: tensors PEFT does not know: {result.unexpected_keys[:3]}")
+    changed = sum(not torch.equal(before[n], p) for n, p in model.named_parameters() if n in before)
+    print(f"loaded Go's initial adapters from {directory} ({len(state)} tensors; {changed} parameters changed)", file=sys.stderr)
+
+
+def build(a, kind, seed, masks=None, init_adapter=""):
     """Returns the model, its trainable parameters (drawn from seed) and the size of the base;
-    with masks (a GoMasks), a model that applies them."""
+    with masks (a GoMasks), a model that applies them; with init_adapter, Go's initial adapters
+    in place of PEFT's draw."""
     torch.manual_seed(seed)
     model = BertForSequenceClassification.from_pretrained(
         a.model, num_labels=2, hidden_dropout_prob=a.dropout, attention_probs_dropout_prob=a.attention_dropout,
@@ -249,6 +266,8 @@ def build(a, kind, seed, masks=None):
             r=0, oft_block_size=a.oft_block, use_cayley_neumann=False, module_dropout=0.0, coft=False, block_share=False, **common
         )
     model = peft.get_peft_model(model, cfg)
+    if init_adapter:
+        load_go_adapter(model, os.path.join(init_adapter, kind))
     return model, [p for p in model.parameters() if p.requires_grad], base
 
 
@@ -296,7 +315,7 @@ def peak_rss():
 def train_once(a, kind, lr, seed, train, dev, test, steps, replay=None, masks=None, log=sys.stderr):
     """One run; replay, if given, is the list of Go's trace steps, whose batches it follows, and
     masks (a GoMasks) Go's dropout masks of those steps."""
-    model, params, n_base = build(a, kind, seed, masks)
+    model, params, n_base = build(a, kind, seed, masks, a.init_adapter if replay else "")
     n_trainable = sum(p.numel() for p in params)
     opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=a.weight_decay)
     sched = get_linear_schedule_with_warmup(opt, math.ceil(a.warmup * steps), steps)
