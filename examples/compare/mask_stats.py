@@ -12,9 +12,11 @@ pairs is a dependence; pairs of fewer than 64 values are left out):
 - heads: two heads of the same attention site and sequence,
 - sequences: two sequences of the same pass at the same site (first n values of both),
 - steps: the same site for sequences of different steps (first n values),
-- positions: within a tokens mask, a token's row against the next token's row.
+- positions: within a tokens mask, a token's row against the next token's row,
+- runs (with --other, the masks of a run with another seed): the same example at the same site
+  in the two runs; keys restart at 0 in every run, so only the seed tells the runs' masks apart.
 
-Usage: mask_stats.py MASKS [--method M] [--max-keys N]
+Usage: mask_stats.py MASKS [--other MASKS] [--method M] [--max-keys N]
 Needs numpy only.
 """
 
@@ -77,8 +79,10 @@ def main():
     ap.add_argument("--method", default="")
     ap.add_argument("--max-keys", type=int, default=256, help="examples read (keys 0..N-1)")
     ap.add_argument("--batch", type=int, default=16, help="examples per step, to tell steps apart")
+    ap.add_argument("--other", default="", help="masks of another run (seed) of the same data, to correlate with")
     a = ap.parse_args()
     m = read(a.masks, a.method, a.max_keys)
+    o = read(a.other, "", a.max_keys) if a.other else {}  # whatever method the other run trained
     keys = sorted(m)
     print(f"{len(keys)} sequences, {len(m[keys[0]])} sites per pass")
 
@@ -129,7 +133,12 @@ def main():
             for s in m[k]:
                 if s in m[other]:
                     steps.add(corr(m[k][s][2], m[other][s][2]))
-    for name, pr in [("sites", sites), ("heads", heads), ("sequences", seqs), ("steps", steps), ("positions", pos)]:
+    runs = Pairs()
+    for k in keys:
+        for s in m[k]:
+            if k in o and s in o[k]:
+                runs.add(corr(m[k][s][2], o[k][s][2]))
+    for name, pr in [("sites", sites), ("heads", heads), ("sequences", seqs), ("steps", steps), ("positions", pos), ("runs", runs)]:
         print(pr.line(name))
 
 
