@@ -87,16 +87,24 @@ def main():
     print(f"{len(keys)} sequences, {len(m[keys[0]])} sites per pass")
 
     kept, total, p_of = defaultdict(int), defaultdict(int), {}
+    site_kept, site_total = defaultdict(int), defaultdict(int)
     for k in keys:
         for site, (kind, p, bits) in m[k].items():
             kept[kind] += int(bits.sum())
             total[kind] += len(bits)
             p_of[kind] = p
+            site_kept[site] += int(bits.sum())
+            site_total[site] += len(bits)
     print("kept fraction:")
     for kind in kept:
         f, n, q = kept[kind] / total[kind], total[kind], 1 - p_of[kind]
         print(f"  {kind:<10} {f:.5f} of {n} values (1 − p = {q:.5f}, z = {(f - q) / math.sqrt(q * (1 - q) / n):+.2f})")
 
+    z = []
+    for x in sorted(site_total):
+        q = 1 - p_of[m[keys[0]][x][0]]
+        z.append((site_kept[x] / site_total[x] - q) / math.sqrt(q * (1 - q) / site_total[x]))
+    print(f"  per site   z of the kept fraction from {min(z):+.2f} to {max(z):+.2f} over {len(z)} sites")
     print("correlations between masks that should be independent:")
     sites, heads, seqs, steps, pos = Pairs(), Pairs(), Pairs(), Pairs(), Pairs()
     for k in keys:
