@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/spago-peft/spago-peft/integration/finetune"
 	"github.com/spago-peft/spago-peft/integration/train"
 	"github.com/spago-peft/spago-peft/internal/atomicdir"
+	"github.com/spago-peft/spago-peft/peft"
 )
 
 // Files written to --out.
@@ -84,18 +86,24 @@ func compareAndReport(ctx context.Context, o *options, stdout, stderr io.Writer)
 			o.evalEvery = max(1, o.steps/10)
 		}
 	}
-	var trace io.Writer
-	if o.trace != "" {
-		f, err := os.Create(o.trace)
+	var trace, masks io.Writer
+	for _, out := range []struct {
+		flag, path string
+		w          *io.Writer
+	}{{"--trace", o.trace, &trace}, {"--masks", o.masks, &masks}} {
+		if out.path == "" {
+			continue
+		}
+		f, err := os.Create(out.path)
 		if err != nil {
-			return inputError{fmt.Errorf("--trace: %w", err)}
+			return inputError{fmt.Errorf("%s: %w", out.flag, err)}
 		}
 		defer f.Close()
 		bw := bufio.NewWriter(f)
 		defer bw.Flush()
-		trace = bw
+		*out.w = bw
 	}
-	outcomes, err := compare(ctx, setup, testSet, o, stderr, trace)
+	outcomes, err := compare(ctx, setup, testSet, o, stderr, trace, masks)
 	if err != nil {
 		return err
 	}
@@ -120,16 +128,23 @@ func stepsPerEpoch(n, batch int) int { return (n + batch - 1) / batch }
 
 // checkTargets builds each adapter method's model once, so that targets matching no module or an
 // OFT block size that does not divide a layer fail now rather than after other methods trained.
+// With --save-adapter-init it saves each one's adapters, drawn with the first seed as its first
+// run draws them, in PEFT's format.
 func checkTargets(setup *finetune.Setup, o *options) error {
 	for _, m := range o.methods {
 		if m.adapter == nil {
 			continue
 		}
-		_, err := bert.New(setup.Checkpoint, bert.Options{
+		model, err := bert.New(setup.Checkpoint, bert.Options{
 			Adapter: m.adapter, Targets: o.targets, NumLabels: setup.NumLabels, Seed: o.seed,
 		})
 		if err != nil {
 			return fmt.Errorf("%s: %w", m.kind, err)
+		}
+		if o.adapterInit != "" {
+			if err := model.SaveAdapter(filepath.Join(o.adapterInit, m.kind), peft.Meta{}); err != nil {
+				return fmt.Errorf("--save-adapter-init: %s: %w", m.kind, err)
+			}
 		}
 	}
 	return nil
@@ -137,8 +152,8 @@ func checkTargets(setup *finetune.Setup, o *options) error {
 
 // compare trains every method of o on setup with the same budget, at each learning rate of the
 // sweep and with each seed, logging progress to log and, if trace is not nil, every step of each
-// method's first run to trace.
-func compare(ctx context.Context, setup *finetune.Setup, testSet []train.Example, o *options, log, trace io.Writer) ([]outcome, error) {
+// method's first run to trace and its dropout masks to masks.
+func compare(ctx context.Context, setup *finetune.Setup, testSet []train.Example, o *options, log, trace, masks io.Writer) ([]outcome, error) {
 	factors := o.lrFactors
 	if len(factors) == 0 {
 		factors = []float64{1}
@@ -154,11 +169,11 @@ func compare(ctx context.Context, setup *finetune.Setup, testSet []train.Example
 			for s := range o.seeds {
 				seed := o.seed + uint64(s)
 				fmt.Fprintf(log, "[%d/%d] %s %s, lr %g, seed %d, %d steps\n", i+1, len(o.methods), displayName(m.kind), config(m), lr, seed, o.steps)
-				var tr io.Writer
+				var tr, mw io.Writer
 				if s == 0 && f == factors[0] {
-					tr = trace
+					tr, mw = trace, masks
 				}
-				r, err := trainOnce(ctx, setup, testSet, o, m, lr, seed, log, tr)
+				r, err := trainOnce(ctx, setup, testSet, o, m, lr, seed, log, tr, mw)
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", m.kind, err)
 				}
@@ -180,8 +195,9 @@ func compare(ctx context.Context, setup *finetune.Setup, testSet []train.Example
 }
 
 // trainOnce trains method m with learning rate lr and seed on setup and evaluates it on the
-// dev set and testSet.
-func trainOnce(ctx context.Context, setup *finetune.Setup, testSet []train.Example, o *options, m method, lr float64, seed uint64, log, trace io.Writer) (trial, error) {
+// dev set and testSet, writing its steps to trace and its dropout masks to masks if they are not
+// nil.
+func trainOnce(ctx context.Context, setup *finetune.Setup, testSet []train.Example, o *options, m method, lr float64, seed uint64, log, trace, masks io.Writer) (trial, error) {
 	var losses []float64
 	var cpu cpuMeter
 	clip, warmup := o.clip, o.warmup
@@ -192,6 +208,11 @@ func trainOnce(ctx context.Context, setup *finetune.Setup, testSet []train.Examp
 		warmup = -1
 	}
 	tracer := newStepTracer(trace, m.kind, seed, len(setup.TrainSet), o.batch)
+	mw := &maskWriter{w: masks, method: m.kind, seed: seed, hidden: o.dropout, attnDrp: o.attnDropout}
+	if masks != nil {
+		bert.DropoutSiteHook = mw.site
+		defer func() { bert.DropoutSiteHook = nil }()
+	}
 	resetPeakRSS()
 	res, err := setup.Train(ctx, finetune.Job{
 		Adapter: m.adapter, FullFineTune: m.full, Targets: o.targets,
@@ -214,6 +235,9 @@ func trainOnce(ctx context.Context, setup *finetune.Setup, testSet []train.Examp
 	}
 	if err := tracer.err; err != nil {
 		return trial{}, fmt.Errorf("--trace: %w", err)
+	}
+	if err := mw.err; err != nil {
+		return trial{}, fmt.Errorf("--masks: %w", err)
 	}
 	r := trial{seed: seed, res: res, cpuPerStep: cpu.perStep(), peakRSS: peakRSS()}
 	if len(testSet) > 0 {

@@ -37,8 +37,9 @@ type options struct {
 	// method at its best mean dev accuracy.
 	lrFactors []float64
 	// test, if set, is a labelled TSV file evaluated after training; trace, if set, receives one
-	// JSON line per optimiser step of each method's first run.
-	test, trace string
+	// JSON line per optimiser step of each method's first run, and masks its dropout masks;
+	// adapterInit, if set, receives each adapter method's initial adapters in a subdirectory.
+	test, trace, masks, adapterInit string
 }
 
 // method is one column of the comparison: a kind and its configuration.
@@ -91,6 +92,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.seeds, "seeds", 1, "runs per method, with seeds --seed, --seed+1, …; accuracies are reported as mean ± std")
 	lrSweep := fs.String("lr-sweep", "", "comma-separated factors of each method's learning rate to try, such as 0.3,1,3; each method is reported at its best mean dev accuracy")
 	fs.StringVar(&o.trace, "trace", "", "file to receive one JSON line per step of each method's first run: loss, gradient norm, learning rate and the batch's example indices")
+	fs.StringVar(&o.masks, "masks", "", "file to receive the dropout masks of every training step of each method's first run, for peft_compare.py --replay --masks")
+	fs.StringVar(&o.adapterInit, "save-adapter-init", "", "directory to receive each adapter method's initial adapters (those of --seed) in PEFT's format, one subdirectory per method, for peft_compare.py --replay --init-adapter")
 	fs.IntVar(&o.batch, "batch", 32, "examples per step")
 	fs.IntVar(&o.maxLen, "max-len", 128, "longest token sequence, [CLS] and [SEP] included")
 	fs.Uint64Var(&o.seed, "seed", 42, "seed of the new weights, the example order and --train-limit's draw")
@@ -172,6 +175,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o.attnDropout = o.dropout
 	if set["attention-dropout"] {
 		o.attnDropout = *attnDropout
+	}
+	if o.masks != "" && o.dropout == 0 && o.attnDropout == 0 {
+		return nil, fmt.Errorf("--masks without dropout would record nothing: set --dropout or --attention-dropout")
 	}
 	if *lrSweep != "" {
 		for _, f := range strings.Split(*lrSweep, ",") {

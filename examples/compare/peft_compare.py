@@ -21,7 +21,11 @@ same Markdown table; --json writes the results. Settings matched on purpose:
 --replay TRACE replays the batches of a Go --trace file (same examples per step) and prints both
 stacks' loss and gradient norm step by step; with --save-init DIR, which writes the model this
 script starts from (pooler and classifier included) as a Hugging Face directory for Go's --model,
-both start from identical weights.
+both start from identical weights. With --masks FILE (Go's --masks of the same run) the replay
+applies Go's dropout masks in place of torch's: every nn.Dropout of the model and the attention
+probabilities' dropout (eager attention) take the next site's mask, each padded sequence's first
+l positions being Go's packed rows. With --init-adapter DIR (Go's --save-adapter-init) it starts
+from Go's initial adapters too (LoRA's A and HRA's reflections are random draws).
 
 Peak memory is the process's resident-set high-water mark (VmHWM, reset through
 /proc/self/clear_refs before each run); time per epoch is the wall time of the training steps,
@@ -78,6 +82,8 @@ def parse_args(argv):
     p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
     p.add_argument("--json", default="", help="file for the results as JSON")
     p.add_argument("--replay", default="", help="Go --trace file whose batches to replay step by step")
+    p.add_argument("--masks", default="", help="Go --masks file of the replayed run, whose dropout masks to apply (with --replay)")
+    p.add_argument("--init-adapter", default="", help="Go --save-adapter-init directory: the replay starts from Go's initial adapters (DIR/<method>)")
     p.add_argument("--save-init", default="", help="write the initial model of the first method to this directory and exit")
     a = p.parse_args(argv)
     if a.attention_dropout is None:
@@ -87,6 +93,8 @@ def parse_args(argv):
         if m not in KINDS:
             p.error(f"unknown method {m!r}, want one of {', '.join(KINDS)}")
     a.factors = [float(f) for f in a.lr_sweep.split(",")] if a.lr_sweep else [1.0]
+    if (a.masks or a.init_adapter) and not a.replay:
+        p.error("--masks and --init-adapter need --replay: they belong to the replayed run")
     return a
 
 
@@ -127,12 +135,118 @@ def target_regex(targets):
     return rf".*encoder\.layer\.\d+\..*(?:^|\.)(?:{alts})$"
 
 
-def build(a, kind, seed):
-    """Returns the model, its trainable parameters (drawn from seed) and the size of the base."""
+class GoMasks:
+    """Go's dropout masks of one run (a --masks file), handed out site by site in forward order.
+
+    Keys are train.Fit's: the example's place in the run, from 0, so step s's batch holds the keys
+    that follow the previous steps' examples."""
+
+    def __init__(self, path, method):
+        self.sites = {}  # key -> {site: (kind, p, size, packed bytes)}
+        with open(path, "rb") as f:
+            while line := f.readline():
+                rec = json.loads(line)
+                for key, n in zip(rec["keys"], rec["sizes"]):
+                    packed = f.read((n + 7) // 8)
+                    if rec["method"] == method:
+                        self.sites.setdefault(key, {})[rec["site"]] = (rec["kind"], rec["p"], n, packed)
+        if not self.sites:
+            raise SystemExit(f"--masks {path}: no masks of {method}")
+        self.keys, self.lengths, self.site = [], [], 0
+
+    def start(self, keys, lengths):
+        """Begins a forward pass over sequences with these dropout keys and lengths."""
+        if self.keys and self.site != len(self.sites[self.keys[0]]):
+            raise SystemExit(f"--masks: the previous pass used {self.site} of Go's {len(self.sites[self.keys[0]])} dropout sites")
+        self.keys, self.lengths, self.site = keys, lengths, 0
+
+    def next(self, kind, shape):
+        """The next site's scaled masks (kept: 1/(1−p), dropped: 0) for a padded tensor of shape."""
+        import numpy as np
+
+        self.site += 1
+        mask = torch.zeros(shape, dtype=torch.float32)
+        for b, (key, l) in enumerate(zip(self.keys, self.lengths)):
+            got, p, n, packed = self.sites[key][self.site]
+            if got != kind:
+                raise SystemExit(f"--masks: site {self.site} is {got} in Go, {kind} here: the forward orders differ")
+            bits = torch.from_numpy(np.unpackbits(np.frombuffer(packed, dtype=np.uint8))[:n].astype(np.float32))
+            bits *= torch.tensor(1 / (1 - p), dtype=torch.float32)
+            if kind == "tokens":
+                mask[b, :l, :] = bits.view(l, shape[-1])
+            elif kind == "attention":
+                mask[b, :, :l, :l] = bits.view(shape[1], l, l)
+            else:
+                mask[b, :] = bits
+        return mask
+
+
+class FedDropout(nn.Module):
+    """An nn.Dropout that applies Go's masks (from GoMasks) in training mode."""
+
+    def __init__(self, masks, p):
+        super().__init__()
+        self.masks, self.p = masks, p
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        return x * self.masks.next("tokens" if x.dim() == 3 else "sequences", x.shape)
+
+
+def feed_masks(model, masks):
+    """Makes model apply masks' dropout masks in training: its nn.Dropout modules become
+    FedDropout, and BERT's eager attention takes the attention probabilities' masks."""
+    from transformers.models.bert import modeling_bert
+
+    swapped = 0
+    for name, mod in list(model.named_modules()):
+        for child, sub in list(mod.named_children()):
+            # BertSelfAttention's dropout is never called: its p is the attention's rate.
+            if isinstance(sub, nn.Dropout) and not name.endswith("attention.self"):
+                setattr(mod, child, FedDropout(masks, sub.p))
+                swapped += 1
+    layers = model.config.num_hidden_layers
+    if swapped != 2 * layers + 2:
+        raise SystemExit(f"--masks: found {swapped} dropout modules, want {2 * layers + 2} (embeddings, 2 per layer, classifier)")
+
+    def attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
+        weights = torch.matmul(query, key.transpose(2, 3)) * scaling
+        if attention_mask is not None:
+            weights = weights + attention_mask
+        weights = nn.functional.softmax(weights, dim=-1)
+        if module.training and dropout > 0:
+            weights = weights * masks.next("attention", weights.shape)
+        return torch.matmul(weights, value).transpose(1, 2).contiguous(), weights
+
+    modeling_bert.eager_attention_forward = attention
+
+
+def load_go_adapter(model, directory):
+    """Overwrites the adapters of the PEFT model with Go's initial ones, saved in PEFT's format."""
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    state = load_file(os.path.join(directory, "adapter_model.safetensors"))
+    before = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+    result = set_peft_model_state_dict(model, state)
+    if result.unexpected_keys:
+        raise SystemExit(f"--init-adapter {directory}: tensors PEFT does not know: {result.unexpected_keys[:3]}")
+    changed = sum(not torch.equal(before[n], p) for n, p in model.named_parameters() if n in before)
+    print(f"loaded Go's initial adapters from {directory} ({len(state)} tensors; {changed} parameters changed)", file=sys.stderr)
+
+
+def build(a, kind, seed, masks=None, init_adapter=""):
+    """Returns the model, its trainable parameters (drawn from seed) and the size of the base;
+    with masks (a GoMasks), a model that applies them; with init_adapter, Go's initial adapters
+    in place of PEFT's draw."""
     torch.manual_seed(seed)
     model = BertForSequenceClassification.from_pretrained(
-        a.model, num_labels=2, hidden_dropout_prob=a.dropout, attention_probs_dropout_prob=a.attention_dropout
+        a.model, num_labels=2, hidden_dropout_prob=a.dropout, attention_probs_dropout_prob=a.attention_dropout,
+        **({"attn_implementation": "eager"} if masks else {}),
     )
+    if masks:
+        feed_masks(model, masks)
     base = sum(p.numel() for p in model.parameters())
     if kind == "full":
         return model, [p for p in model.parameters()], base
@@ -152,6 +266,8 @@ def build(a, kind, seed):
             r=0, oft_block_size=a.oft_block, use_cayley_neumann=False, module_dropout=0.0, coft=False, block_share=False, **common
         )
     model = peft.get_peft_model(model, cfg)
+    if init_adapter:
+        load_go_adapter(model, os.path.join(init_adapter, kind))
     return model, [p for p in model.parameters() if p.requires_grad], base
 
 
@@ -196,9 +312,10 @@ def peak_rss():
     return 0
 
 
-def train_once(a, kind, lr, seed, train, dev, test, steps, replay=None, log=sys.stderr):
-    """One run; replay, if given, is the list of Go's trace steps, whose batches it follows."""
-    model, params, n_base = build(a, kind, seed)
+def train_once(a, kind, lr, seed, train, dev, test, steps, replay=None, masks=None, log=sys.stderr):
+    """One run; replay, if given, is the list of Go's trace steps, whose batches it follows, and
+    masks (a GoMasks) Go's dropout masks of those steps."""
+    model, params, n_base = build(a, kind, seed, masks, a.init_adapter if replay else "")
     n_trainable = sum(p.numel() for p in params)
     opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=a.weight_decay)
     sched = get_linear_schedule_with_warmup(opt, math.ceil(a.warmup * steps), steps)
@@ -206,7 +323,7 @@ def train_once(a, kind, lr, seed, train, dev, test, steps, replay=None, log=sys.
     per_epoch = math.ceil(len(train) / a.batch)
     model.train()
     reset_peak_rss()
-    step_time, cpu_time, losses, step = 0.0, 0.0, [], 0
+    step_time, cpu_time, losses, step, seen = 0.0, 0.0, [], 0, 0
     while step < steps:
         order = torch.randperm(len(train), generator=gen).tolist()
         for b in range(per_epoch):
@@ -214,6 +331,9 @@ def train_once(a, kind, lr, seed, train, dev, test, steps, replay=None, log=sys.
                 break
             idx = replay[step]["batch"] if replay else order[b * a.batch : (b + 1) * a.batch]
             ids, mask, y = collate([train[i] for i in idx])
+            if masks:
+                masks.start(list(range(seen, seen + len(idx))), mask.sum(1).tolist())
+            seen += len(idx)
             t0, c0 = time.perf_counter(), time.process_time()
             logits = model(input_ids=ids, attention_mask=mask).logits
             loss = nn.functional.cross_entropy(logits, y)
@@ -231,6 +351,8 @@ def train_once(a, kind, lr, seed, train, dev, test, steps, replay=None, log=sys.
             if replay:
                 g = replay[step - 1]
                 print(f"{step:5d}  loss go {g['loss']:.6f} py {losses[-1]:.6f}  grad norm go {g['grad_norm']:.6f} py {norm:.6f}", file=log)
+    if masks:
+        masks.start([], [])  # checks that the last pass used every site
     rss = peak_rss()
     dev_acc, dev_loss = evaluate(model, dev, a.batch)
     test_acc = evaluate(model, test, a.batch)[0] if test else None
@@ -289,8 +411,9 @@ def main(argv):
             run = [s for s in trace if s["method"] == kind]
             if not run:
                 continue
-            print(f"replaying {len(run)} steps of {kind} (seed {run[0]['seed']})", file=sys.stderr)
-            r = train_once(a, kind, lr_of(a, kind), run[0]["seed"], train, dev, test, len(run), replay=run)
+            masks = GoMasks(a.masks, kind) if a.masks else None
+            print(f"replaying {len(run)} steps of {kind} (seed {run[0]['seed']})" + (", with Go's dropout masks" if masks else ""), file=sys.stderr)
+            r = train_once(a, kind, lr_of(a, kind), run[0]["seed"], train, dev, test, len(run), replay=run, masks=masks)
             print(f"{kind}: dev acc {r['dev_accuracy']:.4f}, loss {r['dev_loss']:.4f} after the replayed steps", file=sys.stderr)
         return
     rows = []

@@ -63,18 +63,18 @@ func droppingInput(a peft.Adapter) (peft.InputDropout, bool) {
 
 // tokens returns the generator of a dropout over the packed token rows, width values per token.
 func (d *masks) tokens(width int) *rand.Rand {
-	return d.next(func(l int) int { return l * width })
+	return d.next("tokens", func(l int) int { return l * width })
 }
 
 // sequences returns the generator of a dropout over one row of width values per sequence.
 func (d *masks) sequences(width int) *rand.Rand {
-	return d.next(func(int) int { return width })
+	return d.next("sequences", func(int) int { return width })
 }
 
 // attention returns the generator of a dropout over the attention probabilities: heads l×l
 // blocks per sequence of length l.
 func (d *masks) attention(heads int) *rand.Rand {
-	return d.next(func(l int) int { return heads * l * l })
+	return d.next("attention", func(l int) int { return heads * l * l })
 }
 
 // shared returns the generator of a dropout over values that all sequences of the pass share
@@ -85,15 +85,45 @@ func (d *masks) shared(int) *rand.Rand {
 	return rand.New(rand.NewPCG(mix(d.seed^mix(d.site)), mix(d.keys[0])))
 }
 
-// next returns the generator of the next site, whose operator draws perSequence(l) values for
-// each sequence of length l, sequence after sequence, one Uint64 per value (rand.Rand.Float64).
-func (d *masks) next(perSequence func(l int) int) *rand.Rand {
+// next returns the generator of the next site, of the given kind, whose operator draws
+// perSequence(l) values for each sequence of length l, sequence after sequence, one Uint64 per
+// value (rand.Rand.Float64).
+func (d *masks) next(kind string, perSequence func(l int) int) *rand.Rand {
 	d.site++
 	sizes := make([]int, len(d.lengths))
 	for s, l := range d.lengths {
 		sizes[s] = perSequence(l)
 	}
-	return rand.New(&sequenceSource{site: mix(d.seed ^ mix(d.site)), keys: d.keys, sizes: sizes, seq: -1})
+	src := &sequenceSource{site: mix(d.seed ^ mix(d.site)), keys: d.keys, sizes: sizes, seq: -1}
+	if hook := DropoutSiteHook; hook != nil {
+		twin := *src
+		hook(DropoutSite{Index: int(d.site), Kind: kind, Keys: d.keys, Sizes: sizes, Rand: rand.New(&twin)})
+	}
+	return rand.New(src)
+}
+
+// DropoutSiteHook, if not nil, is called at each dropout site of every training forward pass
+// (except DeBERTa's shared one), in the order the pass reaches them, from the goroutine that runs
+// the pass. It lets a replay in another implementation apply the very masks this package draws
+// (examples/compare --masks); set it before training starts and clear it after.
+var DropoutSiteHook func(DropoutSite)
+
+// DropoutSite describes one dropout site of a forward pass.
+type DropoutSite struct {
+	// Index counts the sites of the pass from 1.
+	Index int
+	// Kind is "tokens" (each token's hidden row, token after token), "attention" (each head's
+	// l×l probabilities, head after head, query row after row) or "sequences" (one hidden row
+	// per sequence).
+	Kind string
+	// Keys and Sizes hold, per sequence of the pass, its dropout key and the number of values
+	// the site draws for it.
+	Keys  []uint64
+	Sizes []int
+	// Rand is a twin of the site's generator: its Float64 draws are the operator's, Sizes[0] for
+	// the first sequence, then Sizes[1] for the second and so on; a value is dropped where its
+	// draw is below the dropout probability.
+	Rand *rand.Rand
 }
 
 // sequenceSource is a rand.Source that switches to the next sequence's generator after each
