@@ -45,16 +45,18 @@ var (
 
 // helpersLeaveEarly lets a helper leave a product once its last phase has no unit left to
 // claim, rather than wait for the others to finish theirs (see job.work);
-// SetHelpersLeaveEarly switches it.
-var helpersLeaveEarly = true
+// SetHelpersLeaveEarly switches it. Atomic: a helper may still be finishing a product when
+// the switch changes.
+var helpersLeaveEarly atomic.Bool
+
+func init() { helpersLeaveEarly.Store(true) }
 
 // SetHelpersLeaveEarly makes helper goroutines leave a product as soon as no unit of its last
 // phase is left to claim (on) or only once it is done (off), and returns the previous setting:
 // the same bits either way, for benchmarks that compare both within one process. Call it only
 // while no product runs.
 func SetHelpersLeaveEarly(on bool) (was bool) {
-	was, helpersLeaveEarly = helpersLeaveEarly, on
-	return was
+	return helpersLeaveEarly.Swap(on)
 }
 
 // startHelper has task run by a waiting helper goroutine, or by a new one if none waits.

@@ -216,7 +216,7 @@ func (j *job[T]) work(ph, units int, helper bool, do func(unit int)) {
 			close(p.finished)
 		}
 	}
-	if helper && helpersLeaveEarly && ph == len(j.phases)-1 {
+	if helper && helpersLeaveEarly.Load() && ph == len(j.phases)-1 {
 		return
 	}
 	for range spinsBeforeBlocking {
