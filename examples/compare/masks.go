@@ -38,6 +38,8 @@ type maskWriter struct {
 }
 
 // site records s, drawing its masks from s's twin generator as the dropout operators draw them.
+// The probability is the hidden or attention dropout's: compare trains no adapter with a dropout
+// of its own (LoRA's lora_dropout stays 0), whose sites would need the adapter's.
 func (mw *maskWriter) site(s bert.DropoutSite) {
 	p := mw.hidden
 	if s.Kind == "attention" {

@@ -114,7 +114,8 @@ type DropoutSite struct {
 	Index int
 	// Kind is "tokens" (each token's hidden row, token after token), "attention" (each head's
 	// l×l probabilities, head after head, query row after row) or "sequences" (one hidden row
-	// per sequence).
+	// per sequence). An adapter's own dropout (LoRA's lora_dropout) is a site too, of the kind of
+	// its input's layout, with the adapter's input width and probability.
 	Kind string
 	// Keys and Sizes hold, per sequence of the pass, its dropout key and the number of values
 	// the site draws for it.

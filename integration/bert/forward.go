@@ -73,9 +73,11 @@ func (m *Model) layer(l *Layer, x mat.Tensor, p packed) mat.Tensor {
 // of the site's values keyed as the model's dropouts are, so that training repeats bit for bit.
 func (m *Model) project(name string, base *linear.Model, x mat.Tensor, masks func(width int) *rand.Rand) mat.Tensor {
 	if a, ok := m.adapters[name]; ok {
-		if d, drops := droppingInput(a); drops && m.training {
-			_, in := op.Dims(x)
-			return d.ForwardRowsMasked(x, masks(in))
+		if m.training {
+			if d, drops := droppingInput(a); drops {
+				_, in := op.Dims(x)
+				return d.ForwardRowsMasked(x, masks(in))
+			}
 		}
 		return a.ForwardRows(x)
 	}

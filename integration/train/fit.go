@@ -36,8 +36,8 @@ import (
 // rounding. Dropout does not change this: each example's batch entry carries a key, its place in
 // the run (bert.Batch.DropoutKeys), from which bert's model draws that example's masks, so the
 // masks do not depend on Workers or on the order in which the workers run, and runs with
-// different Workers differ only by the rounding of the gradients' sums. (An adapter's own
-// dropout, LoRA's, still draws from one generator per adapter in the order the workers ask.)
+// different Workers differ only by the rounding of the gradients' sums. An adapter's own dropout
+// (LoRA's lora_dropout) is keyed the same way (peft.InputDropout).
 //
 // Fit leaves the model in training mode.
 func Fit(ctx context.Context, model Classifier, trainSet []Example, opts Options) (History, error) {
