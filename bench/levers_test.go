@@ -26,6 +26,7 @@ var levers = []lever{
 	{"phases", gemm.SetMergedPhases},     // products with B kept packed in 2 phases, not 2 per k block
 	{"leave", gemm.SetHelpersLeaveEarly}, // gemm's helpers leave a product's last phase at once
 	{"spin", gemm.SetLongHelperWait},     // helpers wait ~0.5 ms, not 50 µs (off by default: measure idle)
+	{"split", bert.SetBatchSplit},        // a batch split among the cores in evaluation, not each product
 	{"session4", setFourthSessionLevers}, // avx512, copies, phases and leave together
 	{"all", setAllLevers},                // all of the above together
 }

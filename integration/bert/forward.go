@@ -17,7 +17,7 @@ func (m *Model) Encode(b Batch) (hidden []mat.Tensor, pooled mat.Tensor, err err
 	if err != nil {
 		return nil, nil, err
 	}
-	x := m.encode(p)
+	x := m.inParts(p, m.encode)
 	hidden = make([]mat.Tensor, len(p.lengths))
 	for s, start := range p.starts {
 		rows := make([]int, p.lengths[s])
@@ -35,7 +35,7 @@ func (m *Model) Logits(b Batch) (mat.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	pooled := m.dropoutIfTraining(m.pool(m.encode(p), p), p.drop.sequences)
+	pooled := m.dropoutIfTraining(m.inParts(p, func(p packed) mat.Tensor { return m.pool(m.encode(p), p) }), p.drop.sequences)
 	return op.Linear(pooled, m.Classifier.W, m.Classifier.B), nil
 }
 

@@ -23,7 +23,7 @@ func (m *Model) TokenLogits(b Batch) (mat.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return op.Linear(m.dropoutIfTraining(m.encode(p), p.drop.tokens), m.Classifier.W, m.Classifier.B), nil
+	return op.Linear(m.dropoutIfTraining(m.inParts(p, m.encode), p.drop.tokens), m.Classifier.W, m.Classifier.B), nil
 }
 
 // TokenClassification reports whether the model is a token classifier (Options.TokenClassification).

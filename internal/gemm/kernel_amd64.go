@@ -17,24 +17,22 @@ var float32Blocking = func() *blocking[float32] {
 	return newPortableBlocking[float32]()
 }()
 
-// tile6x16 computes the first rows rows of a 6×16 tile with the smallest assembly kernel that
-// covers them, after checking the bounds they rely on.
+// tile6x16 computes the first rows rows of a 6×16 tile with kernel6x16, or kernel4x16 for at
+// most 4 rows, after checking the bounds they rely on. (A 2-row kernel, which summed the even
+// and odd steps of k apart to keep FMAs in flight, ran no faster than kernel4x16 and made a
+// row's bits depend on the rows sharing its product: a batch split among cores changed them.)
 func tile6x16(rows, kc int, ap, bp, c []float32, ldc int, alpha, beta float32) {
 	_ = ap[6*kc-1]
 	_ = bp[16*kc-1]
 	_ = c[(rows-1)*ldc+15]
-	switch {
-	case rows > 4:
+	if rows > 4 {
 		kernel6x16(kc, &ap[0], &bp[0], &c[0], ldc, alpha, beta, rows)
-	case rows > 2:
-		kernel4x16(kc, &ap[0], &bp[0], &c[0], ldc, alpha, beta, rows)
-	default:
-		kernel2x16(kc, &ap[0], &bp[0], &c[0], ldc, alpha, beta, rows)
+		return
 	}
+	kernel4x16(kc, &ap[0], &bp[0], &c[0], ldc, alpha, beta, rows)
 }
 
-// kernel6x16, kernel4x16 and kernel2x16 compute the first rows rows (at most 6, 4 and 2) of a
-// tile, C ← alpha·Ap·Bp + beta·C: they read 6·kc values at ap (a 6-row panel), 16·kc at bp and
+// kernel6x16 and kernel4x16 compute the first rows rows (at most 6 and 4) of a tile, C ← alpha·Ap·Bp + beta·C: they read 6·kc values at ap (a 6-row panel), 16·kc at bp and
 // rows rows of 16 at c with row stride ldc, and do not read C when beta is 0. kc ≥ 1.
 
 //go:noescape
@@ -42,9 +40,6 @@ func kernel6x16(kc int, ap, bp, c *float32, ldc int, alpha, beta float32, rows i
 
 //go:noescape
 func kernel4x16(kc int, ap, bp, c *float32, ldc int, alpha, beta float32, rows int)
-
-//go:noescape
-func kernel2x16(kc int, ap, bp, c *float32, ldc int, alpha, beta float32, rows int)
 
 // panelA6 packs a full 6-row panel of op(A) with packA6N or packA6T.
 func panelA6(panel []float32, trans bool, src []float32, ld, kc int) {

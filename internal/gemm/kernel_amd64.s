@@ -4,8 +4,10 @@
 // C ← alpha·Ap·Bp + beta·C, where Ap is an A panel of 6 rows (24 bytes per step of k) and Bp
 // a B panel of 16 columns (64 bytes per step of k); rows of C are ldc elements apart. Row r
 // accumulates in Y(4+2r) (columns 0-7) and Y(5+2r) (columns 8-15). C is not read when beta
-// is ±0. The 6-row kernel keeps twelve accumulators, enough to hide the FMA latency; the 4-
-// and 2-row ones serve the last rows of a product whose m is not a multiple of 6.
+// is ±0. The 6-row kernel keeps twelve accumulators, enough to hide the FMA latency; the 4-row
+// one serves the last 1 to 4 rows of a product whose m is not a multiple of 6. Every element is
+// summed in k's order in one accumulator, by either kernel, so a row's results do not depend on
+// which tile computes it (on how many rows share its product).
 
 // ROW multiplies the broadcast A value in areg by the B values in Y0, Y1 into row r's
 // accumulators lo, hi.
@@ -18,8 +20,7 @@
 	VMOVUPS boff(DI), Y0; \
 	VMOVUPS boff+32(DI), Y1
 
-// STEP6 is one step of k for 6 rows, STEP4 for 4 rows, STEP2 for 2 rows into the accumulators
-// lo0, hi0, lo1, hi1 (the 2-row kernel alternates two sets to keep more FMAs in flight).
+// STEP6 is one step of k for 6 rows, STEP4 for 4 rows.
 #define STEP6(aoff, boff) \
 	LOADB(boff); \
 	VBROADCASTSS aoff(SI), Y2; \
@@ -45,13 +46,6 @@
 	VBROADCASTSS aoff+12(SI), Y3; \
 	ROW(Y2, Y8, Y9); \
 	ROW(Y3, Y10, Y11)
-
-#define STEP2(aoff, boff, lo0, hi0, lo1, hi1) \
-	LOADB(boff); \
-	VBROADCASTSS aoff(SI), Y2; \
-	VBROADCASTSS aoff+4(SI), Y3; \
-	ROW(Y2, lo0, hi0); \
-	ROW(Y3, lo1, hi1)
 
 // PROLOGUE loads the arguments: CX = kc/4 unrolled iterations, BX = kc%4 single steps, SI = ap,
 // DI = bp, DX = c, R8 = ldc in bytes, R9 = rows.
@@ -209,52 +203,3 @@ k4done:
 	VZEROUPPER
 	RET
 
-// func kernel2x16(kc int, ap, bp, c *float32, ldc int, alpha, beta float32, rows int)
-TEXT ·kernel2x16(SB), NOSPLIT, $0-56
-	PROLOGUE
-	MOVQ DX, AX
-	PREFETCHROW; PREFETCHROW
-	ZERO(Y4); ZERO(Y5); ZERO(Y6); ZERO(Y7); ZERO(Y8); ZERO(Y9); ZERO(Y10); ZERO(Y11)
-	TESTQ CX, CX
-	JZ    k2tail
-
-k2loop4:
-	STEP2(0, 0, Y4, Y5, Y6, Y7)
-	STEP2(24, 64, Y8, Y9, Y10, Y11)
-	STEP2(48, 128, Y4, Y5, Y6, Y7)
-	STEP2(72, 192, Y8, Y9, Y10, Y11)
-	ADDQ $96, SI
-	ADDQ $256, DI
-	DECQ CX
-	JNZ  k2loop4
-
-k2tail:
-	TESTQ BX, BX
-	JZ    k2scale
-
-k2loop1:
-	STEP2(0, 0, Y4, Y5, Y6, Y7)
-	ADDQ $24, SI
-	ADDQ $64, DI
-	DECQ BX
-	JNZ  k2loop1
-
-k2scale:
-	VADDPS Y8, Y4, Y4
-	VADDPS Y9, Y5, Y5
-	VADDPS Y10, Y6, Y6
-	VADDPS Y11, Y7, Y7
-	VBROADCASTSS alpha+40(FP), Y0
-	SCALE(Y4, Y5); SCALE(Y6, Y7)
-	BETA(k2overwrite)
-	UPDATE(Y4, Y5, k2done)
-	UPDATE(Y6, Y7, k2done)
-	JMP k2done
-
-k2overwrite:
-	STORE(Y4, Y5, k2done)
-	STORE(Y6, Y7, k2done)
-
-k2done:
-	VZEROUPPER
-	RET

@@ -66,7 +66,7 @@ type phase struct {
 	_             [40]byte // keeps the counters of consecutive phases on separate cache lines
 }
 
-// gemm computes C ← alpha·op(A)·op(B) + beta·C for k ≥ 1, on GOMAXPROCS goroutines when the
+// gemm computes C ← alpha·op(A)·op(B) + beta·C for k ≥ 1, on Workers goroutines when the
 // product is large enough.
 func (bl *blocking[T]) gemm(transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	bl.gemmPacked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil)
@@ -79,7 +79,7 @@ func (bl *blocking[T]) gemmPacked(transA, transB bool, m, n, k int, alpha T, a [
 		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, workers: 1, packedB: packedB,
 	}
 	if m*n*k >= minParallelWork {
-		j.workers = runtime.GOMAXPROCS(0)
+		j.workers = Workers()
 	}
 	j.kcStep, j.ncStep = bl.steps(n, k)
 	j.mcStep = roundUp(ceilDiv(m, ceilDiv(m, bl.mc)), bl.mr)

@@ -8,7 +8,6 @@ package op
 
 import (
 	"fmt"
-	"runtime"
 	"sync"
 
 	"github.com/nlpodyssey/spago/ag"
@@ -67,10 +66,11 @@ func MustShape(ok bool, format string, args ...any) {
 	}
 }
 
-// Parallel splits [0, n) into contiguous chunks, one per available core, and runs body on each;
+// Parallel splits [0, n) into contiguous chunks, one per available core (gemm.Workers: those
+// that goroutines declared by gemm.Occupy leave free), and runs body on each;
 // when n is under two chunks of minChunk it runs body(0, n) on the calling goroutine.
 func Parallel(n, minChunk int, body func(from, to int)) {
-	workers := runtime.GOMAXPROCS(0)
+	workers := gemm.Workers()
 	if workers == 1 || n < 2*minChunk {
 		body(0, n)
 		return
