@@ -57,10 +57,12 @@ var leverCases = []struct {
 	train *method // nil: inference
 }{
 	{"inference", shapes[1], nil},
+	{"head", shapes[1], &methods[0]},
 	{"hra8", shapes[1], &methods[2]},
 	{"lora8", shapes[1], &methods[3]},
 	{"full", shapes[1], &methods[5]},
 	{"inference", shapes[2], nil},
+	{"head", shapes[2], &methods[0]},
 	{"hra8", shapes[2], &methods[2]},
 	{"full", shapes[2], &methods[5]},
 }

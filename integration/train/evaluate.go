@@ -8,6 +8,7 @@ import (
 
 	"github.com/nlpodyssey/spago/mat/float"
 	"github.com/spago-peft/spago-peft/integration/dataset"
+	"github.com/spago-peft/spago-peft/internal/gemm"
 	"github.com/spago-peft/spago-peft/internal/op"
 )
 
@@ -84,6 +85,7 @@ func evaluate(model Classifier, examples []Example, batchSize, workers int) (Met
 	preds := make([][]float64, len(batches)) // a regression model's predictions
 	errs := make([]error, len(batches))
 	var wg sync.WaitGroup
+	defer gemm.Occupy(min(workers, len(batches)))() // each worker's products on its own core
 	for k := range min(workers, len(batches)) {
 		wg.Go(func() {
 			for i := k; i < len(batches); i += workers {
