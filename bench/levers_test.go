@@ -27,6 +27,9 @@ var levers = []lever{
 	{"leave", gemm.SetHelpersLeaveEarly}, // gemm's helpers leave a product's last phase at once
 	{"spin", gemm.SetLongHelperWait},     // helpers wait ~0.5 ms, not 50 µs (off by default: measure idle)
 	{"split", bert.SetBatchSplit},        // a batch split among the cores in evaluation, not each product
+	{"rows", bert.SetRowSplit},           // a lone sequence's rows split among the cores, not each product
+	{"first", bert.SetFirstTokensOnly},   // the last layer for the first tokens only, in Logits
+	{"session5", setFifthSessionLevers},  // split, rows and first together
 	{"session4", setFourthSessionLevers}, // avx512, copies, phases and leave together
 	{"all", setAllLevers},                // all of the above together
 }
@@ -41,11 +44,21 @@ func setFourthSessionLevers(on bool) (was bool) {
 	return was
 }
 
+// setFifthSessionLevers switches the fifth session's levers (split, rows, first) at once and
+// returns whether the first was on.
+func setFifthSessionLevers(on bool) (was bool) {
+	was = bert.SetBatchSplit(on)
+	bert.SetRowSplit(on)
+	bert.SetFirstTokensOnly(on)
+	return was
+}
+
 // setAllLevers switches every lever of op at once and returns whether the first was on.
 func setAllLevers(on bool) (was bool) {
 	was = op.SetVectorKernels(on)
 	op.SetGradBufferReuse(on)
 	setFourthSessionLevers(on)
+	setFifthSessionLevers(on)
 	return was
 }
 

@@ -17,6 +17,13 @@ type masks struct {
 	keys    []uint64 // one per sequence
 	lengths []int
 	site    uint64
+	// first makes tokens sites drop the first token's row of each sequence only, with the mask
+	// the full forward gives that row (encodeFirst's last layer).
+	first bool
+	// skip is, for a part of a row split (encodeRows), its first row: tokens sites skip the
+	// draws of the rows before it; quiet keeps DropoutSiteHook for the part that holds row 0.
+	skip  int
+	quiet bool
 }
 
 // dropoutMasks returns the generators of a forward pass over b, or nil when the pass applies no
@@ -61,20 +68,27 @@ func droppingInput(a peft.Adapter) (peft.InputDropout, bool) {
 	return d, ok && d.InputDropoutRate() > 0 && !a.Merged()
 }
 
-// tokens returns the generator of a dropout over the packed token rows, width values per token.
+// tokens returns the generator of a dropout over the packed token rows, width values per token:
+// with first, over each sequence's first row only; in a part of a row split, over the part's rows.
 func (d *masks) tokens(width int) *rand.Rand {
-	return d.next("tokens", func(l int) int { return l * width })
+	full := func(l int) int { return l * width }
+	if d.first {
+		return d.next("tokens", full, func(int) int { return width }, 0)
+	}
+	return d.next("tokens", full, full, d.skip*width)
 }
 
 // sequences returns the generator of a dropout over one row of width values per sequence.
 func (d *masks) sequences(width int) *rand.Rand {
-	return d.next("sequences", func(int) int { return width })
+	one := func(int) int { return width }
+	return d.next("sequences", one, one, 0)
 }
 
 // attention returns the generator of a dropout over the attention probabilities: heads l×l
 // blocks per sequence of length l.
 func (d *masks) attention(heads int) *rand.Rand {
-	return d.next("attention", func(l int) int { return heads * l * l })
+	blocks := func(l int) int { return heads * l * l }
+	return d.next("attention", blocks, blocks, 0)
 }
 
 // shared returns the generator of a dropout over values that all sequences of the pass share
@@ -85,19 +99,25 @@ func (d *masks) shared(int) *rand.Rand {
 	return rand.New(rand.NewPCG(mix(d.seed^mix(d.site)), mix(d.keys[0])))
 }
 
-// next returns the generator of the next site, of the given kind, whose operator draws
+// next returns the generator of the next site, of the given kind, where the full forward draws
 // perSequence(l) values for each sequence of length l, sequence after sequence, one Uint64 per
-// value (rand.Rand.Float64).
-func (d *masks) next(kind string, perSequence func(l int) int) *rand.Rand {
+// value (rand.Rand.Float64). The operator draws drawn(l) of them per sequence, the first ones of
+// each, after skip draws of the first sequence: each sequence's draws start the same, whoever
+// draws how many, so a part of the forward gets the very masks the full forward would.
+func (d *masks) next(kind string, perSequence, drawn func(l int) int, skip int) *rand.Rand {
 	d.site++
-	sizes := make([]int, len(d.lengths))
+	sizes, opSizes := make([]int, len(d.lengths)), make([]int, len(d.lengths))
 	for s, l := range d.lengths {
-		sizes[s] = perSequence(l)
+		sizes[s], opSizes[s] = perSequence(l), drawn(l)
 	}
-	src := &sequenceSource{site: mix(d.seed ^ mix(d.site)), keys: d.keys, sizes: sizes, seq: -1}
-	if hook := DropoutSiteHook; hook != nil {
-		twin := *src
-		hook(DropoutSite{Index: int(d.site), Kind: kind, Keys: d.keys, Sizes: sizes, Rand: rand.New(&twin)})
+	site := mix(d.seed ^ mix(d.site))
+	if hook := DropoutSiteHook; hook != nil && !d.quiet {
+		twin := &sequenceSource{site: site, keys: d.keys, sizes: sizes, seq: -1}
+		hook(DropoutSite{Index: int(d.site), Kind: kind, Keys: d.keys, Sizes: sizes, Rand: rand.New(twin)})
+	}
+	src := &sequenceSource{site: site, keys: d.keys, sizes: opSizes, seq: -1}
+	for range skip {
+		src.Uint64()
 	}
 	return rand.New(src)
 }

@@ -35,12 +35,15 @@ func (m *Model) Logits(b Batch) (mat.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	pooled := m.dropoutIfTraining(m.inParts(p, func(p packed) mat.Tensor { return m.pool(m.encode(p), p) }), p.drop.sequences)
+	pooled := m.dropoutIfTraining(m.inParts(p, func(p packed) mat.Tensor { return m.poolFirst(m.encodeFirst(p), p) }), p.drop.sequences)
 	return op.Linear(pooled, m.Classifier.W, m.Classifier.B), nil
 }
 
 // encode returns the last hidden states of all tokens, row-stacked.
 func (m *Model) encode(p packed) mat.Tensor {
+	if parts := m.rowParts(p); parts > 1 {
+		return m.encodeRows(p, parts, false)
+	}
 	x := m.embed(p)
 	for _, l := range m.Layers {
 		x = m.layer(l, x, p)
@@ -60,12 +63,18 @@ func (m *Model) layer(l *Layer, x mat.Tensor, p packed) mat.Tensor {
 	q := m.project(l.names.query, l.Query, xqk, p.drop.tokens)
 	k := m.project(l.names.key, l.Key, xqk, p.drop.tokens)
 	v := m.project(l.names.value, l.Value, xv, p.drop.tokens)
-	ctx := m.selfAttention(l, q, k, v, p)
-	a := m.project(l.names.attentionOutput, l.AttentionOutput, ctx, p.drop.tokens)
-	x = m.residualNorm(a, xv, l.AttentionNorm, p.drop)
-	h := m.expand(l.names.intermediate, l.Intermediate, x, p.drop.tokens)
-	o := m.project(l.names.output, l.Output, h, p.drop.tokens)
-	return m.residualNorm(o, x, l.OutputNorm, p.drop)
+	return m.layerTail(l, m.selfAttention(l, q, k, v, p), xv, p.drop)
+}
+
+// layerTail is the rest of layer l once the attention has given ctx for the rows x of the
+// layer's input: the attention's output projection, dropout, the residual connection and
+// LayerNorm, then the feed-forward block; d draws the dropout masks (nil: none).
+func (m *Model) layerTail(l *Layer, ctx, x mat.Tensor, d *masks) mat.Tensor {
+	a := m.project(l.names.attentionOutput, l.AttentionOutput, ctx, d.tokens)
+	x = m.residualNorm(a, x, l.AttentionNorm, d)
+	h := m.expand(l.names.intermediate, l.Intermediate, x, d.tokens)
+	o := m.project(l.names.output, l.Output, h, d.tokens)
+	return m.residualNorm(o, x, l.OutputNorm, d)
 }
 
 // project applies the linear layer named name, through its adapter if it has one. An adapter that
@@ -97,7 +106,11 @@ func (m *Model) expand(name string, base *linear.Model, x mat.Tensor, masks func
 // pool returns activation(Pooler(first token)) for each sequence, with dropout first in training
 // where the architecture's head has it (RoBERTa's); the Pooler may have an adapter.
 func (m *Model) pool(x mat.Tensor, p packed) mat.Tensor {
-	first := op.Gather(x, p.starts)
+	return m.poolFirst(op.Gather(x, p.starts), p)
+}
+
+// poolFirst is pool given the first token's row of each sequence.
+func (m *Model) poolFirst(first mat.Tensor, p packed) mat.Tensor {
 	if m.arch.Head.DropoutFirst {
 		first = m.dropoutIfTraining(first, p.drop.sequences)
 	}

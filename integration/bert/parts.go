@@ -1,6 +1,7 @@
 package bert
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -82,3 +83,160 @@ func (p packed) sequences(from, to int) packed {
 	}
 	return q
 }
+
+// splitRows enables the row split of a lone sequence (on by default); SetRowSplit switches it.
+var splitRows atomic.Bool
+
+func init() { splitRows.Store(true) }
+
+// SetRowSplit makes the forward pass in evaluation mode split the rows of a batch's lone
+// sequence among the free cores (on, the default), or run it on one goroutine with each product
+// split instead (off), and returns the previous setting. The results are the same bits either
+// way; the switch is for benchmarks that compare both in one process.
+func SetRowSplit(on bool) (was bool) { return splitRows.Swap(on) }
+
+// minPartRows is the fewest rows of a sequence that rowParts gives a part.
+const minPartRows = 8
+
+// rowParts returns into how many parts of rows encode splits p: more than 1 for a lone sequence
+// of at least 2·minPartRows tokens with cores free, an attention that does not read the tokens'
+// positions (not DeBERTa's), and in training mode dropouts that a part can draw for its own rows
+// (rowwiseDropout).
+func (m *Model) rowParts(p packed) int {
+	if m.deberta != nil || !splitRows.Load() || len(p.lengths) != 1 || (m.training && !m.rowwiseDropout()) {
+		return 1
+	}
+	return max(1, min(gemm.Workers(), p.lengths[0]/minPartRows))
+}
+
+// encodeRows is encode, or with firstOnly encodeFirst, for p's lone sequence, its rows split into
+// parts contiguous parts, each run through the encoder on a goroutine of its own.
+//
+// Why: at batch 1 there is no batch to split, and a product split across cores is small enough
+// that the cores spend much of it meeting (a MiniLM pass ran 1.15× faster on two cores than on
+// one). A query row's attention reads the keys and values of every token of its sequence but
+// nothing else of the other rows, so the parts meet once per layer, to put their keys and values
+// together (keyExchange), and compute all else apart, each product whole on one core. In
+// training each part draws its rows' masks of the full forward (masks.skip).
+func (m *Model) encodeRows(p packed, parts int, firstOnly bool) mat.Tensor {
+	length := p.lengths[0]
+	ex := newKeyExchange(len(m.Layers), parts)
+	outs := make([]mat.Tensor, parts)
+	drops := make([]*masks, parts)
+	release := gemm.Occupy(parts)
+	var wg sync.WaitGroup
+	for w := range parts {
+		from, to := w*length/parts, (w+1)*length/parts
+		q := p.tokenRows(from, to)
+		if p.drop != nil {
+			d := *p.drop
+			d.skip, d.quiet = from, w != 0
+			q.drop, drops[w] = &d, &d
+		}
+		wg.Go(func() { outs[w] = m.encodePart(q, length, w, ex, firstOnly) })
+	}
+	wg.Wait()
+	release()
+	if p.drop != nil {
+		p.drop.site = drops[0].site // the sites part 0 went through: every one of the pass so far
+	}
+	if firstOnly {
+		return outs[0]
+	}
+	return op.ConcatRows(outs...)
+}
+
+// encodePart runs part w of encodeRows: q holds its rows of a sequence of length tokens. With
+// firstOnly, part 0 (which holds the first token) returns that token's last hidden state and
+// the other parts nil.
+func (m *Model) encodePart(q packed, length, w int, ex *keyExchange, firstOnly bool) mat.Tensor {
+	x := m.embed(q)
+	for i, l := range m.Layers {
+		xqk, xv := op.CopyForGrad(x), op.CopyForGrad(x) // two consumers each, as in layer
+		k := m.project(l.names.key, l.Key, xqk, nil)
+		v := m.project(l.names.value, l.Value, xv, nil)
+		ex.put(i, w, k, v)
+		if firstOnly && i == len(m.Layers)-1 {
+			if w != 0 {
+				return nil
+			}
+			keys, values := ex.get(i)
+			return m.firstTail(l, op.Gather(xqk, []int{0}), keys, values, []int{length}, q.drop)
+		}
+		query := m.project(l.names.query, l.Query, xqk, nil) // while the other parts finish their keys
+		keys, values := ex.get(i)
+		ctx := op.AttentionQueries(query, keys, values, m.config.NumAttentionHeads, q.lengths, []int{length})
+		x = m.layerTail(l, ctx, xv, q.drop)
+	}
+	return x
+}
+
+// tokenRows returns rows [from, to) of p's lone sequence as a packed sequence of their own,
+// their positions kept, without dropout masks (encodeRows gives it its own).
+func (p packed) tokenRows(from, to int) packed {
+	return packed{
+		ids:       p.ids[from:to],
+		positions: p.positions[from:to],
+		types:     p.types[from:to],
+		lengths:   []int{to - from},
+		starts:    []int{0},
+	}
+}
+
+// keyExchange puts together, layer by layer, the keys and values that the parts of encodeRows
+// compute for their rows.
+type keyExchange struct {
+	layers []exchangeLayer
+}
+
+// exchangeLayer is one layer's exchange: each part puts its keys and values; the last to do so
+// stacks them (every part reads the same nodes) and closes ready.
+type exchangeLayer struct {
+	mu           sync.Mutex
+	keys, values []mat.Tensor // per part
+	left         int          // parts yet to put theirs
+	stacked      [2]mat.Tensor
+	ready        chan struct{}
+}
+
+func newKeyExchange(layers, parts int) *keyExchange {
+	ex := &keyExchange{layers: make([]exchangeLayer, layers)}
+	for i := range ex.layers {
+		ex.layers[i] = exchangeLayer{keys: make([]mat.Tensor, parts), values: make([]mat.Tensor, parts), left: parts, ready: make(chan struct{})}
+	}
+	return ex
+}
+
+// put hands over part w's keys and values of layer i.
+func (ex *keyExchange) put(i, w int, keys, values mat.Tensor) {
+	e := &ex.layers[i]
+	e.mu.Lock()
+	e.keys[w], e.values[w] = keys, values
+	e.left--
+	last := e.left == 0
+	e.mu.Unlock()
+	if last {
+		e.stacked = [2]mat.Tensor{op.ConcatRows(e.keys...), op.ConcatRows(e.values...)}
+		close(e.ready)
+	}
+}
+
+// get returns the keys and values of every row of layer i, once every part has put its own. It
+// yields for a while before it blocks: the parts arrive within microseconds of each other, and
+// waking a parked goroutine can take longer than that.
+func (ex *keyExchange) get(i int) (keys, values mat.Tensor) {
+	e := &ex.layers[i]
+	for range exchangeSpins {
+		select {
+		case <-e.ready:
+			return e.stacked[0], e.stacked[1]
+		default:
+			runtime.Gosched()
+		}
+	}
+	<-e.ready
+	return e.stacked[0], e.stacked[1]
+}
+
+// exchangeSpins is how many times keyExchange.get yields before it blocks: some 15 µs.
+const exchangeSpins = 100

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/nlpodyssey/spago/ag"
-	"github.com/nlpodyssey/spago/mat"
 	"github.com/spago-peft/spago-peft/integration/checkpoint"
 	"github.com/spago-peft/spago-peft/peft/hra"
 	"github.com/spago-peft/spago-peft/peft/lora"
@@ -32,79 +31,189 @@ func TestBalancedCuts(t *testing.T) {
 	}
 }
 
-// TestBatchSplitSameBits checks that splitting a batch among cores in evaluation mode changes
-// no bit of Logits, TokenLogits or Encode, on every architecture, and that gradients still flow
-// through the parts.
-func TestBatchSplitSameBits(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3)) // three parts, whatever the machine
-	type model struct {
-		name  string
-		ck    func(t *testing.T) *checkpoint.Checkpoint
-		batch func(t *testing.T) Batch
+// shortcut is a switch of the forward pass that must not change its results.
+type shortcut struct {
+	name string
+	set  func(on bool) (was bool)
+}
+
+var shortcuts = []shortcut{
+	{"batch-split", SetBatchSplit},
+	{"row-split", SetRowSplit},
+	{"first-tokens", SetFirstTokensOnly},
+}
+
+// setShortcuts switches every shortcut and returns a function that restores them.
+func setShortcuts(on bool) (restore func()) {
+	was := make([]bool, len(shortcuts))
+	for i, s := range shortcuts {
+		was[i] = s.set(on)
 	}
-	models := []model{{"bert", func(t *testing.T) *checkpoint.Checkpoint { return loadTinyBERT(t) }, func(*testing.T) Batch { return tinyBatch }}}
-	for _, arch := range family {
-		models = append(models, model{arch.modelType,
-			func(t *testing.T) *checkpoint.Checkpoint { ck, _, _ := loadFamily(t, arch.modelType); return ck },
-			func(t *testing.T) Batch { _, _, b := loadFamily(t, arch.modelType); return b }})
-	}
-	for _, dir := range []string{tinyDebertaV3, tinyDebertaProj} {
-		models = append(models, model{dir,
-			func(t *testing.T) *checkpoint.Checkpoint { return loadDeberta(t, dir) },
-			func(t *testing.T) Batch { return debertaBatch(t, dir) }})
-	}
-	for _, c := range models {
-		t.Run(c.name, func(t *testing.T) {
-			ck, b := c.ck(t), c.batch(t)
-			require.GreaterOrEqual(t, len(b.IDs), 2)
-			for _, method := range []struct {
-				name string
-				opts Options
-			}{
-				{"full", Options{FullFineTune: true}},
-				{"hra", Options{Adapter: hra.Config{R: 2, Init: hra.RandomInit}}}, // default targets
-				{"lora", Options{Adapter: lora.Config{R: 2, Alpha: 4}}},
-				{"oft", Options{Adapter: oft.Config{BlockSize: 4}}},
-			} {
-				t.Run(method.name, func(t *testing.T) { checkBatchSplit(t, ck, b, method.opts) })
-			}
-		})
+	return func() {
+		for i, s := range shortcuts {
+			s.set(was[i])
+		}
 	}
 }
 
-// checkBatchSplit is TestBatchSplitSameBits for one model.
-func checkBatchSplit(t *testing.T, ck *checkpoint.Checkpoint, b Batch, opts Options) {
-	m, err := New(ck, opts)
+// familyModels returns every architecture's tiny checkpoint with a batch of several sequences.
+func familyModels(t *testing.T) []struct {
+	name  string
+	ck    *checkpoint.Checkpoint
+	batch Batch
+} {
+	type model = struct {
+		name  string
+		ck    *checkpoint.Checkpoint
+		batch Batch
+	}
+	models := []model{{"bert", loadTinyBERT(t), tinyBatch}}
+	for _, arch := range family {
+		ck, _, b := loadFamily(t, arch.modelType)
+		models = append(models, model{arch.modelType, ck, b})
+	}
+	for _, dir := range []string{tinyDebertaV3, tinyDebertaProj} {
+		models = append(models, model{dir, loadDeberta(t, dir), debertaBatch(t, dir)})
+	}
+	return models
+}
+
+// longSequence returns one sequence of n tokens made of b's: a batch the row split takes.
+func longSequence(b Batch, n int) Batch {
+	var ids, types []int
+	for len(ids) < n {
+		for s, seq := range b.IDs {
+			ids = append(ids, seq...)
+			if b.TypeIDs != nil && b.TypeIDs[s] != nil {
+				types = append(types, b.TypeIDs[s]...)
+			} else {
+				types = append(types, make([]int, len(seq))...)
+			}
+		}
+	}
+	out := Batch{IDs: [][]int{ids[:n]}, DropoutKeys: []uint64{77}}
+	if b.TypeIDs != nil {
+		out.TypeIDs = [][]int{types[:n]}
+	}
+	return out
+}
+
+// TestShortcutsSameBits checks that the forward pass's shortcuts (a batch split among cores, a
+// lone sequence's rows split among them, the last layer for the first tokens only) change no bit
+// of Logits, TokenLogits' rows or Encode, in evaluation and in training (hidden dropout), on
+// every architecture and method, nor the dropout sites DropoutSiteHook reports; gradients still
+// flow, and agree to rounding.
+func TestShortcutsSameBits(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3)) // three parts, whatever the machine
+	methods := []struct {
+		name string
+		opts Options
+	}{
+		{"full", Options{FullFineTune: true}},
+		{"head", Options{}},
+		{"hra", Options{Adapter: hra.Config{R: 2, Init: hra.RandomInit}}}, // default targets
+		{"lora", Options{Adapter: lora.Config{R: 2, Alpha: 4}}},
+		{"lora-dropout", Options{Adapter: lora.Config{R: 2, Alpha: 4, Dropout: 0.2}}}, // no shortcut in training
+		{"oft", Options{Adapter: oft.Config{BlockSize: 4}}},
+	}
+	for _, c := range familyModels(t) {
+		b := c.batch
+		b.DropoutKeys = make([]uint64, len(b.IDs))
+		for i := range b.DropoutKeys {
+			b.DropoutKeys[i] = uint64(10 + i)
+		}
+		batches := map[string]Batch{"batch": b, "long": longSequence(b, 24)}
+		for _, method := range methods {
+			for _, training := range []bool{false, true} {
+				for bname, batch := range batches {
+					name := c.name + "/" + method.name + "/" + bname + "/eval"
+					if training {
+						name = c.name + "/" + method.name + "/" + bname + "/train"
+					}
+					t.Run(name, func(t *testing.T) {
+						opts := method.opts
+						opts.HiddenDropout = 0.1
+						m, err := New(c.ck, opts)
+						require.NoError(t, err)
+						perturb(m, 5)
+						m.SetTraining(training)
+						defer setShortcuts(false)()
+						want := forwardRecord(t, m, batch)
+						for _, s := range append(shortcuts, shortcut{"all", setEveryShortcut}) {
+							s.set(true)
+							got := forwardRecord(t, m, batch)
+							s.set(false)
+							assert.Equal(t, want.logits, got.logits, "%s: logits", s.name)
+							assert.Equal(t, want.hidden, got.hidden, "%s: Encode", s.name)
+							assert.Equal(t, want.sites, got.sites, "%s: dropout sites", s.name)
+							require.Len(t, got.grads, len(want.grads))
+							for i := range want.grads {
+								assert.InDeltaSlice(t, toF64(want.grads[i]), toF64(got.grads[i]), 1e-5, "%s: gradient %d", s.name, i)
+							}
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+// setEveryShortcut switches every shortcut at once; it reports the first's previous setting.
+func setEveryShortcut(on bool) (was bool) {
+	for i, s := range shortcuts {
+		if w := s.set(on); i == 0 {
+			was = w
+		}
+	}
+	return was
+}
+
+// record is what TestShortcutsSameBits compares of a forward pass.
+type record struct {
+	logits, hidden []float32
+	grads          [][]float32
+	sites          []siteRecord
+}
+
+// siteRecord is a dropout site as DropoutSiteHook reports it, with its first draws.
+type siteRecord struct {
+	index int
+	kind  string
+	sizes []int
+	draws [4]float64
+}
+
+func forwardRecord(t *testing.T, m *Model, b Batch) record {
+	t.Helper()
+	var r record
+	DropoutSiteHook = func(s DropoutSite) {
+		rec := siteRecord{index: s.Index, kind: s.Kind, sizes: s.Sizes}
+		for i := range rec.draws {
+			rec.draws[i] = s.Rand.Float64()
+		}
+		r.sites = append(r.sites, rec)
+	}
+	defer func() { DropoutSiteHook = nil }()
+	y, err := m.Logits(b)
 	require.NoError(t, err)
-	perturb(m, 5)
-	run := func(split bool) (logits, tokens []float32, grads [][]float32) {
-		defer SetBatchSplit(SetBatchSplit(split))
-		y, err := m.Logits(b)
-		require.NoError(t, err)
+	r.logits = y.Value().Data().F32()
+	if !m.training {
 		hidden, pooled, err := m.Encode(b)
 		require.NoError(t, err)
-		tokens = append(tokens, pooled.Value().Data().F32()...)
+		r.hidden = append(r.hidden, pooled.Value().Data().F32()...)
 		for _, h := range hidden {
-			tokens = append(tokens, h.Value().Data().F32()...)
+			r.hidden = append(r.hidden, h.Value().Data().F32()...)
 		}
-		for _, p := range m.TrainableParams() {
-			p.ZeroGrad()
-		}
-		require.NoError(t, ag.Backward(projection(y, 3)))
-		for _, p := range m.TrainableParams() {
-			require.NotNil(t, p.Grad(), "a trainable parameter has no gradient")
-			grads = append(grads, append([]float32(nil), p.Grad().Data().F32()...))
-		}
-		return y.Value().Data().F32(), tokens, grads
 	}
-	logits, tokens, grads := run(false)
-	splitLogits, splitTokens, splitGrads := run(true)
-	assert.Equal(t, logits, splitLogits)
-	assert.Equal(t, tokens, splitTokens)
-	require.Len(t, splitGrads, len(grads))
-	for i := range grads {
-		assert.InDeltaSlice(t, toF64(grads[i]), toF64(splitGrads[i]), 1e-5)
+	for _, p := range m.TrainableParams() {
+		p.ZeroGrad()
 	}
+	require.NoError(t, ag.Backward(projection(y, 3)))
+	for _, p := range m.TrainableParams() {
+		require.NotNil(t, p.Grad(), "a trainable parameter has no gradient")
+		r.grads = append(r.grads, append([]float32(nil), p.Grad().Data().F32()...))
+	}
+	return r
 }
 
 func toF64(xs []float32) []float64 {
@@ -114,5 +223,3 @@ func toF64(xs []float32) []float64 {
 	}
 	return ys
 }
-
-var _ mat.Tensor // keeps mat imported for projection's signature
