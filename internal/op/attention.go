@@ -27,33 +27,62 @@ func Attention(q, k, v mat.Tensor, heads int, lengths []int) mat.Tensor {
 func AttentionDropout(q, k, v mat.Tensor, heads int, lengths []int, p float64, rng *rand.Rand) mat.Tensor {
 	MustShape(p >= 0 && p < 1, "AttentionDropout: probability %g outside [0, 1)", p)
 	MustShape(p == 0 || rng != nil, "AttentionDropout: probability %g without a generator", p)
+	return newAttention("Attention", q, k, v, heads, lengths, lengths, p, rng)
+}
+
+// AttentionQueries is Attention for only some query rows of each sequence, against all of its
+// key and value rows. Without a causal mask a row's output depends only on its own query and on
+// the whole sequence's keys and values, so the rows of a sequence can be computed in parts: the
+// encoder's last layer for the first ([CLS]) token of each sequence only, which is all a
+// classifier reads, or one sequence's queries split between goroutines.
+//
+// k and v are (Σ keyLengths)×d, sequence s owning keyLengths[s] ≥ 1 consecutive rows, as
+// Attention's lengths; q is (Σ queryLengths)×d, sequence s owning queryLengths[s] ≥ 0
+// consecutive rows, any of its tokens in any order (0: none of its rows in this part). Row i of
+// the result (Σ queryLengths)×d is the attention of query row i over its sequence, the same
+// bits as the row of Attention for the same query (TestAttentionQueriesBitIdentical), because
+// gemm gives a row the same bits whatever rows surround it (TestRowsIndependentOfProduct). No
+// dropout: it serves evaluation; the gradients of q, k and v flow as Attention's.
+func AttentionQueries(q, k, v mat.Tensor, heads int, queryLengths, keyLengths []int) mat.Tensor {
+	return newAttention("AttentionQueries", q, k, v, heads, queryLengths, keyLengths, 0, nil)
+}
+
+// newAttention checks the shapes and builds the attention operator; name prefixes its errors.
+func newAttention(name string, q, k, v mat.Tensor, heads int, queryLengths, keyLengths []int, p float64, rng *rand.Rand) mat.Tensor {
 	n, d := Dims(q)
 	kn, kd := Dims(k)
 	vn, vd := Dims(v)
-	MustShape(kn == n && vn == n && kd == d && vd == d, "Attention: q is %d×%d, k %d×%d, v %d×%d", n, d, kn, kd, vn, vd)
-	MustShape(heads > 0 && d%heads == 0, "Attention: %d columns do not split into %d heads", d, heads)
-	total := 0
-	for _, l := range lengths {
-		MustShape(l > 0, "Attention: sequence length %d", l)
-		total += l
+	MustShape(vn == kn && kd == d && vd == d, "%s: q is %d×%d, k %d×%d, v %d×%d", name, n, d, kn, kd, vn, vd)
+	MustShape(heads > 0 && d%heads == 0, "%s: %d columns do not split into %d heads", name, d, heads)
+	MustShape(len(queryLengths) == len(keyLengths), "%s: %d query lengths for %d sequences", name, len(queryLengths), len(keyLengths))
+	queries, keys := 0, 0
+	for s, l := range keyLengths {
+		MustShape(l > 0, "%s: sequence length %d", name, l)
+		MustShape(queryLengths[s] >= 0, "%s: %d query rows", name, queryLengths[s])
+		keys += l
+		queries += queryLengths[s]
 	}
-	MustShape(total == n, "Attention: sequence lengths add up to %d, q has %d rows", total, n)
+	MustShape(keys == kn, "%s: sequence lengths add up to %d, k has %d rows", name, keys, kn)
+	MustShape(queries == n, "%s: query lengths add up to %d, q has %d rows", name, queries, n)
 	return Build(q,
 		func() ag.AutoGradFunction {
-			return &attention[float32]{q: q, k: k, v: v, heads: heads, lengths: lengths, dropout: p, rng: rng}
+			return &attention[float32]{q: q, k: k, v: v, heads: heads, queryLengths: queryLengths, lengths: keyLengths, dropout: p, rng: rng}
 		},
 		func() ag.AutoGradFunction {
-			return &attention[float64]{q: q, k: k, v: v, heads: heads, lengths: lengths, dropout: p, rng: rng}
+			return &attention[float64]{q: q, k: k, v: v, heads: heads, queryLengths: queryLengths, lengths: keyLengths, dropout: p, rng: rng}
 		})
 }
 
+// attention is the operator of Attention, AttentionDropout and AttentionQueries: Attention's is
+// the case queryLengths = lengths, where q, k and v have the same rows.
 type attention[T float.DType] struct {
 	q, k, v mat.Tensor
 	heads   int
-	lengths []int
-	probs   []T // per sequence and head, the l×l attention probabilities
-	dropout float64
-	rng     *rand.Rand
+	// queryLengths are the rows of q per sequence, lengths those of k and v (the sequences).
+	queryLengths, lengths []int
+	probs                 []T // per sequence and head, its queries×length attention probabilities
+	dropout               float64
+	rng                   *rand.Rand
 	// kept is, with dropout, 0 or 1/(1−p) for each probability (nil without dropout), and
 	// dropped the probabilities times kept, which weight the values.
 	kept, dropped []T
@@ -63,9 +92,10 @@ func (f *attention[T]) Operands() []mat.Tensor { return []mat.Tensor{f.q, f.k, f
 
 // block locates the work of one (sequence, head) pair.
 type block struct {
-	row, length int // first row of the sequence and its length
-	col         int // first column of the head
-	probs       int // offset of its probabilities
+	qrow, queries int // first query row of the sequence and its number of query rows
+	row, length   int // first key and value row of the sequence and its length
+	col           int // first column of the head
+	probs         int // offset of its queries×length probabilities
 }
 
 // blocks returns the (sequence, head) pairs, sequence-major, and the size of all probabilities.
@@ -73,12 +103,14 @@ func (f *attention[T]) blocks() ([]block, int) {
 	_, d := Dims(f.q)
 	dh := d / f.heads
 	bs := make([]block, 0, len(f.lengths)*f.heads)
-	row, off := 0, 0
-	for _, l := range f.lengths {
+	qrow, row, off := 0, 0, 0
+	for s, l := range f.lengths {
+		ql := f.queryLengths[s]
 		for h := 0; h < f.heads; h++ {
-			bs = append(bs, block{row: row, length: l, col: h * dh, probs: off})
-			off += l * l
+			bs = append(bs, block{qrow: qrow, queries: ql, row: row, length: l, col: h * dh, probs: off})
+			off += ql * l
 		}
+		qrow += ql
 		row += l
 	}
 	return bs, off
@@ -103,13 +135,16 @@ func (f *attention[T]) Forward() (mat.Tensor, error) {
 	scale := f.scale()
 	Parallel(len(bs), 1, func(from, to int) {
 		for _, b := range bs[from:to] {
-			l, at := b.length, b.row*d+b.col
-			p := f.probs[b.probs : b.probs+l*l]
-			gemm.Gemm(false, true, l, l, dh, scale, q[at:], d, k[at:], d, 0, p, l)
-			for i := 0; i < l; i++ {
+			if b.queries == 0 {
+				continue // and its first query row may lie past q's end
+			}
+			m, l, qat, kat := b.queries, b.length, b.qrow*d+b.col, b.row*d+b.col
+			p := f.probs[b.probs : b.probs+m*l]
+			gemm.Gemm(false, true, m, l, dh, scale, q[qat:], d, k[kat:], d, 0, p, l)
+			for i := 0; i < m; i++ {
 				softmax(p[i*l : (i+1)*l])
 			}
-			gemm.Gemm(false, false, l, dh, l, 1, f.weights(b), l, v[at:], d, 0, y[at:], d)
+			gemm.Gemm(false, false, m, dh, l, 1, f.weights(b), l, v[kat:], d, 0, y[qat:], d)
 		}
 	})
 	return NewDense(n, d, y), nil
@@ -118,7 +153,7 @@ func (f *attention[T]) Forward() (mat.Tensor, error) {
 // weights returns the probabilities of block b that weight the values: the probabilities
 // themselves, or with dropout their kept and rescaled part (which it computes).
 func (f *attention[T]) weights(b block) []T {
-	p := f.probs[b.probs : b.probs+b.length*b.length]
+	p := f.probs[b.probs : b.probs+b.queries*b.length]
 	if f.kept == nil {
 		return p
 	}
@@ -132,52 +167,58 @@ func (f *attention[T]) weights(b block) []T {
 // Backward, per sequence and head, with P the probabilities, D = P⊙M the probabilities after
 // dropout (M the kept mask; D = P without dropout) and G the upstream gradient: ∂V = Dᵀ·G;
 // ∂P = (G·Vᵀ)⊙M; the softmax gives ∂S = P⊙(∂P − rowsum(∂P⊙P)); then ∂Q = scale·∂S·K and
-// ∂K = scale·∂Sᵀ·Q.
+// ∂K = scale·∂Sᵀ·Q. P is queries×length, so ∂V and ∂K sum over the block's query rows only.
 func (f *attention[T]) Backward(gy mat.Tensor) error {
 	needQ, needK, needV := f.q.RequiresGrad(), f.k.RequiresGrad(), f.v.RequiresGrad()
 	n, d := Dims(f.q)
+	kn, _ := Dims(f.k)
 	dh := d / f.heads
 	q, k, v, g := Values[T](f.q), Values[T](f.k), Values[T](f.v), Values[T](gy)
+	maxBlock, empty := 0, false
+	for s, l := range f.lengths {
+		maxBlock = max(maxBlock, f.queryLengths[s]*l)
+		empty = empty || f.queryLengths[s] == 0
+	}
 	var gq, gk, gv []T
-	// Every (sequence, head) block writes its rows and columns of each: no clearing needed.
+	// Every (sequence, head) block writes its rows and columns of each, except that a sequence
+	// without query rows leaves its key and value rows alone: only then are they cleared.
 	if needQ {
 		gq = gradBuffer[T](n*d, false)
 	}
 	if needK {
-		gk = gradBuffer[T](n*d, false)
+		gk = gradBuffer[T](kn*d, empty)
 	}
 	if needV {
-		gv = gradBuffer[T](n*d, false)
+		gv = gradBuffer[T](kn*d, empty)
 	}
 	bs, _ := f.blocks()
 	scale := f.scale()
-	maxLen := 0
-	for _, l := range f.lengths {
-		maxLen = max(maxLen, l)
-	}
 	Parallel(len(bs), 1, func(from, to int) {
-		dp := make([]T, maxLen*maxLen)
+		dp := make([]T, maxBlock)
 		for _, b := range bs[from:to] {
-			l, at := b.length, b.row*d+b.col
-			p := f.probs[b.probs : b.probs+l*l]
+			if b.queries == 0 {
+				continue
+			}
+			m, l, qat, kat := b.queries, b.length, b.qrow*d+b.col, b.row*d+b.col
+			p := f.probs[b.probs : b.probs+m*l]
 			if needV {
 				w := p
 				if f.kept != nil {
-					w = f.dropped[b.probs : b.probs+l*l]
+					w = f.dropped[b.probs : b.probs+m*l]
 				}
-				gemm.Gemm(true, false, l, dh, l, 1, w, l, g[at:], d, 0, gv[at:], d)
+				gemm.Gemm(true, false, l, dh, m, 1, w, l, g[qat:], d, 0, gv[kat:], d)
 			}
 			if !needQ && !needK {
 				continue
 			}
-			ds := dp[:l*l]
-			gemm.Gemm(false, true, l, l, dh, 1, g[at:], d, v[at:], d, 0, ds, l)
+			ds := dp[:m*l]
+			gemm.Gemm(false, true, m, l, dh, 1, g[qat:], d, v[kat:], d, 0, ds, l)
 			if f.kept != nil {
-				for i, m := range f.kept[b.probs : b.probs+l*l] {
-					ds[i] *= m
+				for i, mk := range f.kept[b.probs : b.probs+m*l] {
+					ds[i] *= mk
 				}
 			}
-			for i := 0; i < l; i++ {
+			for i := 0; i < m; i++ {
 				pr, dr := p[i*l:(i+1)*l], ds[i*l:(i+1)*l]
 				var s T
 				for j, pv := range pr {
@@ -188,10 +229,10 @@ func (f *attention[T]) Backward(gy mat.Tensor) error {
 				}
 			}
 			if needQ {
-				gemm.Gemm(false, false, l, dh, l, scale, ds, l, k[at:], d, 0, gq[at:], d)
+				gemm.Gemm(false, false, m, dh, l, scale, ds, l, k[kat:], d, 0, gq[qat:], d)
 			}
 			if needK {
-				gemm.Gemm(true, false, l, dh, l, scale, ds, l, q[at:], d, 0, gk[at:], d)
+				gemm.Gemm(true, false, l, dh, m, scale, ds, l, q[qat:], d, 0, gk[kat:], d)
 			}
 		}
 	})

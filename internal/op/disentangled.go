@@ -178,10 +178,10 @@ func DisentangledAttention(q, k, v, posQuery, posKey mat.Tensor, c Disentangled)
 	}
 	return Build(q,
 		func() ag.AutoGradFunction {
-			return &disentangled[float32]{attention: attention[float32]{q: q, k: k, v: v, heads: c.Heads, lengths: c.Lengths, dropout: c.Dropout, rng: c.RNG}, pq: posQuery, pk: posKey, c: c}
+			return &disentangled[float32]{attention: attention[float32]{q: q, k: k, v: v, heads: c.Heads, queryLengths: c.Lengths, lengths: c.Lengths, dropout: c.Dropout, rng: c.RNG}, pq: posQuery, pk: posKey, c: c}
 		},
 		func() ag.AutoGradFunction {
-			return &disentangled[float64]{attention: attention[float64]{q: q, k: k, v: v, heads: c.Heads, lengths: c.Lengths, dropout: c.Dropout, rng: c.RNG}, pq: posQuery, pk: posKey, c: c}
+			return &disentangled[float64]{attention: attention[float64]{q: q, k: k, v: v, heads: c.Heads, queryLengths: c.Lengths, lengths: c.Lengths, dropout: c.Dropout, rng: c.RNG}, pq: posQuery, pk: posKey, c: c}
 		})
 }
 
