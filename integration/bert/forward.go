@@ -157,5 +157,6 @@ func (m *Model) dropoutIfTraining(x mat.Tensor, generator func(width int) *rand.
 	if !m.training || m.dropout == 0 {
 		return x
 	}
-	return op.Dropout(x, m.dropout, generator(m.config.HiddenSize))
+	_, width := op.Dims(x) // not always the hidden size: ELECTRA's embeddings may be narrower
+	return op.Dropout(x, m.dropout, generator(width))
 }

@@ -223,3 +223,37 @@ func toF64(xs []float32) []float64 {
 	}
 	return ys
 }
+
+// TestShortcutsApply checks where the row split applies: a lone sequence in evaluation, and in
+// training only with hidden dropout alone.
+func TestShortcutsApply(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
+	ck := loadTinyBERT(t)
+	long := longSequence(tinyBatch, 24)
+	for _, c := range []struct {
+		name     string
+		opts     Options
+		training bool
+		want     int
+	}{
+		{"eval", Options{AttentionDropout: 0.1}, false, 3},
+		{"hidden dropout", Options{HiddenDropout: 0.1}, true, 3},
+		{"attention dropout", Options{AttentionDropout: 0.1}, true, 1},
+		{"lora dropout", Options{Adapter: lora.Config{R: 2, Alpha: 4, Dropout: 0.1}}, true, 1},
+	} {
+		m, err := New(ck, c.opts)
+		require.NoError(t, err)
+		m.SetTraining(c.training)
+		p, err := m.pack(long)
+		require.NoError(t, err)
+		assert.Equal(t, c.want, m.rowParts(p), c.name)
+		p, err = m.pack(tinyBatch)
+		require.NoError(t, err)
+		assert.Equal(t, 1, m.rowParts(p), c.name+", several sequences")
+	}
+	m, err := New(loadDeberta(t, tinyDebertaV3), Options{})
+	require.NoError(t, err)
+	p, err := m.pack(longSequence(debertaBatch(t, tinyDebertaV3), 24))
+	require.NoError(t, err)
+	assert.Equal(t, 1, m.rowParts(p), "DeBERTa")
+}
