@@ -46,6 +46,7 @@ func BenchmarkInference(b *testing.B) {
 							b.Fatal(err)
 						}
 					}
+					settle()
 					b.ReportAllocs()
 					cpu := startCPU()
 					for b.Loop() {
