@@ -15,6 +15,13 @@
 // "transformer.layer.0.attention.q_lin"; adapter files carry the base model's prefix, "bert.",
 // "roberta.", "distilbert.", "electra.").
 //
+// A forward pass keeps the cores busy by giving each one a part of the work to do alone: in
+// evaluation mode a batch's sequences are split among the free cores (inParts), a lone
+// sequence's rows too, the parts meeting once per layer for the keys and values (encodeRows);
+// Logits computes the last layer for each sequence's first token only, the one its head reads
+// (encodeFirst). None of this changes a bit of the results (TestShortcutsSameBits);
+// SetBatchSplit, SetRowSplit and SetFirstTokensOnly switch them off for benchmarks.
+//
 // Every weight of the checkpoint is frozen; the adapters chosen by Options.Targets and the
 // classification head (PEFT's modules_to_save) are trained, or every weight with
 // Options.FullFineTune.
