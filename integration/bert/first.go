@@ -12,10 +12,11 @@ var firstTokensOnly atomic.Bool
 
 func init() { firstTokensOnly.Store(true) }
 
-// SetFirstTokensOnly makes Logits in evaluation mode compute the last encoder layer only for the
-// first token of each sequence, the one its classification head reads (on, the default), or for
-// every token (off), and returns the previous setting. The logits are the same bits either way;
-// the switch is for benchmarks that compare both in one process.
+// SetFirstTokensOnly makes Logits compute the last encoder layer only for the first token of
+// each sequence, the one its classification head reads (on, the default: in evaluation mode, and
+// in training where every dropout of the encoder is hidden dropout), or for every token (off),
+// and returns the previous setting. The logits are the same bits either way; the switch is for
+// benchmarks that compare both in one process.
 func SetFirstTokensOnly(on bool) (was bool) { return firstTokensOnly.Swap(on) }
 
 // encodeFirst returns the last hidden state of each sequence's first token, one row per sequence.

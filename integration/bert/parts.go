@@ -89,10 +89,11 @@ var splitRows atomic.Bool
 
 func init() { splitRows.Store(true) }
 
-// SetRowSplit makes the forward pass in evaluation mode split the rows of a batch's lone
-// sequence among the free cores (on, the default), or run it on one goroutine with each product
-// split instead (off), and returns the previous setting. The results are the same bits either
-// way; the switch is for benchmarks that compare both in one process.
+// SetRowSplit makes the forward pass split the rows of a batch's lone sequence among the free
+// cores (on, the default: in evaluation mode, and in training where every dropout of the encoder
+// is hidden dropout; not for DeBERTa), or run it on one goroutine with each product split instead
+// (off), and returns the previous setting. The results are the same bits either way; the switch
+// is for benchmarks that compare both in one process.
 func SetRowSplit(on bool) (was bool) { return splitRows.Swap(on) }
 
 // minPartRows is the fewest rows of a sequence that rowParts gives a part.
