@@ -9,6 +9,12 @@
 // step of k in k's order, with A broadcast from memory; then it is scaled by alpha and added
 // to beta·C by one FMA, as in kernel8x32, so that both give the same bits. C is not read when
 // beta is ±0.
+//
+// The unrolled loop asks for the other half's line of each step into L2 (PREFETCHT1), where the
+// call for that half finds it: reading every other line of B only, the hardware prefetchers
+// kept up less well when the memory was busy (cold weights on both cores: 0.85-1.1 of the
+// 8-row tiles' time, against 0.82-0.87 with it; PREFETCHT0, into L1, was 1.1-1.16, perhaps
+// as the lines then crowd the A panels out of L1; prefetching further ahead gained nothing).
 
 // FMA16 multiplies the B values in Z0 by the A value of one row at mem into acc.
 #define FMA16(mem, acc) VFMADD231PS.BCST mem, Z0, acc
@@ -78,9 +84,13 @@ TEXT ·kernel16x16(SB), NOSPLIT, $0-56
 	JZ    t16tail
 
 t16loop4:
+	PREFETCHT1 64(DI)
 	STEP16(0, 0)
+	PREFETCHT1 192(DI)
 	STEP16(32, 128)
+	PREFETCHT1 320(DI)
 	STEP16(64, 256)
+	PREFETCHT1 448(DI)
 	STEP16(96, 384)
 	ADDQ $128, SI
 	ADDQ $512, DI
