@@ -17,7 +17,7 @@ func TestTallKernelSameBits(t *testing.T) {
 	}
 	defer SetTallKernel(SetTallKernel(true))
 	tiny := &blocking[float32]{mr: 8, nr: 32, mc: 16, kc: 5, nc: 64,
-		tile: avx512Blocking.tile, tall: avx512Blocking.tall,
+		tile: avx512Blocking.tile, tall: avx512Blocking.tall, tallFrom: avx512Blocking.tallFrom,
 		fullPanelA: avx512Blocking.fullPanelA, fullPanelB: avx512Blocking.fullPanelB}
 	rng := rand.New(rand.NewPCG(7, 8))
 	for name, bl := range map[string]*blocking[float32]{"blocks": avx512Blocking, "tiny": tiny} {

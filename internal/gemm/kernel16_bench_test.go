@@ -20,7 +20,7 @@ func BenchmarkTallKernel(b *testing.B) {
 	if avx512Blocking == nil {
 		b.Skip("the CPU has no AVX-512F")
 	}
-	for _, s := range []shape{{16, 384, 384}, {16, 1536, 384}, {16, 384, 1536}, {16, 768, 768}, {16, 3072, 768}} {
+	for _, s := range []shape{{16, 384, 384}, {16, 1536, 384}, {16, 384, 1536}, {16, 768, 768}, {16, 3072, 768}, {16, 768, 8}, {16, 32, 64}, {16, 64, 32}, {10, 768, 768}, {12, 768, 768}, {13, 768, 768}, {12, 3072, 768}} {
 		for _, cold := range []bool{false, true} {
 			for _, cores := range []int{1, 2} {
 				name := fmt.Sprintf("shape=%v/weights=%s/cores=%d", s, map[bool]string{false: "hot", true: "cold"}[cold], cores)
