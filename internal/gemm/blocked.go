@@ -71,10 +71,11 @@ var tallTiles = true
 
 // SetTallKernel makes products whose A block has a few more rows than one tile (with AVX-512:
 // 13 to 16, as a lone 32-token sequence's share of a core at batch 1) use the blocking's tall
-// tile where it has one (on), or two tiles of mr rows (off), and returns the previous setting. A tall tile reads each
-// line of a B panel once for all the rows rather than once per A panel, which matters when B
-// streams from memory (weights larger than the caches); the bits are the same either way.
-// For benchmarks that compare both within one process: call it only while no product runs.
+// tile where it has one (on), or two tiles of mr rows (off), and returns the previous setting.
+// A tall tile reads each line of a B panel once for all the rows rather than once per A panel,
+// which matters when B streams from memory (weights larger than the caches); the bits are the
+// same either way. For benchmarks that compare both within one process: call it only while no
+// product runs.
 func SetTallKernel(on bool) (was bool) {
 	was, tallTiles = tallTiles, on
 	return was
