@@ -22,6 +22,7 @@ var levers = []lever{
 	{"vector", op.SetVectorKernels},      // GELU, softmax and LayerNorm rows in AVX2/FMA assembly
 	{"gradbuf", op.SetGradBufferReuse},   // gradient buffers from pools, not allocated per backward
 	{"avx512", gemm.SetAVX512},           // gemm's 8×32 AVX-512 micro-kernel, not the 6×16 AVX2 one
+	{"tall", gemm.SetTallKernel},         // products of 13 to 16 rows in 16×16 AVX-512 tiles, not 8×32 pairs
 	{"copies", op.SetCopyElision},        // no ag.Copy of a layer's input when it gets no gradient
 	{"phases", gemm.SetMergedPhases},     // products with B kept packed in 2 phases, not 2 per k block
 	{"leave", gemm.SetHelpersLeaveEarly}, // gemm's helpers leave a product's last phase at once

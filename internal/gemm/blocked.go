@@ -19,6 +19,10 @@ type blocking[T float.DType] struct {
 	mr, nr     int // register tile of the micro-kernel
 	mc, kc, nc int // largest cache blocks; mc is a multiple of mr and nc of nr
 	tile       tileFunc[T]
+	// tall, when set, computes a tile of 2·mr rows from two consecutive A panels (rows 1 to
+	// 2·mr): macroKernel uses it for A blocks of tallFrom to 2·mr rows (see tallTiles).
+	tall     tileFunc[T]
+	tallFrom int
 	// fullPanelA and fullPanelB, when set, pack full panels faster than packPanelA and
 	// packPanelB: src is the panel's first element of op(A) or op(B) as stored, ld its stride.
 	fullPanelA, fullPanelB func(panel []T, trans bool, src []T, ld, kc int)
@@ -30,9 +34,14 @@ type blocking[T float.DType] struct {
 // are computed into edge and copied.
 func (bl *blocking[T]) macroKernel(mc, nc, jrFrom, jrTo, kc int, alpha T, ap, bp []T, beta T, c []T, ldc int, edge []T) {
 	mr, nr := bl.mr, bl.nr
+	tall := bl.tall != nil && tallTiles && mc > mr && mc >= bl.tallFrom && mc <= 2*mr
 	for jr := jrFrom; jr < jrTo; jr += nr {
 		cols := min(nr, nc-jr)
 		bPanel := bp[jr*kc : (jr+nr)*kc]
+		if tall && cols == nr {
+			bl.tall(mc, kc, ap[:2*mr*kc], bPanel, c[jr:], ldc, alpha, beta)
+			continue
+		}
 		for ir := 0; ir < mc; ir += mr {
 			rows := min(mr, mc-ir)
 			aPanel := ap[ir*kc : (ir+mr)*kc]
@@ -55,6 +64,21 @@ func (bl *blocking[T]) macroKernel(mc, nc, jrFrom, jrTo, kc int, alpha T, ap, bp
 			}
 		}
 	}
+}
+
+// tallTiles selects the tall tiles of blockings that have them; SetTallKernel switches it.
+var tallTiles = true
+
+// SetTallKernel makes products whose A block has a few more rows than one tile (with AVX-512:
+// 13 to 16, as a lone 32-token sequence's share of a core at batch 1) use the blocking's tall
+// tile where it has one (on), or two tiles of mr rows (off), and returns the previous setting.
+// A tall tile reads each line of a B panel once for all the rows rather than once per A panel,
+// which matters when B streams from memory (weights larger than the caches); the bits are the
+// same either way. For benchmarks that compare both within one process: call it only while no
+// product runs.
+func SetTallKernel(on bool) (was bool) {
+	was, tallTiles = tallTiles, on
+	return was
 }
 
 // packA copies the mc×kc block of op(A) at (i0, p0) into dst as panels of mr rows; each panel

@@ -6,8 +6,8 @@
 // The product is cache-blocked: panels of op(A) and op(B) are packed into contiguous buffers
 // (packing also resolves the transposes) and a register-tile micro-kernel multiplies them. On
 // amd64 the float32 micro-kernel is hand-written assembly: an 8×32 tile in AVX-512 where the
-// CPU has AVX-512F, else a 6×16 tile in AVX2 and FMA (SetAVX512 chooses between them for
-// comparisons); elsewhere, and for float64, it is plain Go. Large products are split across
+// CPU has AVX-512F (and a 16×16 one for products of 13 to 16 rows, SetTallKernel), else a
+// 6×16 tile in AVX2 and FMA (SetAVX512 chooses between them for comparisons); elsewhere, and for float64, it is plain Go. Large products are split across
 // GOMAXPROCS goroutines. Built with the openblas tag (and cgo), Gemm hands products to OpenBLAS
 // instead; see package blas.
 //

@@ -17,7 +17,7 @@ func TestKernelPaths(t *testing.T) {
 				t.Skip("the CPU has no AVX-512F")
 			}
 			tiny := &blocking[float32]{mr: bl.mr, nr: bl.nr, mc: 2 * bl.mr, kc: 5, nc: 2 * bl.nr,
-				tile: bl.tile, fullPanelA: bl.fullPanelA, fullPanelB: bl.fullPanelB}
+				tile: bl.tile, tall: bl.tall, tallFrom: bl.tallFrom, fullPanelA: bl.fullPanelA, fullPanelB: bl.fullPanelB}
 			for sub, b := range map[string]*blocking[float32]{"blocks": bl, "tiny": tiny} {
 				t.Run(sub, func(t *testing.T) {
 					checkAll(t, blockingFunc(b), smallShapes(), 1e-6)
