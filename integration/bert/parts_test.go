@@ -56,24 +56,28 @@ func setShortcuts(on bool) (restore func()) {
 	}
 }
 
-// familyModels returns every architecture's tiny checkpoint with a batch of several sequences.
-func familyModels(t *testing.T) []struct {
+// familyModel is a tiny checkpoint of one architecture with a batch of several sequences.
+type familyModel struct {
 	name  string
 	ck    *checkpoint.Checkpoint
 	batch Batch
-} {
-	type model = struct {
-		name  string
-		ck    *checkpoint.Checkpoint
-		batch Batch
-	}
-	models := []model{{"bert", loadTinyBERT(t), tinyBatch}}
+}
+
+// bertFamily returns tiny BERT and the other members of the family but DeBERTa.
+func bertFamily(t *testing.T) []familyModel {
+	models := []familyModel{{"bert", loadTinyBERT(t), tinyBatch}}
 	for _, arch := range family {
 		ck, _, b := loadFamily(t, arch.modelType)
-		models = append(models, model{arch.modelType, ck, b})
+		models = append(models, familyModel{arch.modelType, ck, b})
 	}
+	return models
+}
+
+// familyModels returns every architecture's tiny checkpoint, DeBERTa's two included.
+func familyModels(t *testing.T) []familyModel {
+	models := bertFamily(t)
 	for _, dir := range []string{tinyDebertaV3, tinyDebertaProj} {
-		models = append(models, model{dir, loadDeberta(t, dir), debertaBatch(t, dir)})
+		models = append(models, familyModel{dir, loadDeberta(t, dir), debertaBatch(t, dir)})
 	}
 	return models
 }

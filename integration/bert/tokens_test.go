@@ -237,17 +237,7 @@ func TestTokenClassifierAdapterFile(t *testing.T) {
 // and load the export without missing or unexpected keys), and loaded again it gives the same
 // token logits.
 func TestTokenClassifierExport(t *testing.T) {
-	type exportCase struct {
-		name  string
-		ck    *checkpoint.Checkpoint
-		batch Batch
-	}
-	cases := []exportCase{{"bert", loadTinyBERT(t), tinyBatch}}
-	for _, arch := range family {
-		ck, _, b := loadFamily(t, arch.modelType)
-		cases = append(cases, exportCase{arch.modelType, ck, b})
-	}
-	cases = append(cases, exportCase{"deberta-v3", must(checkpoint.LoadDir("testdata/tiny-deberta-v3")), Batch{IDs: [][]int{{1, 5, 8, 37, 2}, {1, 21, 2}}}})
+	cases := append(bertFamily(t), familyModel{"deberta-v3", must(checkpoint.LoadDir("testdata/tiny-deberta-v3")), Batch{IDs: [][]int{{1, 5, 8, 37, 2}, {1, 21, 2}}}})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			m := must(New(tc.ck, Options{Adapter: lora.Config{R: 2, Alpha: 4}, Targets: peft.Targets{Pattern: peft.AllLinear},
