@@ -30,7 +30,7 @@ func SetFirstTokensOnly(on bool) (was bool) { return firstTokensOnly.Swap(on) }
 // rows alone (rowwiseDropout), and for DeBERTa's disentangled attention, which reads the
 // queries' positions, the whole layer runs.
 func (m *Model) encodeFirst(p packed) mat.Tensor {
-	if m.deberta != nil || !firstTokensOnly.Load() || len(m.Layers) == 0 || (m.training && !m.rowwiseDropout()) {
+	if !m.firstOnly() {
 		return op.Gather(m.encode(p), p.starts)
 	}
 	if parts := m.rowParts(p); parts > 1 {
@@ -42,6 +42,11 @@ func (m *Model) encodeFirst(p packed) mat.Tensor {
 		x = m.layer(l, x, p)
 	}
 	return m.lastLayerFirst(m.Layers[last], x, p.starts, p.lengths, p.drop)
+}
+
+// firstOnly reports whether encodeFirst computes the last layer for the first tokens only.
+func (m *Model) firstOnly() bool {
+	return m.deberta == nil && firstTokensOnly.Load() && len(m.Layers) > 0 && (!m.training || m.rowwiseDropout())
 }
 
 // lastLayerFirst is layer l for the first token of each sequence only, at rows starts of x,

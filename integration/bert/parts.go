@@ -31,12 +31,10 @@ func SetBatchSplit(on bool) (was bool) { return splitBatches.Swap(on) }
 // their products run whole on one core each (gemm.Occupy). Nothing changes in the results: a
 // sequence's rows are computed by the same kernels whatever rows share their products.
 func (m *Model) inParts(p packed, f func(packed) mat.Tensor) mat.Tensor {
-	n := len(p.lengths)
-	workers := gemm.Workers()
-	if m.training || !splitBatches.Load() || n < 2 || workers < 2 {
+	cuts := m.batchCuts(p)
+	if cuts == nil {
 		return f(p)
 	}
-	cuts := balancedCuts(p.lengths, min(workers, n))
 	parts := make([]mat.Tensor, len(cuts)-1)
 	release := gemm.Occupy(len(parts))
 	defer release()
@@ -46,6 +44,16 @@ func (m *Model) inParts(p packed, f func(packed) mat.Tensor) mat.Tensor {
 	}
 	wg.Wait()
 	return op.ConcatRows(parts...)
+}
+
+// batchCuts returns the boundaries of inParts' parts of p's sequences, or nil when it runs p
+// whole: in training, with the split off, one sequence or one free core.
+func (m *Model) batchCuts(p packed) []int {
+	n, workers := len(p.lengths), gemm.Workers()
+	if m.training || !splitBatches.Load() || n < 2 || workers < 2 {
+		return nil
+	}
+	return balancedCuts(p.lengths, min(workers, n))
 }
 
 // balancedCuts splits sequences of the given lengths into k contiguous parts of about equal
@@ -102,12 +110,18 @@ const minPartRows = 8
 // rowParts returns into how many parts of rows encode splits p: more than 1 for a lone sequence
 // of at least 2·minPartRows tokens with cores free, an attention that does not read the tokens'
 // positions (not DeBERTa's), and in training mode dropouts that a part can draw for its own rows
-// (rowwiseDropout).
+// (rowwiseDropout). In training at most 2: every part's attention reads the stacked keys and
+// values, and spago sums the gradients of a node with three or more consumers in the order they
+// arrive, which would make training differ from run to run in the last bits.
 func (m *Model) rowParts(p packed) int {
 	if m.deberta != nil || !splitRows.Load() || len(p.lengths) != 1 || (m.training && !m.rowwiseDropout()) {
 		return 1
 	}
-	return max(1, min(gemm.Workers(), p.lengths[0]/minPartRows))
+	parts := min(gemm.Workers(), p.lengths[0]/minPartRows)
+	if m.training {
+		parts = min(parts, 2)
+	}
+	return max(1, parts)
 }
 
 // encodeRows is encode, or with firstOnly encodeFirst, for p's lone sequence, its rows split into

@@ -228,8 +228,10 @@ func toF64(xs []float32) []float64 {
 	return ys
 }
 
-// TestShortcutsApply checks where the row split applies: a lone sequence in evaluation, and in
-// training only with hidden dropout alone.
+// TestShortcutsApply checks where the shortcuts apply: the batch split to several sequences in
+// evaluation; the row split to a lone sequence in evaluation, and in training with hidden
+// dropout alone in at most two parts; the last layer for the first tokens only in evaluation
+// and in training with hidden dropout alone; none of them to DeBERTa but the batch split.
 func TestShortcutsApply(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
 	ck := loadTinyBERT(t)
@@ -241,7 +243,7 @@ func TestShortcutsApply(t *testing.T) {
 		want     int
 	}{
 		{"eval", Options{AttentionDropout: 0.1}, false, 3},
-		{"hidden dropout", Options{HiddenDropout: 0.1}, true, 3},
+		{"hidden dropout", Options{HiddenDropout: 0.1}, true, 2},
 		{"attention dropout", Options{AttentionDropout: 0.1}, true, 1},
 		{"lora dropout", Options{Adapter: lora.Config{R: 2, Alpha: 4, Dropout: 0.1}}, true, 1},
 	} {
@@ -251,13 +253,34 @@ func TestShortcutsApply(t *testing.T) {
 		p, err := m.pack(long)
 		require.NoError(t, err)
 		assert.Equal(t, c.want, m.rowParts(p), c.name)
+		assert.Nil(t, m.batchCuts(p), c.name+": one sequence")
+		assert.Equal(t, c.want > 1, m.firstOnly(), c.name)
 		p, err = m.pack(tinyBatch)
 		require.NoError(t, err)
 		assert.Equal(t, 1, m.rowParts(p), c.name+", several sequences")
+		if c.training {
+			assert.Nil(t, m.batchCuts(p), c.name+", several sequences")
+		} else {
+			assert.Equal(t, []int{0, 1, 2, 3}, m.batchCuts(p), c.name+", several sequences")
+		}
 	}
 	m, err := New(loadDeberta(t, tinyDebertaV3), Options{})
 	require.NoError(t, err)
 	p, err := m.pack(longSequence(debertaBatch(t, tinyDebertaV3), 24))
 	require.NoError(t, err)
 	assert.Equal(t, 1, m.rowParts(p), "DeBERTa")
+	assert.False(t, m.firstOnly(), "DeBERTa")
+	p, err = m.pack(debertaBatch(t, tinyDebertaV3))
+	require.NoError(t, err)
+	assert.NotNil(t, m.batchCuts(p), "DeBERTa, several sequences")
+	defer setShortcuts(false)()
+	m, err = New(ck, Options{})
+	require.NoError(t, err)
+	p, err = m.pack(tinyBatch)
+	require.NoError(t, err)
+	assert.Nil(t, m.batchCuts(p), "switched off")
+	assert.False(t, m.firstOnly(), "switched off")
+	p, err = m.pack(long)
+	require.NoError(t, err)
+	assert.Equal(t, 1, m.rowParts(p), "switched off")
 }
