@@ -7,9 +7,10 @@
 // (packing also resolves the transposes) and a register-tile micro-kernel multiplies them. On
 // amd64 the float32 micro-kernel is hand-written assembly: an 8×32 tile in AVX-512 where the
 // CPU has AVX-512F (and a 16×16 one for products of 13 to 16 rows, SetTallKernel), else a
-// 6×16 tile in AVX2 and FMA (SetAVX512 chooses between them for comparisons); elsewhere, and for float64, it is plain Go. Large products are split across
-// GOMAXPROCS goroutines. Built with the openblas tag (and cgo), Gemm hands products to OpenBLAS
-// instead; see package blas.
+// 6×16 tile in AVX2 and FMA (SetAVX512 chooses between them for comparisons); elsewhere, and
+// for float64, it is plain Go. Large products are split across the free cores' goroutines
+// (Workers: GOMAXPROCS less those that Occupy declares busy). Built with the openblas tag (and
+// cgo), Gemm hands products to OpenBLAS instead; see package blas.
 //
 // GemmCachedB keeps the packing of a B that does not change (a frozen weight) across products,
 // within a memory limit; BENCHMARKS.md has what it saves.

@@ -5,7 +5,8 @@ import (
 	"sync/atomic"
 )
 
-// occupied counts the goroutines declared by Occupy as each keeping a core busy.
+// occupied counts the cores that goroutines declared by Occupy keep busy, beyond the one each
+// group's caller would use anyway: n − 1 per Occupy(n).
 var occupied atomic.Int64
 
 // Occupy declares that n goroutines are about to run products side by side, each on a core of

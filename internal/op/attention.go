@@ -42,7 +42,8 @@ func AttentionDropout(q, k, v mat.Tensor, heads int, lengths []int, p float64, r
 // the result (Σ queryLengths)×d is the attention of query row i over its sequence, the same
 // bits as the row of Attention for the same query (TestAttentionQueriesBitIdentical), because
 // gemm gives a row the same bits whatever rows surround it (TestRowsIndependentOfProduct). No
-// dropout: it serves evaluation; the gradients of q, k and v flow as Attention's.
+// dropout of the probabilities: where that applies, the encoder runs Attention whole; the
+// gradients of q, k and v flow as Attention's.
 func AttentionQueries(q, k, v mat.Tensor, heads int, queryLengths, keyLengths []int) mat.Tensor {
 	return newAttention("AttentionQueries", q, k, v, heads, queryLengths, keyLengths, 0, nil)
 }
