@@ -31,6 +31,7 @@ var levers = []lever{
 	{"rows", bert.SetRowSplit},           // a lone sequence's rows split among the cores, not each product
 	{"first", bert.SetFirstTokensOnly},   // the last layer for the first tokens only, in Logits
 	{"session5", setFifthSessionLevers},  // split, rows and first together
+	{"lend", gemm.SetCoreLending},        // a part that finishes early frees its core for the others' products
 	{"session4", setFourthSessionLevers}, // avx512, copies, phases and leave together
 	{"all", setAllLevers},                // all of the above together
 }
