@@ -54,7 +54,10 @@ How each side runs:
   configuration needs, including the runtime (Python with torch, or Go) and the model's weights.
 
 Inference runs under torch.inference_mode(). Every timed figure is the fastest round's mean time per call: on a shared machine the fastest
-round is the least disturbed one. Training steps are per example (the step's time divided by the
+round is the least disturbed one. The sides take turns: each round runs every block of configurations
+(a family and shape, such as the MiniLM inference rows) on PyTorch, ONNX Runtime and Go one after
+the other, the order reversed every other round, so that a slow spell of the machine (its speed
+drifts by 10-15 % over minutes) reaches both sides of a ratio. Training steps are per example (the step's time divided by the
 batch size).
 """
 import argparse
@@ -486,8 +489,10 @@ def worker(names, benchtime, rounds):
 
 # ---- the parent: workers, Go, the table ----
 
-def run_workers(chosen, args, threads_list, tmp):
-    """Runs the torch and ORT configurations in workers; returns {key: {threads: result}}."""
+def run_workers(chosen, args, threads_list, tmp, rounds, results):
+    """Runs the torch and ORT configurations in workers, each timing rounds rounds, and merges
+    what they measure into results ({key: {threads: result}}): a configuration's fastest time
+    and its largest peak RSS over every call."""
     groups = {}
     for c in chosen:
         if args.isolate:
@@ -497,23 +502,25 @@ def run_workers(chosen, args, threads_list, tmp):
         else:
             group = (c.engine, c.family, c.shape)
         groups.setdefault(group, []).append(c.key)
-    results = {}
     for group, keys in groups.items():
         for threads in threads_list:
             env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
                        OPENBLAS_NUM_THREADS=str(threads), BENCH_THREADS=str(threads), BENCH_TMP=tmp,
                        BENCH_EPOCH_STEPS=str(args.epoch_steps))
             cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--benchtime", str(args.benchtime),
-                   "--rounds", str(args.rounds)] + keys
+                   "--rounds", str(rounds)] + keys
             print(f"worker, {threads} thread(s): {len(keys)} configuration(s) from {keys[0]}", file=sys.stderr)
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
             for line in proc.stdout:
                 r = json.loads(line)
-                results.setdefault(r["key"], {})[threads] = r
+                per = results.setdefault(r["key"], {})
+                if threads in per:  # an earlier round's: keep the fastest time, the largest RSS
+                    rss = max(per[threads]["rss_mb"] or 0, r["rss_mb"] or 0)
+                    r = dict(min(per[threads], r, key=lambda v: v["ms"]), rss_mb=rss)
+                per[threads] = r
                 print(f"  {r['key']} ({threads}T): {r['ms']:.3f} ms, peak RSS {r['rss_mb'] or 0:.0f} MB", file=sys.stderr)
             if proc.wait() != 0:
                 raise SystemExit(f"worker for {keys[0]}… with {threads} thread(s) failed (exit {proc.returncode})")
-    return results
 
 
 GO_LINE = re.compile(r"^Benchmark(\S+?)(?:-\d+)?\s+\d+\s+(.*)$")
@@ -522,13 +529,17 @@ RATIOS = ("merged/base", "adapter/frozen")  # metrics of the alternating benchma
 GO_ONLY = ("Workers", "AdapterOverhead", "MergedInference")
 
 
-def run_go(args, tmp, only):
-    """Builds the Go benchmarks once and runs them per group of configurations, grouped as the
-    workers are; returns, per name, the metrics of its fastest round (by ns/op), ratio metrics
-    replaced by their medians. The Go-only benchmarks (GO_ONLY) run whole, unless --only names
-    none of them."""
+def build_go(tmp):
+    """Builds the Go benchmarks once; returns the test binary's path."""
     binary = os.path.join(tmp, "bench.test")
     subprocess.run(["go", "test", "-c", "-o", binary, "./bench"], check=True, cwd=REPO)
+    return binary
+
+
+def run_go(args, binary, only, rounds, runs, go_only=False):
+    """Runs the Go benchmarks of the names in only, grouped as the workers are, each for rounds
+    rounds (-test.count), or with go_only the Go-only benchmarks (GO_ONLY) whole, unless --only
+    names none of them; appends each round's metrics to runs[name]."""
     groups = {}
     for name in sorted(only):
         parts = name.split("/")
@@ -540,13 +551,13 @@ def run_go(args, tmp, only):
             group = "/".join(parts[:2])
         groups.setdefault(group, []).append(parts)
     patterns = [level_pattern(["Benchmark" + p[0]] + p[1:] for p in names) for names in groups.values()]
-    patterns += ["^Benchmark" + f + "$" for f in GO_ONLY if not args.only or re.search(args.only, f)]
-    runs = {}
+    if go_only:
+        patterns = ["^Benchmark" + f + "$" for f in GO_ONLY if not args.only or re.search(args.only, f)]
     for pattern in patterns:
         epoch = pattern.startswith("^(BenchmarkEpoch)$")  # minutes per call: one call
         benchtime = "1x" if args.benchtime == 0 or epoch else f"{args.benchtime}s"
         cmd = [binary, "-test.run", "^$", "-test.bench", pattern, "-test.benchmem", "-test.timeout", "3h",
-               "-test.benchtime", benchtime, "-test.count", str(1 if epoch else args.rounds),
+               "-test.benchtime", benchtime, "-test.count", str(1 if epoch else rounds),
                f"-epoch-steps={args.epoch_steps}"]
         print(f"go: {' '.join(cmd[1:])}", file=sys.stderr)
         out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=os.path.join(REPO, "bench")).stdout
@@ -558,6 +569,11 @@ def run_go(args, tmp, only):
                 print(f"  {line}", file=sys.stderr)
             elif "SKIP" in line or "skip" in line:
                 print(f"  {line.strip()}", file=sys.stderr)
+
+
+def best_go(args, runs):
+    """Per name, the metrics of its fastest round (by ns/op), ratio metrics replaced by their
+    medians."""
     results = {}
     for name, rs in runs.items():
         if args.only and not re.search(args.only, name) and name.split("/")[0] not in GO_ONLY:
@@ -568,6 +584,33 @@ def run_go(args, tmp, only):
                 best[ratio] = statistics.median(m[ratio] for m in rs)
         results[name] = best
     return results
+
+
+def run_interleaved(chosen, args, threads_list, tmp):
+    """Runs every side's rounds interleaved: round after round, each block of configurations
+    (a family and shape: the MiniLM inference rows, say) runs one round on every side, PyTorch
+    and ONNX Runtime first in even rounds and Go first in odd ones, so that a slow spell of the
+    machine falls on both sides of a ratio rather than on one. The epoch rows run once (their
+    figure is one pass). Returns the PyTorch/ONNX Runtime results and Go's best rounds."""
+    binary = None if args.no_go else build_go(tmp)
+    blocks = {}
+    for c in chosen:
+        blocks.setdefault(("", "") if args.quick else (c.family, c.shape), []).append(c)  # quick: one block
+    torch_res, runs = {}, {}
+    for r in range(args.rounds):
+        for (family, shape), cs in blocks.items():
+            if family == "Epoch" and r > 0:
+                continue
+            sides = []
+            if not args.no_torch:
+                sides.append(lambda: run_workers(cs, args, threads_list, tmp, 1, torch_res))
+            if not args.no_go:
+                sides.append(lambda: run_go(args, binary, {c.go_name for c in cs}, 1, runs))
+            for side in (sides if r % 2 == 0 else sides[::-1]):
+                side()
+    if not args.no_go:
+        run_go(args, binary, set(), args.rounds, runs, go_only=True)
+    return torch_res, best_go(args, runs)
 
 
 def level_pattern(names):
@@ -715,9 +758,7 @@ def main():
         chosen = [c for c in chosen if c.family != "Epoch"]
     started, loads = datetime.datetime.now(datetime.timezone.utc), [load()]
     with tempfile.TemporaryDirectory(prefix="spago-peft-bench-") as tmp:
-        torch_res = {} if args.no_torch else run_workers(chosen, args, threads_list, tmp)
-        loads.append(load())
-        go = {} if args.no_go else run_go(args, tmp, {c.go_name for c in chosen})
+        torch_res, go = run_interleaved(chosen, args, threads_list, tmp)
         loads.append(load())
     versions = subprocess.run([sys.executable, "-c", "import torch, transformers, peft, onnxruntime; "
                                "print(f'torch {torch.__version__}, transformers {transformers.__version__}, "
@@ -732,8 +773,10 @@ def main():
     print(f"- Date: {started:%Y-%m-%d %H:%M} UTC")
     print(f"- Machine: {machine()}")
     print(f"- {versions}; {go_version}")
-    print(f"- Load average (1, 5, 15 min): {loads[0]} before PyTorch, {loads[1]} before Go, {loads[2]} after")
-    print(f"- Each figure: the fastest of {args.rounds} round(s), each the mean over {args.benchtime:g} s (at least one call)")
+    print(f"- Load average (1, 5, 15 min): {loads[0]} before, {loads[1]} after")
+    print(f"- Each figure: the fastest of {args.rounds} round(s), each the mean over {args.benchtime:g} s (at least one call); "
+          "the sides' rounds interleaved, block by block (a family and shape), PyTorch and ONNX Runtime first in "
+          "odd rounds, Go in even ones")
     if args.epoch_steps:
         print(f"- Epoch rows: {args.epoch_steps} steps timed on each side and their mean step time scaled to the "
               f"epoch's {EPOCH_BATCH}-example steps: an extrapolation, not a full epoch")
