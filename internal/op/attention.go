@@ -135,12 +135,19 @@ func (f *attention[T]) Forward() (mat.Tensor, error) {
 	y := make([]T, n*d)
 	scale := f.scale()
 	Parallel(len(bs), 1, func(from, to int) {
+		var sc shortScratch
 		for _, b := range bs[from:to] {
 			if b.queries == 0 {
 				continue // and its first query row may lie past q's end
 			}
 			m, l, qat, kat := b.queries, b.length, b.qrow*d+b.col, b.row*d+b.col
 			p := f.probs[b.probs : b.probs+m*l]
+			if shortBlock[T](l, dh) {
+				q32, k32, v32, y32, p32 := any(q).([]float32), any(k).([]float32), any(v).([]float32), any(y).([]float32), any(p).([]float32)
+				sc.shortScores(p32, q32, k32, qat, kat, m, l, dh, d, float32(scale))
+				shortValues(y32, any(f.weights(b)).([]float32), v32, qat, kat, m, l, dh, d)
+				continue
+			}
 			gemm.Gemm(false, true, m, l, dh, scale, q[qat:], d, k[kat:], d, 0, p, l)
 			for i := 0; i < m; i++ {
 				softmax(p[i*l : (i+1)*l])

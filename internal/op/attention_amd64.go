@@ -1,0 +1,24 @@
+package op
+
+import "golang.org/x/sys/cpu"
+
+// shortCapable reports whether the CPU can run the kernels of attention_amd64.s.
+var shortCapable = cpu.X86.HasAVX512F
+
+// mulShortAVX512 sets c[i][j] = alpha·Σ_p a[i][p]·b[p][j] for i < m and j < n, n a multiple of
+// 32, k ≥ 1; lda, ldb and ldc are row strides in elements.
+//
+//go:noescape
+func mulShortAVX512(m, n, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32)
+
+// transposeShortAVX512 sets kt[c·lp+j] = k[j·ldk+c] for c < dh and j < l, and 0 for l ≤ j < lp,
+// lp a multiple of 16.
+//
+//go:noescape
+func transposeShortAVX512(l, dh int, k *float32, ldk int, kt *float32, lp int)
+
+// softmaxRowsAVX512 sets row i of p (stride ldp) to the softmax of the first l values of row i
+// of s (stride lds), for i < m, m ≥ 1.
+//
+//go:noescape
+func softmaxRowsAVX512(m, l int, s *float32, lds int, p *float32, ldp int)

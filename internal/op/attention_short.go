@@ -1,0 +1,78 @@
+package op
+
+import "github.com/nlpodyssey/spago/mat/float"
+
+// The short-sequence path of attention's forward pass. For a (sequence, head) block of BERT's
+// sizes (32 tokens, heads of 32 or 64 columns) the two gemm products per block spend more time
+// packing their operands and dispatching than multiplying, and softmax's scalar loops over rows
+// of 32 cost more than both. Here one goroutine transposes the block's keys into a small buffer,
+// multiplies in registers straight from q and v, and runs the softmax rows in AVX-512.
+//
+// Bits: every element of the scores, the probabilities and the output is computed by the same
+// chain of operations whichever rows share its block, so a query row's output depends on its
+// own query and its sequence's keys and values only (what AttentionQueries promises), and which
+// path a block takes depends on its length and head width alone, never on its query rows.
+
+// shortAttention selects the short-sequence path; SetShortAttention switches it.
+var shortAttention = shortCapable
+
+// SetShortAttention turns the short-sequence path of attention's float32 forward pass (AVX-512
+// kernels without gemm's packing, for sequences of at most maxShortLength tokens and heads of a
+// multiple of 32 columns, at most maxShortHead) on, where the CPU has AVX-512F, or off, and
+// returns whether it was on: for benchmarks that compare both within one process. Results
+// differ from gemm's path in the last bits. Call it only while no operator runs.
+func SetShortAttention(on bool) (was bool) {
+	was, shortAttention = shortAttention, on && shortCapable
+	return was
+}
+
+const (
+	// maxShortLength bounds the keys of a block on the short path: beyond it, gemm's cache
+	// blocking and its packing, amortised over more rows, win.
+	maxShortLength = 128
+	// maxShortHead bounds the columns of a head on the short path.
+	maxShortHead = 128
+)
+
+// shortBlock reports whether a float32 block of length keys and dh columns takes the short
+// path: a function of both alone, so that a query row takes the same path however the rows of
+// its sequence are split.
+func shortBlock[T float.DType](length, dh int) bool {
+	var zero T
+	_, single := any(zero).(float32)
+	return single && shortAttention && length <= maxShortLength && dh%32 == 0 && dh <= maxShortHead
+}
+
+// shortScratch holds one goroutine's buffers for the short path: the transposed keys and the
+// scaled scores of a block.
+type shortScratch struct {
+	keys, scores []float32
+}
+
+// grow returns s's buffer resized to n values, reallocated only when it is too small.
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// shortScores sets p (m×l, stride l) to the softmax of the scaled scores of block b: the m query
+// rows of q from qat against the l key rows of k from kat, dh columns, q and k of stride d.
+func (sc *shortScratch) shortScores(p, q, k []float32, qat, kat, m, l, dh, d int, scale float32) {
+	lp := (l + 31) &^ 31 // the product kernel's columns come in 32s
+	sc.keys = grow(sc.keys, dh*lp)
+	sc.scores = grow(sc.scores, m*lp)
+	// Bounds checks for the assembly, which reads and writes these extents only.
+	_, _, _ = q[qat+(m-1)*d+dh-1], k[kat+(l-1)*d+dh-1], p[m*l-1]
+	transposeShortAVX512(l, dh, &k[kat], d, &sc.keys[0], lp)
+	mulShortAVX512(m, lp, dh, &q[qat], d, &sc.keys[0], lp, &sc.scores[0], lp, scale)
+	softmaxRowsAVX512(m, l, &sc.scores[0], lp, &p[0], l)
+}
+
+// shortValues sets the m×dh block of y from yat (stride d) to w·V, w the m×l weights (stride l)
+// and V the l×dh values of v from kat (stride d).
+func shortValues(y, w, v []float32, yat, kat, m, l, dh, d int) {
+	_, _, _ = y[yat+(m-1)*d+dh-1], v[kat+(l-1)*d+dh-1], w[m*l-1]
+	mulShortAVX512(m, dh, l, &w[0], l, &v[kat], d, &y[yat], d, 1)
+}

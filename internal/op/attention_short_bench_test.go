@@ -1,0 +1,51 @@
+package op
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// BenchmarkShortAttention times Attention's forward pass on MiniLM's (12 heads of 32 columns)
+// and bert-base's (12 of 64) projections of 1 and 8 sequences of 32 tokens, with the short path
+// on and off alternately (ABBA, one pass of each per iteration), and reports the ratio of the
+// summed times as "on/off", and the mean time per pass of each.
+func BenchmarkShortAttention(b *testing.B) {
+	if !shortCapable {
+		b.Skip("no AVX-512F")
+	}
+	for _, c := range []struct {
+		name  string
+		dh    int
+		batch int
+	}{{"minilm", 32, 1}, {"minilm", 32, 8}, {"bert-base", 64, 1}, {"bert-base", 64, 8}} {
+		b.Run(fmt.Sprintf("%s/batch=%d", c.name, c.batch), func(b *testing.B) {
+			const heads, length = 12, 32
+			lengths := make([]int, c.batch)
+			for i := range lengths {
+				lengths[i] = length
+			}
+			x, _ := shortInputs(rand.New(rand.NewPCG(1, uint64(c.dh))), heads, c.dh, lengths)
+			pass := func(short bool) time.Duration {
+				defer SetShortAttention(SetShortAttention(short))
+				start := time.Now()
+				Attention(x[0], x[1], x[2], heads, lengths).Value()
+				return time.Since(start)
+			}
+			var on, off time.Duration
+			for i := 0; b.Loop(); i++ {
+				if i%2 == 0 {
+					on += pass(true)
+					off += pass(false)
+				} else {
+					off += pass(false)
+					on += pass(true)
+				}
+			}
+			b.ReportMetric(float64(on)/float64(off), "on/off")
+			b.ReportMetric(float64(on.Nanoseconds())/float64(b.N), "ns-on/pass")
+			b.ReportMetric(float64(off.Nanoseconds())/float64(b.N), "ns-off/pass")
+		})
+	}
+}
