@@ -11,8 +11,8 @@ var shortCapable = cpu.X86.HasAVX512F
 //go:noescape
 func mulShortAVX512(m, n, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32)
 
-// transposeShortAVX512 sets kt[c·lp+j] = k[j·ldk+c] for c < dh and j < l, and 0 for l ≤ j < lp,
-// lp a multiple of 16.
+// transposeShortAVX512 sets kt[c·lp+j] = k[j·ldk+c] for c < dh (a multiple of 16) and j < l;
+// kt[c·lp+j] for l ≤ j < lp (a multiple of 16) is some key's value, not to be read.
 //
 //go:noescape
 func transposeShortAVX512(l, dh int, k *float32, ldk int, kt *float32, lp int)

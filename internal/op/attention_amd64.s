@@ -22,25 +22,6 @@ F32(exp3, 0x3d2aa9c1)
 F32(exp4, 0x3e2aaaaa)
 F32(exp5, 0x3f000000)
 
-// iota holds 0, 1, …, 15: gather indices once multiplied by a row stride.
-DATA iota<>+0(SB)/4, $0
-DATA iota<>+4(SB)/4, $1
-DATA iota<>+8(SB)/4, $2
-DATA iota<>+12(SB)/4, $3
-DATA iota<>+16(SB)/4, $4
-DATA iota<>+20(SB)/4, $5
-DATA iota<>+24(SB)/4, $6
-DATA iota<>+28(SB)/4, $7
-DATA iota<>+32(SB)/4, $8
-DATA iota<>+36(SB)/4, $9
-DATA iota<>+40(SB)/4, $10
-DATA iota<>+44(SB)/4, $11
-DATA iota<>+48(SB)/4, $12
-DATA iota<>+52(SB)/4, $13
-DATA iota<>+56(SB)/4, $14
-DATA iota<>+60(SB)/4, $15
-GLOBL iota<>(SB), RODATA|NOPTR, $64
-
 // func mulShortAVX512(m, n, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32)
 // c[i][j] = alpha·Σ_p a[i][p]·b[p][j] for i < m, j < n (a multiple of 32), the sum a chain of
 // fused multiply-adds in the order of p. Rows go four at a time (eight accumulators of 16
@@ -168,60 +149,211 @@ mulDone:
 	RET
 
 // func transposeShortAVX512(l, dh int, k *float32, ldk int, kt *float32, lp int)
-// kt[c][j] = k[j][c] for c < dh and j < l, and 0 for l ≤ j < lp (a multiple of 16): the keys of
-// a block as columns, sixteen rows gathered per instruction.
+// kt[c][j] = k[j][c] for c < dh (a multiple of 16) and j < l; for l ≤ j < lp (lp a multiple of
+// 16) kt[c][j] is a copy of some key's value, which the scores past l carry and the softmax
+// never reads. Blocks of 16 keys by 16 columns are loaded as rows (the rows past l repeat row
+// l − 1, so nothing past k's block is read), transposed in registers (unpacks of pairs, then of
+// quadruples, then two shuffles of 128-bit lanes) and stored as columns.
 TEXT ·transposeShortAVX512(SB), NOSPLIT, $0-48
 	MOVQ l+0(FP), AX
 	MOVQ dh+8(FP), R14
-	MOVQ k+16(FP), SI
+	SHLQ $2, R14                    // columns in bytes
+	MOVQ k+16(FP), SI               // row j0 of k
 	MOVQ ldk+24(FP), R8
+	SHLQ $2, R8
 	MOVQ kt+32(FP), DI
 	MOVQ lp+40(FP), R9
-	SHRQ $4, R9                     // vectors per row of kt
+	SHLQ $2, R9                     // a row of kt in bytes
+	MOVQ R9, DX
+	SHLQ $4, DX                     // sixteen rows of kt
+	XORQ BX, BX                     // j0, the block's first key
+
+tBlock:
+	XORQ R12, R12                   // the block's first column in bytes
+	LEAQ (DI)(BX*4), R15            // kt[0][j0]
+
+tCols:
 	MOVQ AX, CX
-	ANDQ $15, CX
-	MOVL $1, BX
-	SHLL CX, BX
-	DECL BX                         // mask of the last, partial vector (0 if none)
-	MOVQ AX, DX
-	SHRQ $4, DX                     // full vectors
-	MOVQ R8, X1
-	VPBROADCASTD X1, Z1
-	VPMULLD iota<>(SB), Z1, Z30     // index of row j: j·ldk
-	MOVQ R8, R10
-	SHLQ $6, R10                    // sixteen rows in bytes
-
-tColumn:
+	SUBQ BX, CX                     // keys of k left from j0
 	MOVQ SI, R11
-	XORQ R13, R13
-
-tVector:
-	VPXORD Z0, Z0, Z0
-	CMPQ R13, DX
-	JLT  tFull
-	JGT  tStore
-	TESTL BX, BX
-	JZ   tStore
-	KMOVW BX, K1
-	JMP  tGather
-
-tFull:
-	KXNORW K1, K1, K1
-
-tGather:
-	VGATHERDPS (R11)(Z30*4), K1, Z0
-
-tStore:
-	VMOVUPS Z0, (DI)
-	ADDQ $64, DI
-	ADDQ R10, R11
+	CMPQ CX, $0
+	JGT  tLoad
+	MOVQ CX, R13                    // no key left: row l − 1 = j0 − (1 − CX), for all 16
+	NEGQ R13
 	INCQ R13
-	CMPQ R13, R9
-	JLT  tVector
+	IMULQ R8, R13
+	SUBQ R13, R11
+	MOVQ $1, CX
 
-	ADDQ $4, SI
-	DECQ R14
-	JNZ  tColumn
+tLoad:
+	VMOVUPS (R11)(R12*1), Z0
+	LEAQ (R11)(R8*1), R13
+	CMPQ CX, $1
+	CMOVQGT R13, R11
+	VMOVUPS (R11)(R12*1), Z1
+	LEAQ (R11)(R8*1), R13
+	CMPQ CX, $2
+	CMOVQGT R13, R11
+	VMOVUPS (R11)(R12*1), Z2
+	LEAQ (R11)(R8*1), R13
+	CMPQ CX, $3
+	CMOVQGT R13, R11
+	VMOVUPS (R11)(R12*1), Z3
+	LEAQ (R11)(R8*1), R13
+	CMPQ CX, $4
+	CMOVQGT R13, R11
+	VMOVUPS (R11)(R12*1), Z4
+	LEAQ (R11)(R8*1), R13
+	CMPQ CX, $5
+	CMOVQGT R13, R11
+	VMOVUPS (R11)(R12*1), Z5
+	LEAQ (R11)(R8*1), R13
+	CMPQ CX, $6
+	CMOVQGT R13, R11
+	VMOVUPS (R11)(R12*1), Z6
+	LEAQ (R11)(R8*1), R13
+	CMPQ CX, $7
+	CMOVQGT R13, R11
+	VMOVUPS (R11)(R12*1), Z7
+	LEAQ (R11)(R8*1), R13
+	CMPQ CX, $8
+	CMOVQGT R13, R11
+	VMOVUPS (R11)(R12*1), Z8
+	LEAQ (R11)(R8*1), R13
+	CMPQ CX, $9
+	CMOVQGT R13, R11
+	VMOVUPS (R11)(R12*1), Z9
+	LEAQ (R11)(R8*1), R13
+	CMPQ CX, $10
+	CMOVQGT R13, R11
+	VMOVUPS (R11)(R12*1), Z10
+	LEAQ (R11)(R8*1), R13
+	CMPQ CX, $11
+	CMOVQGT R13, R11
+	VMOVUPS (R11)(R12*1), Z11
+	LEAQ (R11)(R8*1), R13
+	CMPQ CX, $12
+	CMOVQGT R13, R11
+	VMOVUPS (R11)(R12*1), Z12
+	LEAQ (R11)(R8*1), R13
+	CMPQ CX, $13
+	CMOVQGT R13, R11
+	VMOVUPS (R11)(R12*1), Z13
+	LEAQ (R11)(R8*1), R13
+	CMPQ CX, $14
+	CMOVQGT R13, R11
+	VMOVUPS (R11)(R12*1), Z14
+	LEAQ (R11)(R8*1), R13
+	CMPQ CX, $15
+	CMOVQGT R13, R11
+	VMOVUPS (R11)(R12*1), Z15
+	VUNPCKLPS Z1, Z0, Z16
+	VUNPCKHPS Z1, Z0, Z17
+	VUNPCKLPS Z3, Z2, Z18
+	VUNPCKHPS Z3, Z2, Z19
+	VUNPCKLPS Z5, Z4, Z20
+	VUNPCKHPS Z5, Z4, Z21
+	VUNPCKLPS Z7, Z6, Z22
+	VUNPCKHPS Z7, Z6, Z23
+	VUNPCKLPS Z9, Z8, Z24
+	VUNPCKHPS Z9, Z8, Z25
+	VUNPCKLPS Z11, Z10, Z26
+	VUNPCKHPS Z11, Z10, Z27
+	VUNPCKLPS Z13, Z12, Z28
+	VUNPCKHPS Z13, Z12, Z29
+	VUNPCKLPS Z15, Z14, Z30
+	VUNPCKHPS Z15, Z14, Z31
+	VUNPCKLPD Z18, Z16, Z0
+	VUNPCKHPD Z18, Z16, Z1
+	VUNPCKLPD Z19, Z17, Z2
+	VUNPCKHPD Z19, Z17, Z3
+	VUNPCKLPD Z22, Z20, Z4
+	VUNPCKHPD Z22, Z20, Z5
+	VUNPCKLPD Z23, Z21, Z6
+	VUNPCKHPD Z23, Z21, Z7
+	VUNPCKLPD Z26, Z24, Z8
+	VUNPCKHPD Z26, Z24, Z9
+	VUNPCKLPD Z27, Z25, Z10
+	VUNPCKHPD Z27, Z25, Z11
+	VUNPCKLPD Z30, Z28, Z12
+	VUNPCKHPD Z30, Z28, Z13
+	VUNPCKLPD Z31, Z29, Z14
+	VUNPCKHPD Z31, Z29, Z15
+	VSHUFF32X4 $0x44, Z4, Z0, Z16
+	VSHUFF32X4 $0xee, Z4, Z0, Z17
+	VSHUFF32X4 $0x44, Z12, Z8, Z18
+	VSHUFF32X4 $0xee, Z12, Z8, Z19
+	VSHUFF32X4 $0x88, Z18, Z16, Z0
+	VSHUFF32X4 $0xdd, Z18, Z16, Z4
+	VSHUFF32X4 $0x88, Z19, Z17, Z8
+	VSHUFF32X4 $0xdd, Z19, Z17, Z12
+	VSHUFF32X4 $0x44, Z5, Z1, Z20
+	VSHUFF32X4 $0xee, Z5, Z1, Z21
+	VSHUFF32X4 $0x44, Z13, Z9, Z22
+	VSHUFF32X4 $0xee, Z13, Z9, Z23
+	VSHUFF32X4 $0x88, Z22, Z20, Z1
+	VSHUFF32X4 $0xdd, Z22, Z20, Z5
+	VSHUFF32X4 $0x88, Z23, Z21, Z9
+	VSHUFF32X4 $0xdd, Z23, Z21, Z13
+	VSHUFF32X4 $0x44, Z6, Z2, Z24
+	VSHUFF32X4 $0xee, Z6, Z2, Z25
+	VSHUFF32X4 $0x44, Z14, Z10, Z26
+	VSHUFF32X4 $0xee, Z14, Z10, Z27
+	VSHUFF32X4 $0x88, Z26, Z24, Z2
+	VSHUFF32X4 $0xdd, Z26, Z24, Z6
+	VSHUFF32X4 $0x88, Z27, Z25, Z10
+	VSHUFF32X4 $0xdd, Z27, Z25, Z14
+	VSHUFF32X4 $0x44, Z7, Z3, Z28
+	VSHUFF32X4 $0xee, Z7, Z3, Z29
+	VSHUFF32X4 $0x44, Z15, Z11, Z30
+	VSHUFF32X4 $0xee, Z15, Z11, Z31
+	VSHUFF32X4 $0x88, Z30, Z28, Z3
+	VSHUFF32X4 $0xdd, Z30, Z28, Z7
+	VSHUFF32X4 $0x88, Z31, Z29, Z11
+	VSHUFF32X4 $0xdd, Z31, Z29, Z15
+	MOVQ R15, R10
+	VMOVUPS Z0, (R10)
+	ADDQ R9, R10
+	VMOVUPS Z1, (R10)
+	ADDQ R9, R10
+	VMOVUPS Z2, (R10)
+	ADDQ R9, R10
+	VMOVUPS Z3, (R10)
+	ADDQ R9, R10
+	VMOVUPS Z4, (R10)
+	ADDQ R9, R10
+	VMOVUPS Z5, (R10)
+	ADDQ R9, R10
+	VMOVUPS Z6, (R10)
+	ADDQ R9, R10
+	VMOVUPS Z7, (R10)
+	ADDQ R9, R10
+	VMOVUPS Z8, (R10)
+	ADDQ R9, R10
+	VMOVUPS Z9, (R10)
+	ADDQ R9, R10
+	VMOVUPS Z10, (R10)
+	ADDQ R9, R10
+	VMOVUPS Z11, (R10)
+	ADDQ R9, R10
+	VMOVUPS Z12, (R10)
+	ADDQ R9, R10
+	VMOVUPS Z13, (R10)
+	ADDQ R9, R10
+	VMOVUPS Z14, (R10)
+	ADDQ R9, R10
+	VMOVUPS Z15, (R10)
+	ADDQ DX, R15
+	ADDQ $64, R12
+	CMPQ R12, R14
+	JLT  tCols
+
+	MOVQ R8, R13
+	SHLQ $4, R13
+	ADDQ R13, SI
+	ADDQ $16, BX
+	CMPQ BX, lp+40(FP)
+	JLT  tBlock
 	VZEROUPPER
 	RET
 

@@ -123,3 +123,30 @@ func TestShortSoftmaxExtremes(t *testing.T) {
 		}
 	}
 }
+
+// TestShortTranspose checks the key transposition on lengths around its blocks of 16 keys,
+// with a whole block past the last key (l ≤ 16 padded to 32), and that it reads no row past l:
+// k's slice ends at row l's last column used.
+func TestShortTranspose(t *testing.T) {
+	if !shortCapable {
+		t.Skip("no AVX-512F")
+	}
+	for _, tt := range []struct{ l, dh, ldk int }{
+		{1, 16, 16}, {5, 32, 40}, {16, 32, 32}, {17, 64, 100}, {31, 32, 384}, {32, 48, 48}, {100, 128, 130}, {128, 32, 64},
+	} {
+		t.Run(fmt.Sprintf("l=%d/dh=%d/ldk=%d", tt.l, tt.dh, tt.ldk), func(t *testing.T) {
+			k := make([]float32, (tt.l-1)*tt.ldk+tt.dh)
+			for i := range k {
+				k[i] = float32(i)
+			}
+			lp := (tt.l + 31) &^ 31
+			kt := make([]float32, tt.dh*lp)
+			transposeShortAVX512(tt.l, tt.dh, &k[0], tt.ldk, &kt[0], lp)
+			for c := range tt.dh {
+				for j := range tt.l {
+					require.Equal(t, k[j*tt.ldk+c], kt[c*lp+j], "column %d, key %d", c, j)
+				}
+			}
+		})
+	}
+}
