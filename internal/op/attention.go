@@ -217,12 +217,22 @@ func (f *attention[T]) Backward(gy mat.Tensor) error {
 	scale := f.scale()
 	Parallel(len(bs), 1, func(from, to int) {
 		dp := make([]T, maxBlock)
+		var sc shortScratch
 		for _, b := range bs[from:to] {
 			if b.queries == 0 {
 				continue
 			}
 			m, l, qat, kat := b.queries, b.length, b.qrow*d+b.col, b.row*d+b.col
 			p := f.probs[b.probs : b.probs+m*l]
+			if shortBlock[T](l, dh) {
+				w, kept := p, []T(nil)
+				if f.kept != nil {
+					w, kept = f.dropped[b.probs:b.probs+m*l], f.kept[b.probs:b.probs+m*l]
+				}
+				sc.shortGrads(f32s(gq), f32s(gk), f32s(gv), f32s(q), f32s(k), f32s(v), f32s(g), f32s(p), f32s(w), f32s(kept),
+					qat, kat, m, l, dh, d, float32(scale))
+				continue
+			}
 			if needV {
 				w := p
 				if f.kept != nil {

@@ -5,11 +5,11 @@ import "golang.org/x/sys/cpu"
 // shortCapable reports whether the CPU can run the kernels of attention_amd64.s.
 var shortCapable = cpu.X86.HasAVX512F
 
-// mulShortAVX512 sets c[i][j] = alpha·Σ_p a[i][p]·b[p][j] for i < m and j < n, n a multiple of
-// 32, k ≥ 1; lda, ldb and ldc are row strides in elements.
+// mulShortAVX512 sets c[i][j] = alpha·Σ_p a[i·lda+p·stepA]·b[p][j] for i < m and j < n, n a
+// multiple of 32, k ≥ 1; ldb and ldc are row strides, all in elements.
 //
 //go:noescape
-func mulShortAVX512(m, n, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32)
+func mulShortAVX512(m, n, k int, a *float32, lda, stepA int, b *float32, ldb int, c *float32, ldc int, alpha float32)
 
 // transposeShortAVX512 sets kt[c·lp+j] = k[j·ldk+c] for c < dh (a multiple of 16) and j < l;
 // kt[c·lp+j] for l ≤ j < lp (a multiple of 16) is some key's value, not to be read.

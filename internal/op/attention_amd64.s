@@ -22,24 +22,27 @@ F32(exp3, 0x3d2aa9c1)
 F32(exp4, 0x3e2aaaaa)
 F32(exp5, 0x3f000000)
 
-// func mulShortAVX512(m, n, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32)
-// c[i][j] = alpha·Σ_p a[i][p]·b[p][j] for i < m, j < n (a multiple of 32), the sum a chain of
-// fused multiply-adds in the order of p. Rows go four at a time (eight accumulators of 16
-// columns), the last m mod 4 one at a time.
-TEXT ·mulShortAVX512(SB), NOSPLIT, $0-76
+// func mulShortAVX512(m, n, k int, a *float32, lda, stepA int, b *float32, ldb int, c *float32, ldc int, alpha float32)
+// c[i][j] = alpha·Σ_p a[i·lda + p·stepA]·b[p][j] for i < m, j < n (a multiple of 32): a is read
+// element by element, so stepA = 1 multiplies by a and lda = 1 by its transpose. The sum is a
+// chain of fused multiply-adds in the order of p. Rows go four at a time (eight accumulators of
+// 16 columns), the last m mod 4 one at a time.
+TEXT ·mulShortAVX512(SB), NOSPLIT, $0-84
 	MOVQ m+0(FP), DI
 	MOVQ n+8(FP), R8
 	SHLQ $2, R8                     // row width in bytes
 	MOVQ a+24(FP), SI
 	MOVQ lda+32(FP), R10
 	SHLQ $2, R10
-	MOVQ b+40(FP), DX
-	MOVQ ldb+48(FP), R9
+	MOVQ stepA+40(FP), AX
+	SHLQ $2, AX
+	MOVQ b+48(FP), DX
+	MOVQ ldb+56(FP), R9
 	SHLQ $2, R9
-	MOVQ c+56(FP), BX
-	MOVQ ldc+64(FP), R14
+	MOVQ c+64(FP), BX
+	MOVQ ldc+72(FP), R14
 	SHLQ $2, R14
-	VBROADCASTSS alpha+72(FP), Z31
+	VBROADCASTSS alpha+80(FP), Z31
 
 rows4:
 	CMPQ DI, $4
@@ -75,13 +78,13 @@ k4:
 	VBROADCASTSS (R15)(R10*1), Z13
 	VFMADD231PS Z13, Z8, Z6
 	VFMADD231PS Z13, Z9, Z7
-	ADDQ $4, R13
-	ADDQ $4, R15
+	ADDQ AX, R13
+	ADDQ AX, R15
 	ADDQ R9, R12
 	DECQ CX
 	JNZ  k4
 
-	LEAQ (BX)(R11*1), AX
+	LEAQ (BX)(R11*1), R13
 	VMULPS Z31, Z0, Z0
 	VMULPS Z31, Z1, Z1
 	VMULPS Z31, Z2, Z2
@@ -90,15 +93,15 @@ k4:
 	VMULPS Z31, Z5, Z5
 	VMULPS Z31, Z6, Z6
 	VMULPS Z31, Z7, Z7
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, (AX)(R14*1)
-	VMOVUPS Z3, 64(AX)(R14*1)
-	LEAQ (AX)(R14*2), AX
-	VMOVUPS Z4, (AX)
-	VMOVUPS Z5, 64(AX)
-	VMOVUPS Z6, (AX)(R14*1)
-	VMOVUPS Z7, 64(AX)(R14*1)
+	VMOVUPS Z0, (R13)
+	VMOVUPS Z1, 64(R13)
+	VMOVUPS Z2, (R13)(R14*1)
+	VMOVUPS Z3, 64(R13)(R14*1)
+	LEAQ (R13)(R14*2), R13
+	VMOVUPS Z4, (R13)
+	VMOVUPS Z5, 64(R13)
+	VMOVUPS Z6, (R13)(R14*1)
+	VMOVUPS Z7, 64(R13)(R14*1)
 	ADDQ $128, R11
 	CMPQ R11, R8
 	JLT  cols4
@@ -126,7 +129,7 @@ k1:
 	VBROADCASTSS (R13), Z10
 	VFMADD231PS Z10, Z8, Z0
 	VFMADD231PS Z10, Z9, Z1
-	ADDQ $4, R13
+	ADDQ AX, R13
 	ADDQ R9, R12
 	DECQ CX
 	JNZ  k1

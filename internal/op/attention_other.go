@@ -5,7 +5,7 @@ package op
 // shortCapable reports whether the short-sequence attention kernels exist: not here.
 const shortCapable = false
 
-func mulShortAVX512(m, n, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32) {
+func mulShortAVX512(m, n, k int, a *float32, lda, stepA int, b *float32, ldb int, c *float32, ldc int, alpha float32) {
 	panic("op: no short attention kernels")
 }
 

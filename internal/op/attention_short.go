@@ -66,7 +66,7 @@ func (sc *shortScratch) shortScores(p, q, k []float32, qat, kat, m, l, dh, d int
 	// Bounds checks for the assembly, which reads and writes these extents only.
 	_, _, _ = q[qat+(m-1)*d+dh-1], k[kat+(l-1)*d+dh-1], p[m*l-1]
 	transposeShortAVX512(l, dh, &k[kat], d, &sc.keys[0], lp)
-	mulShortAVX512(m, lp, dh, &q[qat], d, &sc.keys[0], lp, &sc.scores[0], lp, scale)
+	mulShortAVX512(m, lp, dh, &q[qat], d, 1, &sc.keys[0], lp, &sc.scores[0], lp, scale)
 	softmaxRowsAVX512(m, l, &sc.scores[0], lp, &p[0], l)
 }
 
@@ -74,5 +74,57 @@ func (sc *shortScratch) shortScores(p, q, k []float32, qat, kat, m, l, dh, d int
 // and V the l×dh values of v from kat (stride d).
 func shortValues(y, w, v []float32, yat, kat, m, l, dh, d int) {
 	_, _, _ = y[yat+(m-1)*d+dh-1], v[kat+(l-1)*d+dh-1], w[m*l-1]
-	mulShortAVX512(m, dh, l, &w[0], l, &v[kat], d, &y[yat], d, 1)
+	mulShortAVX512(m, dh, l, &w[0], l, 1, &v[kat], d, &y[yat], d, 1)
+}
+
+// shortGrads computes the gradients of block on the short path, as Backward does with gemm:
+// gv (unless nil) = Wᵀ·G, ∂S = P⊙(∂P − rowsum(∂P⊙P)) with ∂P = (G·Vᵀ)⊙kept, gq (unless nil) =
+// scale·∂S·K and gk (unless nil) = scale·∂Sᵀ·Q. p and w are the block's m×l probabilities and
+// the weights they gave the values (p itself without dropout), kept the dropout mask or nil;
+// g, the upstream gradient, is laid out as q, and every gradient as its operand.
+func (sc *shortScratch) shortGrads(gq, gk, gv, q, k, v, g, p, w, kept []float32, qat, kat, m, l, dh, d int, scale float32) {
+	_, _, _, _ = q[qat+(m-1)*d+dh-1], g[qat+(m-1)*d+dh-1], k[kat+(l-1)*d+dh-1], v[kat+(l-1)*d+dh-1]
+	_, _ = p[m*l-1], w[m*l-1]
+	if gv != nil {
+		_ = gv[kat+(l-1)*d+dh-1]
+		mulShortAVX512(l, dh, m, &w[0], 1, l, &g[qat], d, &gv[kat], d, 1)
+	}
+	if gq == nil && gk == nil {
+		return
+	}
+	lp := (l + 31) &^ 31
+	sc.keys = grow(sc.keys, dh*lp) // here the values, transposed
+	sc.scores = grow(sc.scores, m*lp)
+	ds := sc.scores
+	transposeShortAVX512(l, dh, &v[kat], d, &sc.keys[0], lp)
+	mulShortAVX512(m, lp, dh, &g[qat], d, 1, &sc.keys[0], lp, &ds[0], lp, 1)
+	for i := range m {
+		pr, dr := p[i*l:(i+1)*l], ds[i*lp:i*lp+l]
+		if kept != nil {
+			for j, mk := range kept[i*l : (i+1)*l] {
+				dr[j] *= mk
+			}
+		}
+		var s float32
+		for j, pv := range pr {
+			s += pv * dr[j]
+		}
+		for j, pv := range pr {
+			dr[j] = pv * (dr[j] - s)
+		}
+	}
+	// The columns of ds past l hold products with repeated rows of v: neither product reads them.
+	if gq != nil {
+		_ = gq[qat+(m-1)*d+dh-1]
+		mulShortAVX512(m, dh, l, &ds[0], lp, 1, &k[kat], d, &gq[qat], d, scale)
+	}
+	if gk != nil {
+		_ = gk[kat+(l-1)*d+dh-1]
+		mulShortAVX512(l, dh, m, &ds[0], 1, lp, &q[qat], d, &gk[kat], d, scale)
+	}
+}
+
+// f32s returns x as []float32 (nil stays nil); x must be float32.
+func f32s[T float.DType](x []T) []float32 {
+	return any(x).([]float32)
 }

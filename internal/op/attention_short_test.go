@@ -69,36 +69,71 @@ func TestShortAttentionValues(t *testing.T) {
 	}
 }
 
-// TestShortAttentionGradients checks that the probabilities the short path keeps give the
-// backward pass gemm's path's gradients, to float32's precision.
+// TestShortAttentionGradients checks the short path's backward pass against gemm's, to
+// float32's precision: with and without dropout, with operands frozen, and for AttentionQueries'
+// subsets of query rows (whose sequence without queries leaves its key and value rows alone).
 func TestShortAttentionGradients(t *testing.T) {
 	if !shortCapable {
 		t.Skip("no AVX-512F")
 	}
-	rng := rand.New(rand.NewPCG(3, 3))
-	heads, dh, lengths := 4, 32, []int{32, 17, 1}
-	x, _ := shortInputs(rng, heads, dh, lengths)
-	upstream, _ := shortInputs(rng, heads, dh, lengths)
-	grads := func(short bool) [][]float32 {
-		defer SetShortAttention(SetShortAttention(short))
-		for _, m := range x {
-			m.SetRequiresGrad(true)
-			m.ZeroGrad()
-		}
-		y := Attention(x[0], x[1], x[2], heads, lengths)
-		y.AccGrad(upstream[0])
-		require.NoError(t, ag.Backward(y))
-		var gs [][]float32
-		for _, m := range x {
-			gs = append(gs, append([]float32(nil), m.Grad().Data().F32()...))
-		}
-		return gs
+	tests := []struct {
+		name             string
+		heads, dh        int
+		lengths          []int
+		queries          []int // query rows per sequence (AttentionQueries), nil for all
+		p                float64
+		frozenQ, frozenK bool
+	}{
+		{name: "all", heads: 4, dh: 32, lengths: []int{32, 17, 1}},
+		{name: "wide heads", heads: 2, dh: 64, lengths: []int{40, 100, 3}},
+		{name: "dropout", heads: 3, dh: 32, lengths: []int{20, 33}, p: 0.3},
+		{name: "frozen key", heads: 2, dh: 32, lengths: []int{9, 30}, frozenK: true},
+		{name: "values only", heads: 2, dh: 32, lengths: []int{9, 30}, frozenQ: true, frozenK: true},
+		{name: "query subsets", heads: 2, dh: 32, lengths: []int{9, 30, 5}, queries: []int{3, 0, 5}},
 	}
-	want, got := grads(false), grads(true)
-	for i := range want {
-		for j := range want[i] {
-			require.InDelta(t, float64(want[i][j]), float64(got[i][j]), 1e-4, "operand %d, element %d", i, j)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(3, uint64(tt.dh)))
+			x, _ := shortInputs(rng, tt.heads, tt.dh, tt.lengths)
+			queries := tt.lengths
+			if tt.queries != nil {
+				queries = tt.queries
+				qs, _ := shortInputs(rng, tt.heads, tt.dh, queries)
+				x[0] = qs[0]
+			}
+			upstream, _ := shortInputs(rng, tt.heads, tt.dh, queries)
+			grads := func(short bool) [][]float32 {
+				defer SetShortAttention(SetShortAttention(short))
+				for i, m := range x {
+					m.SetRequiresGrad(!(i == 0 && tt.frozenQ || i == 1 && tt.frozenK))
+					m.ZeroGrad()
+				}
+				var y mat.Tensor
+				if tt.queries != nil {
+					y = AttentionQueries(x[0], x[1], x[2], tt.heads, queries, tt.lengths)
+				} else {
+					y = AttentionDropout(x[0], x[1], x[2], tt.heads, tt.lengths, tt.p, rand.New(rand.NewPCG(7, 8)))
+				}
+				y.AccGrad(upstream[0])
+				require.NoError(t, ag.Backward(y))
+				var gs [][]float32
+				for _, m := range x {
+					if m.HasGrad() {
+						gs = append(gs, append([]float32(nil), m.Grad().Data().F32()...))
+					} else {
+						gs = append(gs, nil)
+					}
+				}
+				return gs
+			}
+			want, got := grads(false), grads(true)
+			for i := range want {
+				require.Equal(t, want[i] == nil, got[i] == nil, "operand %d", i)
+				for j := range want[i] {
+					require.InDelta(t, float64(want[i][j]), float64(got[i][j]), 1e-4, "operand %d, element %d", i, j)
+				}
+			}
+		})
 	}
 }
 
