@@ -22,3 +22,10 @@ func transposeShortAVX512(l, dh int, k *float32, ldk int, kt *float32, lp int)
 //
 //go:noescape
 func softmaxRowsAVX512(m, l int, s *float32, lds int, p *float32, ldp int)
+
+// softmaxGradRowsAVX512 sets row i of ds (stride lds) to softmax's backward pass for the
+// probabilities of row i of p (stride ldp) and the gradient ds[i][:l], first multiplied by
+// kept's row i (stride ldp) unless kept is nil, for i < m, m ≥ 1.
+//
+//go:noescape
+func softmaxGradRowsAVX512(m, l int, p *float32, ldp int, ds *float32, lds int, kept *float32)

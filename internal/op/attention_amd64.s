@@ -511,3 +511,99 @@ sRowDone:
 	JNZ  sRow
 	VZEROUPPER
 	RET
+
+// func softmaxGradRowsAVX512(m, l int, p *float32, ldp int, ds *float32, lds int, kept *float32)
+// For i < m, with d = ds[i][:l], times kept[i][:l] (stride ldp) unless kept is nil:
+// ds[i][:l] = p[i][:l]·(d − Σ p[i][:l]·d), softmax's backward pass; the sum folded lane by lane
+// (fused multiply-adds) and then across the lanes in a fixed order.
+TEXT ·softmaxGradRowsAVX512(SB), NOSPLIT, $0-56
+	MOVQ m+0(FP), R14
+	MOVQ l+8(FP), AX
+	MOVQ p+16(FP), SI
+	MOVQ ldp+24(FP), R8
+	SHLQ $2, R8
+	MOVQ ds+32(FP), DI
+	MOVQ lds+40(FP), R9
+	SHLQ $2, R9
+	MOVQ kept+48(FP), R11
+	MOVQ AX, CX
+	ANDQ $15, CX
+	MOVL $1, BX
+	SHLL CX, BX
+	DECL BX
+	KMOVW BX, K1                    // the lanes of the last, partial vector (none if l mod 16 = 0)
+	MOVQ AX, DX
+	SHRQ $4, DX                     // full vectors
+
+gRow:
+	VPXORD Z2, Z2, Z2
+	XORQ R10, R10
+	MOVQ DX, CX
+	TESTQ CX, CX
+	JZ   gDotTail
+
+gDot:
+	VMOVUPS (DI)(R10*1), Z0
+	TESTQ R11, R11
+	JZ   gDotUnmasked
+	VMULPS (R11)(R10*1), Z0, Z0
+	VMOVUPS Z0, (DI)(R10*1)
+
+gDotUnmasked:
+	VFMADD231PS (SI)(R10*1), Z0, Z2
+	ADDQ $64, R10
+	DECQ CX
+	JNZ  gDot
+
+gDotTail:
+	KORTESTW K1, K1
+	JZ   gDotDone
+	VMOVUPS.Z (DI)(R10*1), K1, Z0
+	TESTQ R11, R11
+	JZ   gDotTailUnmasked
+	VMOVUPS.Z (R11)(R10*1), K1, Z1
+	VMULPS Z1, Z0, Z0
+	VMOVUPS Z0, K1, (DI)(R10*1)
+
+gDotTailUnmasked:
+	VMOVUPS.Z (SI)(R10*1), K1, Z1
+	VFMADD231PS Z1, Z0, Z2
+
+gDotDone:
+	HREDUCE(VADDPS, Z2, Y2, X2, Y3, X3)
+	VBROADCASTSS X2, Z2             // Σ p·d
+	XORQ R10, R10
+	MOVQ DX, CX
+	TESTQ CX, CX
+	JZ   gOutTail
+
+gOut:
+	VMOVUPS (DI)(R10*1), Z0
+	VSUBPS Z2, Z0, Z0
+	VMULPS (SI)(R10*1), Z0, Z0
+	VMOVUPS Z0, (DI)(R10*1)
+	ADDQ $64, R10
+	DECQ CX
+	JNZ  gOut
+
+gOutTail:
+	KORTESTW K1, K1
+	JZ   gRowDone
+	VMOVUPS.Z (DI)(R10*1), K1, Z0
+	VMOVUPS.Z (SI)(R10*1), K1, Z1
+	VSUBPS Z2, Z0, Z0
+	VMULPS Z1, Z0, Z0
+	VMOVUPS Z0, K1, (DI)(R10*1)
+
+gRowDone:
+	ADDQ R8, SI
+	TESTQ R11, R11
+	JZ   gNext
+	ADDQ R8, R11
+
+gNext:
+	ADDQ R9, DI
+	DECQ R14
+	JNZ  gRow
+	VZEROUPPER
+	RET

@@ -16,3 +16,7 @@ func transposeShortAVX512(l, dh int, k *float32, ldk int, kt *float32, lp int) {
 func softmaxRowsAVX512(m, l int, s *float32, lds int, p *float32, ldp int) {
 	panic("op: no short attention kernels")
 }
+
+func softmaxGradRowsAVX512(m, l int, p *float32, ldp int, ds *float32, lds int, kept *float32) {
+	panic("op: no short attention kernels")
+}

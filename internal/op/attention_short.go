@@ -98,21 +98,12 @@ func (sc *shortScratch) shortGrads(gq, gk, gv, q, k, v, g, p, w, kept []float32,
 	ds := sc.scores
 	transposeShortAVX512(l, dh, &v[kat], d, &sc.keys[0], lp)
 	mulShortAVX512(m, lp, dh, &g[qat], d, 1, &sc.keys[0], lp, &ds[0], lp, 1)
-	for i := range m {
-		pr, dr := p[i*l:(i+1)*l], ds[i*lp:i*lp+l]
-		if kept != nil {
-			for j, mk := range kept[i*l : (i+1)*l] {
-				dr[j] *= mk
-			}
-		}
-		var s float32
-		for j, pv := range pr {
-			s += pv * dr[j]
-		}
-		for j, pv := range pr {
-			dr[j] = pv * (dr[j] - s)
-		}
+	var keptAt *float32
+	if kept != nil {
+		_ = kept[m*l-1]
+		keptAt = &kept[0]
 	}
+	softmaxGradRowsAVX512(m, l, &p[0], l, &ds[0], lp, keptAt)
 	// The columns of ds past l hold products with repeated rows of v: neither product reads them.
 	if gq != nil {
 		_ = gq[qat+(m-1)*d+dh-1]
