@@ -30,7 +30,7 @@ var levers = []lever{
 	{"split", bert.SetBatchSplit},        // a batch split among the cores in evaluation, not each product
 	{"rows", bert.SetRowSplit},           // a lone sequence's rows split among the cores, not each product
 	{"first", bert.SetFirstTokensOnly},   // the last layer for the first tokens only, in Logits
-	{"short", op.SetShortAttention},      // attention blocks of ≤ 128 keys in AVX-512, not gemm and softmax
+	{"short", op.SetShortAttention},      // attention blocks (≤ 512 keys) in AVX-512, not gemm and softmax
 	{"session5", setFifthSessionLevers},  // split, rows and first together
 	{"session4", setFourthSessionLevers}, // avx512, copies, phases and leave together
 	{"all", setAllLevers},                // all of the above together

@@ -29,9 +29,9 @@ func shortInputs(rng *rand.Rand, heads, dh int, lengths []int) (x32 [3]*mat.Dens
 
 // TestShortAttentionValues checks the short path against the naive float64 attention and
 // against gemm's path, around its edges: lengths that are not multiples of 16 or 32, one key,
-// the longest it takes (128) and the first it leaves to gemm (129), head widths 32 to 128 and
-// one it leaves to gemm (48); with dropout, which weights the values with the kept
-// probabilities.
+// more query rows than it scores at once (shortRows), the longest it takes (512) and the first
+// it leaves to gemm (513), head widths 32 to 128 and one it leaves to gemm (48); with dropout,
+// which weights the values with the kept probabilities.
 func TestShortAttentionValues(t *testing.T) {
 	if !shortCapable {
 		t.Skip("no AVX-512F")
@@ -47,6 +47,7 @@ func TestShortAttentionValues(t *testing.T) {
 		{2, 32, []int{1, 2, 15, 16, 17, 33, 63, 64, 65}, 0},
 		{2, 96, []int{100, 3}, 0},
 		{1, 128, []int{128, 129}, 0},
+		{1, 32, []int{512, 513, 200}, 0},
 		{3, 48, []int{20, 7}, 0},
 		{4, 32, []int{30, 5}, 0.2},
 	}
