@@ -30,6 +30,7 @@ var levers = []lever{
 	{"split", bert.SetBatchSplit},        // a batch split among the cores in evaluation, not each product
 	{"rows", bert.SetRowSplit},           // a lone sequence's rows split among the cores, not each product
 	{"first", bert.SetFirstTokensOnly},   // the last layer for the first tokens only, in Logits
+	{"short", op.SetShortAttention},      // attention blocks (≤ 512 keys) in AVX-512, not gemm and softmax
 	{"session5", setFifthSessionLevers},  // split, rows and first together
 	{"lend", gemm.SetCoreLending},        // a part that finishes early frees its core for the others' products
 	{"session4", setFourthSessionLevers}, // avx512, copies, phases and leave together
@@ -59,6 +60,7 @@ func setFifthSessionLevers(on bool) (was bool) {
 func setAllLevers(on bool) (was bool) {
 	was = op.SetVectorKernels(on)
 	op.SetGradBufferReuse(on)
+	op.SetShortAttention(on)
 	setFourthSessionLevers(on)
 	setFifthSessionLevers(on)
 	return was

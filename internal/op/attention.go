@@ -127,7 +127,13 @@ func (f *attention[T]) Forward() (mat.Tensor, error) {
 	dh := d / f.heads
 	q, k, v := Values[T](f.q), Values[T](f.k), Values[T](f.v)
 	bs, size := f.blocks()
-	f.probs = make([]T, size)
+	// Without gradients Backward never runs, so on the short path the probabilities live in
+	// each goroutine's scratch instead of a buffer of all blocks (heads·Σ queries·length values,
+	// which allocating and clearing costs as much as a tenth of the pass).
+	discard := shortAttention && f.dropout == 0 && !f.q.RequiresGrad() && !f.k.RequiresGrad() && !f.v.RequiresGrad()
+	if !discard {
+		f.probs = make([]T, size)
+	}
 	if f.dropout > 0 {
 		// Drawn here, in one goroutine, so that the masks depend on rng alone.
 		f.kept, f.dropped = dropoutMask[T](size, f.dropout, f.rng), make([]T, size)
@@ -135,26 +141,41 @@ func (f *attention[T]) Forward() (mat.Tensor, error) {
 	y := make([]T, n*d)
 	scale := f.scale()
 	Parallel(len(bs), 1, func(from, to int) {
+		var sc shortScratch
+		var scratch []T // the probabilities of a block, when discarded
 		for _, b := range bs[from:to] {
 			if b.queries == 0 {
 				continue // and its first query row may lie past q's end
 			}
 			m, l, qat, kat := b.queries, b.length, b.qrow*d+b.col, b.row*d+b.col
-			p := f.probs[b.probs : b.probs+m*l]
+			var p []T
+			if discard {
+				if cap(scratch) < m*l {
+					scratch = make([]T, m*l)
+				}
+				p = scratch[:m*l]
+			} else {
+				p = f.probs[b.probs : b.probs+m*l]
+			}
+			if shortBlock[T](l, dh) {
+				q32, k32, v32, y32, p32 := any(q).([]float32), any(k).([]float32), any(v).([]float32), any(y).([]float32), any(p).([]float32)
+				sc.shortScores(p32, q32, k32, qat, kat, m, l, dh, d, float32(scale))
+				shortValues(y32, any(f.weights(b, p)).([]float32), v32, qat, kat, m, l, dh, d)
+				continue
+			}
 			gemm.Gemm(false, true, m, l, dh, scale, q[qat:], d, k[kat:], d, 0, p, l)
 			for i := 0; i < m; i++ {
 				softmax(p[i*l : (i+1)*l])
 			}
-			gemm.Gemm(false, false, m, dh, l, 1, f.weights(b), l, v[kat:], d, 0, y[qat:], d)
+			gemm.Gemm(false, false, m, dh, l, 1, f.weights(b, p), l, v[kat:], d, 0, y[qat:], d)
 		}
 	})
 	return NewDense(n, d, y), nil
 }
 
-// weights returns the probabilities of block b that weight the values: the probabilities
+// weights returns the probabilities p of block b that weight the values: the probabilities
 // themselves, or with dropout their kept and rescaled part (which it computes).
-func (f *attention[T]) weights(b block) []T {
-	p := f.probs[b.probs : b.probs+b.queries*b.length]
+func (f *attention[T]) weights(b block, p []T) []T {
 	if f.kept == nil {
 		return p
 	}
@@ -196,12 +217,22 @@ func (f *attention[T]) Backward(gy mat.Tensor) error {
 	scale := f.scale()
 	Parallel(len(bs), 1, func(from, to int) {
 		dp := make([]T, maxBlock)
+		var sc shortScratch
 		for _, b := range bs[from:to] {
 			if b.queries == 0 {
 				continue
 			}
 			m, l, qat, kat := b.queries, b.length, b.qrow*d+b.col, b.row*d+b.col
 			p := f.probs[b.probs : b.probs+m*l]
+			if shortBlock[T](l, dh) {
+				w, kept := p, []T(nil)
+				if f.kept != nil {
+					w, kept = f.dropped[b.probs:b.probs+m*l], f.kept[b.probs:b.probs+m*l]
+				}
+				sc.shortGrads(f32s(gq), f32s(gk), f32s(gv), f32s(q), f32s(k), f32s(v), f32s(g), f32s(p), f32s(w), f32s(kept),
+					qat, kat, m, l, dh, d, float32(scale))
+				continue
+			}
 			if needV {
 				w := p
 				if f.kept != nil {

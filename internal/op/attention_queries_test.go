@@ -146,10 +146,11 @@ func TestAttentionQueriesShapes(t *testing.T) {
 
 // TestAttentionQueriesBitIdentical checks that AttentionQueries gives each query row the same
 // bits as Attention over the whole sequences, in float32 (with the AVX-512 and the AVX2 gemm
-// kernels) and float64: for the first row of each sequence alone, for the rows of each sequence
-// split at any point into two calls, and for a shuffled subset of rows. Row counts that are not
-// multiples of the kernels' tiles (6 or 8 rows) take their edge paths; a sequence longer than
-// gemm's kc (256) sums the value product in two blocks.
+// kernels, and on the short path, where blocks of up to 512 keys skip gemm) and float64: for
+// the first row of each sequence alone, for the rows of each sequence split at any point into
+// two calls, and for a shuffled subset of rows. Row counts that are not multiples of the
+// kernels' tiles (6 or 8 rows; 4 on the short path, which scores 64 at a time) take their edge
+// paths; a sequence longer than gemm's kc (256) sums the value product in two blocks.
 func TestAttentionQueriesBitIdentical(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -161,6 +162,7 @@ func TestAttentionQueriesBitIdentical(t *testing.T) {
 		{"BERT's sizes", 4, 64, []int{32, 33, 64, 1, 5}},
 		{"narrow heads", 3, 16, []int{13, 32, 33, 7}},
 		{"beyond one k block", 2, 64, []int{300, 17}},
+		{"short path's edges", 3, 32, []int{1, 17, 31, 32, 33, 100, 129, 300, 513}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"/float64", func(t *testing.T) {
@@ -174,9 +176,18 @@ func TestAttentionQueriesBitIdentical(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				was := gemm.SetAVX512(avx512)
 				defer gemm.SetAVX512(was)
+				wasShort := SetShortAttention(false) // gemm's path for every block
+				defer SetShortAttention(wasShort)
 				checkQueriesBitIdentical[float32](t, tt.heads, tt.dh, tt.lengths)
 			})
 		}
+		t.Run(tt.name+"/float32 short path", func(t *testing.T) {
+			defer SetShortAttention(SetShortAttention(true))
+			if !shortAttention {
+				t.Skip("no AVX-512F")
+			}
+			checkQueriesBitIdentical[float32](t, tt.heads, tt.dh, tt.lengths)
+		})
 	}
 }
 

@@ -258,7 +258,7 @@ func (f *disentangled[T]) Forward() (mat.Tensor, error) {
 			for i := 0; i < l; i++ {
 				softmax(p[i*l : (i+1)*l])
 			}
-			gemm.Gemm(false, false, l, dh, l, 1, f.weights(b), l, v[at:], d, 0, y[at:], d)
+			gemm.Gemm(false, false, l, dh, l, 1, f.weights(b, p), l, v[at:], d, 0, y[at:], d)
 		}
 	})
 	return NewDense(n, d, y), nil

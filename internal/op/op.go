@@ -1,9 +1,10 @@
 // Package op holds spago autograd operators with hand-written backward passes, built on the
 // internal/gemm kernel. Each operator works on row-stacked matrices (one token per row) and on
 // both float32 and float64 values. float32's element-wise work (GELU, softmax, LayerNorm's rows,
-// the backward passes' loops) runs in AVX2/FMA assembly where the CPU has it, and the backward
-// passes take the gradient buffers they hand to AccGrad from pools; bench/LEVERS.md has what
-// each gains.
+// the backward passes' loops) runs in AVX2/FMA assembly where the CPU has it, attention's blocks
+// of up to 512 tokens in AVX-512 without gemm where the CPU has AVX-512F (attention_short.go),
+// and the backward passes take the gradient buffers they hand to AccGrad from pools;
+// bench/LEVERS.md has what each gains.
 package op
 
 import (
