@@ -152,3 +152,19 @@ func TestSiteMasksBulk(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkSiteMask draws the float32 mask of one tokens site over 8 sequences of 64 tokens of
+// MiniLM's width, with bulk draws on and off.
+func BenchmarkSiteMask(b *testing.B) {
+	lengths := []int{64, 64, 64, 64, 64, 64, 64, 64}
+	for _, bulk := range []bool{true, false} {
+		b.Run(fmt.Sprintf("bulk=%t", bulk), func(b *testing.B) {
+			was := op.SetBulkDraws(bulk)
+			defer op.SetBulkDraws(was)
+			d := &masks{seed: 5, keys: []uint64{1, 2, 3, 4, 5, 6, 7, 8}, lengths: lengths}
+			for b.Loop() {
+				op.DropoutMask[float32](8*64*384, 0.1, d.tokens(384))
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package op
 import (
 	"math"
 	"math/rand/v2"
+	"sync"
 
 	"github.com/nlpodyssey/spago/mat/float"
 )
@@ -72,7 +73,8 @@ func DropoutMask[T float.DType](size int, p float64, src rand.Source) []T {
 		}
 		return mask
 	}
-	var buf [maskChunk]uint64
+	buf := drawBuffers.Get().(*[maskChunk]uint64)
+	defer drawBuffers.Put(buf)
 	for from := 0; from < size; from += maskChunk {
 		part := mask[from:min(from+maskChunk, size)]
 		draws := buf[:len(part)]
@@ -83,6 +85,10 @@ func DropoutMask[T float.DType](size int, p float64, src rand.Source) []T {
 	}
 	return mask
 }
+
+// drawBuffers holds DropoutMask's chunks of draws: one on the stack would move to the heap, as
+// Fill is a dynamic call, and cost an allocation per mask.
+var drawBuffers = sync.Pool{New: func() any { return new([maskChunk]uint64) }}
 
 // kept returns 1 where draw u keeps its value under threshold t (see keepThreshold), else 0.
 // u&low53 and t are below 2⁵⁴, so their difference wraps, setting the top bit, exactly when
