@@ -46,7 +46,7 @@ func (j affine) apply(hi, lo uint64) (uint64, uint64) {
 // mul128 returns x·y mod 2¹²⁸.
 func mul128(xHi, xLo, yHi, yLo uint64) (hi, lo uint64) {
 	hi, lo = bits.Mul64(xLo, yLo)
-	return hi + xHi*yLo + xLo*yHi, lo
+	return hi + (xHi*yLo + xLo*yHi), lo // the cross terms first, beside Mul64: one add fewer after it
 }
 
 // add128 returns x + y mod 2¹²⁸.
@@ -75,8 +75,9 @@ func (p *pcg) Seed(seed1, seed2 uint64) { p.hi, p.lo = seed1, seed2 }
 
 // Uint64 returns the next value, as rand.PCG.Uint64.
 func (p *pcg) Uint64() uint64 {
-	p.hi, p.lo = pcgStep(p.hi, p.lo)
-	return pcgOutput(p.hi, p.lo)
+	hi, lo := pcgStep(p.hi, p.lo)
+	p.hi, p.lo = hi, lo
+	return pcgOutput(hi, lo)
 }
 
 // fill sets dst to the next len(dst) values of Uint64. The LCG's steps form one serial chain of

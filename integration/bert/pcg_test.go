@@ -168,3 +168,33 @@ func BenchmarkSiteMask(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPCGFill draws 512 values: from rand.PCG one at a time, from pcg one at a time, and
+// with pcg.fill's four chains side by side.
+func BenchmarkPCGFill(b *testing.B) {
+	buf := make([]uint64, 512)
+	b.Run("rand.PCG", func(b *testing.B) {
+		g := rand.NewPCG(1, 2)
+		for b.Loop() {
+			for i := range buf {
+				buf[i] = g.Uint64()
+			}
+		}
+	})
+	b.Run("Uint64", func(b *testing.B) {
+		var g pcg
+		g.Seed(1, 2)
+		for b.Loop() {
+			for i := range buf {
+				buf[i] = g.Uint64()
+			}
+		}
+	})
+	b.Run("fill", func(b *testing.B) {
+		var g pcg
+		g.Seed(1, 2)
+		for b.Loop() {
+			g.fill(buf)
+		}
+	})
+}
