@@ -31,6 +31,7 @@ var levers = []lever{
 	{"rows", bert.SetRowSplit},           // a lone sequence's rows split among the cores, not each product
 	{"first", bert.SetFirstTokensOnly},   // the last layer for the first tokens only, in Logits
 	{"short", op.SetShortAttention},      // attention blocks (≤ 512 keys) in AVX-512, not gemm and softmax
+	{"draws", op.SetBulkDraws},           // dropout masks from bulk draws compared as integers, not Float64 each
 	{"session5", setFifthSessionLevers},  // split, rows and first together
 	{"lend", gemm.SetCoreLending},        // a part that finishes early frees its core for the others' products
 	{"session4", setFourthSessionLevers}, // avx512, copies, phases and leave together
@@ -61,6 +62,7 @@ func setAllLevers(on bool) (was bool) {
 	was = op.SetVectorKernels(on)
 	op.SetGradBufferReuse(on)
 	op.SetShortAttention(on)
+	op.SetBulkDraws(on)
 	setFourthSessionLevers(on)
 	setFifthSessionLevers(on)
 	return was

@@ -44,8 +44,9 @@ type InputDropout interface {
 	// InputDropoutRate is the probability of zeroing each input value in training; 0 for none.
 	InputDropoutRate() float64
 	// ForwardRowsMasked is ForwardRows with the dropout mask drawn from rng, one Float64 per
-	// input value, row after row.
-	ForwardRowsMasked(x mat.Tensor, rng *rand.Rand) mat.Tensor
+	// input value, row after row, as rand.New(rng).Float64 draws them (a *rand.Rand is a
+	// rand.Source too).
+	ForwardRowsMasked(x mat.Tensor, rng rand.Source) mat.Tensor
 }
 
 // Config describes one adapter method and its hyper-parameters; the same Config builds the adapter

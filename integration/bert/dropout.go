@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/spago-peft/spago-peft/internal/op"
 	"github.com/spago-peft/spago-peft/peft"
 )
 
@@ -70,7 +71,7 @@ func droppingInput(a peft.Adapter) (peft.InputDropout, bool) {
 
 // tokens returns the generator of a dropout over the packed token rows, width values per token:
 // with first, over each sequence's first row only; in a part of a row split, over the part's rows.
-func (d *masks) tokens(width int) *rand.Rand {
+func (d *masks) tokens(width int) *sequenceSource {
 	full := func(l int) int { return l * width }
 	if d.first {
 		return d.next("tokens", full, func(int) int { return width }, 0)
@@ -79,14 +80,14 @@ func (d *masks) tokens(width int) *rand.Rand {
 }
 
 // sequences returns the generator of a dropout over one row of width values per sequence.
-func (d *masks) sequences(width int) *rand.Rand {
+func (d *masks) sequences(width int) *sequenceSource {
 	one := func(int) int { return width }
 	return d.next("sequences", one, one, 0)
 }
 
 // attention returns the generator of a dropout over the attention probabilities: heads l×l
 // blocks per sequence of length l.
-func (d *masks) attention(heads int) *rand.Rand {
+func (d *masks) attention(heads int) *sequenceSource {
 	blocks := func(l int) int { return heads * l * l }
 	return d.next("attention", blocks, blocks, 0)
 }
@@ -94,9 +95,11 @@ func (d *masks) attention(heads int) *rand.Rand {
 // shared returns the generator of a dropout over values that all sequences of the pass share
 // (DeBERTa's relative-position embeddings), keyed by the first sequence: it repeats for a given
 // split of the batch among workers, though not across splits, as one mask per sub-batch.
-func (d *masks) shared(int) *rand.Rand {
+func (d *masks) shared(int) *sequenceSource {
 	d.site++
-	return rand.New(rand.NewPCG(mix(d.seed^mix(d.site)), mix(d.keys[0])))
+	// one sequence of no draws: the first draw seeds the first key's generator, which then
+	// goes on, as rand.NewPCG(site, mix(keys[0])) would
+	return &sequenceSource{site: mix(d.seed ^ mix(d.site)), keys: d.keys[:1], sizes: []int{0}, seq: -1}
 }
 
 // next returns the generator of the next site, of the given kind, where the full forward draws
@@ -104,7 +107,7 @@ func (d *masks) shared(int) *rand.Rand {
 // value (rand.Rand.Float64). The operator draws drawn(l) of them per sequence, the first ones of
 // each, after skip draws of the first sequence: each sequence's draws start the same, whoever
 // draws how many, so a part of the forward gets the very masks the full forward would.
-func (d *masks) next(kind string, perSequence, drawn func(l int) int, skip int) *rand.Rand {
+func (d *masks) next(kind string, perSequence, drawn func(l int) int, skip int) *sequenceSource {
 	d.site++
 	sizes, opSizes := make([]int, len(d.lengths)), make([]int, len(d.lengths))
 	for s, l := range d.lengths {
@@ -116,10 +119,8 @@ func (d *masks) next(kind string, perSequence, drawn func(l int) int, skip int) 
 		hook(DropoutSite{Index: int(d.site), Kind: kind, Keys: d.keys, Sizes: sizes, Rand: rand.New(twin)})
 	}
 	src := &sequenceSource{site: site, keys: d.keys, sizes: opSizes, seq: -1}
-	for range skip {
-		src.Uint64()
-	}
-	return rand.New(src)
+	src.skip(skip)
+	return src
 }
 
 // DropoutSiteHook, if not nil, is called at each dropout site of every training forward pass
@@ -148,24 +149,61 @@ type DropoutSite struct {
 }
 
 // sequenceSource is a rand.Source that switches to the next sequence's generator after each
-// sequence's number of draws; past the last sequence it goes on with the last generator.
+// sequence's number of draws; past the last sequence it goes on with the last generator. It is
+// an op.BulkSource: the dropout operators take its values a chunk at a time (Fill).
 type sequenceSource struct {
 	site  uint64
 	keys  []uint64
 	sizes []int
 	seq   int // the sequence being drawn, -1 before the first draw
-	left  int // draws left in it
-	pcg   rand.PCG
+	left  int // draws left in it; negative past the last sequence
+	pcg   pcg // as rand.PCG, seeded with (site, mix(key))
 }
 
-func (s *sequenceSource) Uint64() uint64 {
+// next moves to the generator of the next draw when the current sequence has none left.
+func (s *sequenceSource) next() {
 	for s.left == 0 && s.seq+1 < len(s.sizes) {
 		s.seq++
 		s.left = s.sizes[s.seq]
 		s.pcg.Seed(s.site, mix(s.keys[s.seq]))
 	}
+}
+
+// Uint64 returns the next draw (rand.Source).
+func (s *sequenceSource) Uint64() uint64 {
+	s.next()
 	s.left--
 	return s.pcg.Uint64()
+}
+
+// Fill sets dst to the next len(dst) draws, as many calls of Uint64 would (op.BulkSource), a
+// sequence's run at a time.
+func (s *sequenceSource) Fill(dst []uint64) {
+	for len(dst) > 0 {
+		s.next()
+		n := len(dst)
+		if s.left > 0 { // else past the last sequence, which goes on
+			n = min(n, s.left)
+		}
+		s.pcg.fill(dst[:n])
+		s.left -= n
+		dst = dst[n:]
+	}
+}
+
+// Float64 is rand.Rand.Float64 over these draws, for tests that compare them with the hook's.
+func (s *sequenceSource) Float64() float64 {
+	return float64(s.Uint64()<<11>>11) / (1 << 53)
+}
+
+// skip draws n values and discards them.
+func (s *sequenceSource) skip(n int) {
+	var buf [256]uint64
+	for n > 0 {
+		k := min(n, len(buf))
+		s.Fill(buf[:k])
+		n -= k
+	}
 }
 
 // mix is SplitMix64's finaliser: nearby inputs (consecutive keys, sites, seeds) give unrelated
@@ -176,3 +214,6 @@ func mix(x uint64) uint64 {
 	x = (x ^ x>>27) * 0x94d049bb133111eb
 	return x ^ x>>31
 }
+
+// sequenceSource hands out its draws in bulk to the dropout operators.
+var _ op.BulkSource = (*sequenceSource)(nil)

@@ -1,8 +1,6 @@
 package bert
 
 import (
-	"math/rand/v2"
-
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/nn/linear"
 	"github.com/spago-peft/spago-peft/integration/checkpoint"
@@ -80,7 +78,7 @@ func (m *Model) layerTail(l *Layer, ctx, x mat.Tensor, d *masks) mat.Tensor {
 // project applies the linear layer named name, through its adapter if it has one. An adapter that
 // drops its own input in training (LoRA's lora_dropout) draws its mask from masks, the generator
 // of the site's values keyed as the model's dropouts are, so that training repeats bit for bit.
-func (m *Model) project(name string, base *linear.Model, x mat.Tensor, masks func(width int) *rand.Rand) mat.Tensor {
+func (m *Model) project(name string, base *linear.Model, x mat.Tensor, masks func(width int) *sequenceSource) mat.Tensor {
 	if a, ok := m.adapters[name]; ok {
 		if m.training {
 			if d, drops := droppingInput(a); drops {
@@ -95,7 +93,7 @@ func (m *Model) project(name string, base *linear.Model, x mat.Tensor, masks fun
 
 // expand applies intermediate.dense and the activation. With BERT's exact GELU and no adapter to
 // run (none, or one merged into the weights) it is one fused operator.
-func (m *Model) expand(name string, base *linear.Model, x mat.Tensor, masks func(width int) *rand.Rand) mat.Tensor {
+func (m *Model) expand(name string, base *linear.Model, x mat.Tensor, masks func(width int) *sequenceSource) mat.Tensor {
 	a, adapted := m.adapters[name]
 	if m.config.HiddenAct == checkpoint.ActivationGELU && (!adapted || a.Merged()) {
 		return op.LinearGELU(x, base.W, base.B)
@@ -153,7 +151,7 @@ func (m *Model) activate(x mat.Tensor) mat.Tensor {
 
 // dropoutIfTraining applies the hidden dropout in training mode, with the generator that
 // generator returns for rows of the hidden size (masks.tokens or masks.sequences).
-func (m *Model) dropoutIfTraining(x mat.Tensor, generator func(width int) *rand.Rand) mat.Tensor {
+func (m *Model) dropoutIfTraining(x mat.Tensor, generator func(width int) *sequenceSource) mat.Tensor {
 	if !m.training || m.dropout == 0 {
 		return x
 	}

@@ -15,7 +15,7 @@ import (
 // are those of LayerNorm(ag.Add(Dropout(a, p, rng), x), …), bit for bit, without the dropout and
 // sum nodes and their gradients: the backward recomputes the sum, which costs less than keeping
 // it. a and x must be different nodes.
-func AddLayerNorm(a, x, gain, bias mat.Tensor, eps, p float64, rng *rand.Rand) mat.Tensor {
+func AddLayerNorm(a, x, gain, bias mat.Tensor, eps, p float64, rng rand.Source) mat.Tensor {
 	MustShape(a != x, "AddLayerNorm: a and x are the same node")
 	MustShape(p >= 0 && p < 1 && (p == 0 || rng != nil), "AddLayerNorm: dropout probability %g outside [0, 1) or without a generator", p)
 	n, d := Dims(x)
@@ -34,18 +34,11 @@ func AddLayerNorm(a, x, gain, bias mat.Tensor, eps, p float64, rng *rand.Rand) m
 
 // dropoutMask returns size values, each 0 with probability p and 1/(1−p) otherwise, drawn as
 // Dropout draws them, or nil when p is 0.
-func dropoutMask[T float.DType](size int, p float64, rng *rand.Rand) []T {
+func dropoutMask[T float.DType](size int, p float64, rng rand.Source) []T {
 	if p == 0 {
 		return nil
 	}
-	mask := make([]T, size)
-	keep := T(1 / (1 - p))
-	for i := range mask {
-		if rng.Float64() >= p {
-			mask[i] = keep
-		}
-	}
-	return mask
+	return DropoutMask[T](size, p, rng)
 }
 
 type addLayerNorm[T float.DType] struct {

@@ -24,7 +24,7 @@ func Attention(q, k, v mat.Tensor, heads int, lengths []int) mat.Tensor {
 // BERT applies attention_probs_dropout_prob in training: each probability is zeroed with
 // probability p, drawn from rng when the operator is built, and the others are scaled by 1/(1−p)
 // before they weight the values. p must be in [0, 1); with p = 0, rng is not used and may be nil.
-func AttentionDropout(q, k, v mat.Tensor, heads int, lengths []int, p float64, rng *rand.Rand) mat.Tensor {
+func AttentionDropout(q, k, v mat.Tensor, heads int, lengths []int, p float64, rng rand.Source) mat.Tensor {
 	MustShape(p >= 0 && p < 1, "AttentionDropout: probability %g outside [0, 1)", p)
 	MustShape(p == 0 || rng != nil, "AttentionDropout: probability %g without a generator", p)
 	return newAttention("Attention", q, k, v, heads, lengths, lengths, p, rng)
@@ -49,7 +49,7 @@ func AttentionQueries(q, k, v mat.Tensor, heads int, queryLengths, keyLengths []
 }
 
 // newAttention checks the shapes and builds the attention operator; name prefixes its errors.
-func newAttention(name string, q, k, v mat.Tensor, heads int, queryLengths, keyLengths []int, p float64, rng *rand.Rand) mat.Tensor {
+func newAttention(name string, q, k, v mat.Tensor, heads int, queryLengths, keyLengths []int, p float64, rng rand.Source) mat.Tensor {
 	n, d := Dims(q)
 	kn, kd := Dims(k)
 	vn, vd := Dims(v)
@@ -83,7 +83,7 @@ type attention[T float.DType] struct {
 	queryLengths, lengths []int
 	probs                 []T // per sequence and head, its queries×length attention probabilities
 	dropout               float64
-	rng                   *rand.Rand
+	rng                   rand.Source
 	// kept is, with dropout, 0 or 1/(1−p) for each probability (nil without dropout), and
 	// dropped the probabilities times kept, which weight the values.
 	kept, dropped []T

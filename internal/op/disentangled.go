@@ -38,7 +38,7 @@ type Disentangled struct {
 	// Dropout is the dropout probability of the attention probabilities, drawn from RNG when the
 	// operator is built; 0 disables it and RNG may be nil.
 	Dropout float64
-	RNG     *rand.Rand
+	RNG     rand.Source
 }
 
 // Span is the attention span, transformers' pos_ebd_size: the relative-position embedding table

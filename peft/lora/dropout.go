@@ -17,7 +17,7 @@ import (
 // gob starts from a fixed seed), makes a run reproducible when one goroutine calls the adapter; a
 // model whose forwards run on several goroutines passes its own keyed generator instead (see
 // peft.InputDropout), so the masks do not depend on which call comes first.
-func (m *Model) inputMask(x mat.Tensor, rng *rand.Rand) mat.Tensor {
+func (m *Model) inputMask(x mat.Tensor, rng rand.Source) mat.Tensor {
 	p := m.Config.Dropout
 	if !m.training || p == 0 {
 		return nil
@@ -37,14 +37,8 @@ func (m *Model) inputMask(x mat.Tensor, rng *rand.Rand) mat.Tensor {
 	return op.NewDense(n, d, dropoutMask[float64](rng, n*d, p))
 }
 
-// dropoutMask returns size values, each 0 with probability p and 1/(1−p) otherwise.
-func dropoutMask[T float.DType](rng *rand.Rand, size int, p float64) []T {
-	keep := T(1 / (1 - p))
-	mask := make([]T, size)
-	for i := range mask {
-		if rng.Float64() >= p {
-			mask[i] = keep
-		}
-	}
-	return mask
+// dropoutMask returns size values, each 0 with probability p and 1/(1−p) otherwise, drawn as
+// the model's own dropout operators draw theirs (op.DropoutMask).
+func dropoutMask[T float.DType](rng rand.Source, size int, p float64) []T {
+	return op.DropoutMask[T](size, p, rng)
 }

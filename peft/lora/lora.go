@@ -111,7 +111,7 @@ func (m *Model) ForwardRows(x mat.Tensor) mat.Tensor { return m.forwardRows(x, n
 
 // ForwardRowsMasked is ForwardRows with the dropout mask drawn from rng, one Float64 per input
 // value, row after row (peft.InputDropout).
-func (m *Model) ForwardRowsMasked(x mat.Tensor, rng *rand.Rand) mat.Tensor {
+func (m *Model) ForwardRowsMasked(x mat.Tensor, rng rand.Source) mat.Tensor {
 	return m.forwardRows(x, rng)
 }
 
@@ -119,7 +119,7 @@ func (m *Model) ForwardRowsMasked(x mat.Tensor, rng *rand.Rand) mat.Tensor {
 // update in training (peft.InputDropout).
 func (m *Model) InputDropoutRate() float64 { return m.Config.Dropout }
 
-func (m *Model) forwardRows(x mat.Tensor, rng *rand.Rand) mat.Tensor {
+func (m *Model) forwardRows(x mat.Tensor, rng rand.Source) mat.Tensor {
 	op.MustWidth(x, m.Base.W, "lora", m.name)
 	if m.merged {
 		return op.Linear(x, m.Base.W, m.Base.B)
