@@ -30,6 +30,7 @@ var levers = []lever{
 	{"split", bert.SetBatchSplit},        // a batch split among the cores in evaluation, not each product
 	{"rows", bert.SetRowSplit},           // a lone sequence's rows split among the cores, not each product
 	{"first", bert.SetFirstTokensOnly},   // the last layer for the first tokens only, in Logits
+	{"recycle", op.SetRecycling},         // outputs written into dead nodes' buffers in evaluation
 	{"session5", setFifthSessionLevers},  // split, rows and first together
 	{"session4", setFourthSessionLevers}, // avx512, copies, phases and leave together
 	{"all", setAllLevers},                // all of the above together
@@ -58,6 +59,7 @@ func setFifthSessionLevers(on bool) (was bool) {
 func setAllLevers(on bool) (was bool) {
 	was = op.SetVectorKernels(on)
 	op.SetGradBufferReuse(on)
+	op.SetRecycling(on)
 	setFourthSessionLevers(on)
 	setFifthSessionLevers(on)
 	return was

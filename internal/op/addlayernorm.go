@@ -74,7 +74,7 @@ func (f *addLayerNorm[T]) Forward() (mat.Tensor, error) {
 	n, d := Dims(f.x)
 	a, x := Values[T](f.a), Values[T](f.x)
 	gain, bias := Values[T](f.gain), Values[T](f.bias)
-	y := make([]T, n*d)
+	y := outputBuffer[T](n * d) // every row: the sum, then normalised in place
 	f.mean, f.rstd = make([]T, n), make([]T, n)
 	Parallel(n, rowWork, func(from, to int) {
 		for i := from; i < to; i++ {

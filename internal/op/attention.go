@@ -127,12 +127,26 @@ func (f *attention[T]) Forward() (mat.Tensor, error) {
 	dh := d / f.heads
 	q, k, v := Values[T](f.q), Values[T](f.k), Values[T](f.v)
 	bs, size := f.blocks()
-	f.probs = make([]T, size)
+	// Only a backward pass reads the probabilities after Forward: without one (no operand
+	// requires gradients) they are scratch, taken and given back like an output buffer. Every
+	// block's are written by a product with beta 0, which does not read them.
+	keep := f.q.RequiresGrad() || f.k.RequiresGrad() || f.v.RequiresGrad()
+	if keep {
+		f.probs = make([]T, size)
+	} else {
+		f.probs = scratchBuffer[T](size)
+		defer func() {
+			releaseScratch(f.probs)
+			f.probs = nil
+		}()
+	}
 	if f.dropout > 0 {
 		// Drawn here, in one goroutine, so that the masks depend on rng alone.
 		f.kept, f.dropped = dropoutMask[T](size, f.dropout, f.rng), make([]T, size)
 	}
-	y := make([]T, n*d)
+	// Every query row and head column is written by a product with beta 0: a sequence without
+	// query rows owns no rows of y.
+	y := outputBuffer[T](n * d)
 	scale := f.scale()
 	Parallel(len(bs), 1, func(from, to int) {
 		for _, b := range bs[from:to] {

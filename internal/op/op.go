@@ -1,9 +1,10 @@
 // Package op holds spago autograd operators with hand-written backward passes, built on the
 // internal/gemm kernel. Each operator works on row-stacked matrices (one token per row) and on
 // both float32 and float64 values. float32's element-wise work (GELU, softmax, LayerNorm's rows,
-// the backward passes' loops) runs in AVX2/FMA assembly where the CPU has it, and the backward
-// passes take the gradient buffers they hand to AccGrad from pools; bench/LEVERS.md has what
-// each gains.
+// the backward passes' loops) runs in AVX2/FMA assembly where the CPU has it, the backward
+// passes take the gradient buffers they hand to AccGrad from pools, and the forward passes take
+// their outputs from the buffers of nodes their caller declared dead (Recycle); bench/LEVERS.md
+// has what each gains.
 package op
 
 import (
