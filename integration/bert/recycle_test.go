@@ -33,22 +33,30 @@ func TestRecyclingSameBits(t *testing.T) {
 		{"lora", Options{Adapter: lora.Config{R: 2, Alpha: 4}}, false, false},
 		{"tokens", Options{TokenClassification: true}, false, true},
 	}
+	var keyed []familyModel // batches with dropout keys, for training
 	for _, c := range familyModels(t) {
+		c.batch.DropoutKeys = make([]uint64, len(c.batch.IDs))
+		for i := range c.batch.DropoutKeys {
+			c.batch.DropoutKeys[i] = uint64(10 + i)
+		}
+		keyed = append(keyed, c)
+	}
+	for _, c := range keyed {
 		batches := map[string]Batch{"batch": c.batch, "long": longSequence(c.batch, 24)}
 		for _, method := range methods {
 			for bname, batch := range batches {
-				for _, shortcuts := range []bool{true, false} {
-					name := c.name + "/" + method.name + "/" + bname
-					if !shortcuts {
-						name += "/no-shortcuts"
-					}
-					t.Run(name, func(t *testing.T) {
-						m, err := New(c.ck, method.opts)
+				for _, mode := range []string{"eval", "no-shortcuts", "train"} {
+					t.Run(c.name+"/"+method.name+"/"+bname+"/"+mode, func(t *testing.T) {
+						opts := method.opts
+						opts.HiddenDropout = 0.1
+						m, err := New(c.ck, opts)
 						require.NoError(t, err)
 						perturb(m, 5)
 						if method.merge {
 							require.NoError(t, m.Merge())
 						}
+						m.SetTraining(mode == "train")
+						shortcuts := mode != "no-shortcuts"
 						defer setShortcuts(shortcuts)()
 						op.SetRecycling(false)
 						want := recyclingRecord(t, m, batch)

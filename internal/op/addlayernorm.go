@@ -33,14 +33,17 @@ func AddLayerNorm(a, x, gain, bias mat.Tensor, eps, p float64, rng *rand.Rand) m
 }
 
 // dropoutMask returns size values, each 0 with probability p and 1/(1−p) otherwise, drawn as
-// Dropout draws them, or nil when p is 0.
+// Dropout draws them, or nil when p is 0. It writes every value, so that it may take a recycled
+// buffer; an operator that needs the mask only in its Forward gives it back there
+// (releaseScratch).
 func dropoutMask[T float.DType](size int, p float64, rng *rand.Rand) []T {
 	if p == 0 {
 		return nil
 	}
-	mask := make([]T, size)
+	mask := scratchBuffer[T](size)
 	keep := T(1 / (1 - p))
 	for i := range mask {
+		mask[i] = 0
 		if rng.Float64() >= p {
 			mask[i] = keep
 		}
@@ -83,6 +86,11 @@ func (f *addLayerNorm[T]) Forward() (mat.Tensor, error) {
 			f.mean[i], f.rstd[i] = normalizeRow(out, out, gain, bias, f.eps)
 		}
 	})
+	if f.mask != nil && !f.a.RequiresGrad() && !f.x.RequiresGrad() && !f.gain.RequiresGrad() && !f.bias.RequiresGrad() {
+		// No backward pass will read the mask (training a head on a frozen encoder).
+		releaseScratch(f.mask)
+		f.mask = nil
+	}
 	return NewDense(n, d, y), nil
 }
 

@@ -141,8 +141,16 @@ func (f *attention[T]) Forward() (mat.Tensor, error) {
 		}()
 	}
 	if f.dropout > 0 {
-		// Drawn here, in one goroutine, so that the masks depend on rng alone.
-		f.kept, f.dropped = dropoutMask[T](size, f.dropout, f.rng), make([]T, size)
+		// Drawn here, in one goroutine, so that the masks depend on rng alone. Each block's
+		// dropped probabilities are written by weights before they are read.
+		f.kept, f.dropped = dropoutMask[T](size, f.dropout, f.rng), scratchBuffer[T](size)
+		if !keep {
+			defer func() {
+				releaseScratch(f.kept)
+				releaseScratch(f.dropped)
+				f.kept, f.dropped = nil, nil
+			}()
+		}
 	}
 	// Every query row and head column is written by a product with beta 0: a sequence without
 	// query rows owns no rows of y.

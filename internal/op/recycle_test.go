@@ -29,9 +29,10 @@ func poison(n int) {
 	}
 }
 
-// TestOutputsOverwriteRecycled checks, for every operator that takes its output from recycled
-// buffers, that it writes every element: with NaN-filled buffers waiting in the pools, its value
-// is the same bits as with recycling off, with its operands requiring gradients and not.
+// TestOutputsOverwriteRecycled checks, for every operator that takes its output (or its dropout
+// masks, or scratch) from recycled buffers, that it writes every element: with NaN-filled
+// buffers waiting in the pools, its value is the same bits as with recycling off, with its
+// operands requiring gradients and not (then masks and scratch go back to the pools at once).
 func TestOutputsOverwriteRecycled(t *testing.T) {
 	defer SetRecycling(SetRecycling(true))
 	rng := rand.New(rand.NewPCG(15, 15))
@@ -48,6 +49,9 @@ func TestOutputsOverwriteRecycled(t *testing.T) {
 		{"Linear", func(g bool) mat.Tensor { return Linear(maybe(x, g), w, b) }},
 		{"LinearGELU", func(g bool) mat.Tensor { return LinearGELU(maybe(x, g), w, b) }},
 		{"AddLayerNorm", func(g bool) mat.Tensor { return AddLayerNorm(maybe(a, g), x, gain, bias, 1e-12, 0, nil) }},
+		{"AddLayerNorm/dropout", func(g bool) mat.Tensor {
+			return AddLayerNorm(maybe(a, g), maybe(x, g), maybe(gain, g), maybe(bias, g), 1e-12, 0.3, rand.New(rand.NewPCG(1, 2)))
+		}},
 		{"LayerNorm", func(g bool) mat.Tensor { return LayerNorm(maybe(x, g), gain, bias, 1e-12) }},
 		{"Gather", func(g bool) mat.Tensor { return Gather(maybe(x, g), []int{3, 0, 6, 6}) }},
 		{"MatMul", func(g bool) mat.Tensor { return MatMul(maybe(x, g), w, true) }},
@@ -58,6 +62,9 @@ func TestOutputsOverwriteRecycled(t *testing.T) {
 		{"ConcatRows", func(g bool) mat.Tensor { return ConcatRows(maybe(x, g), first, a) }},
 		{"Attention", func(g bool) mat.Tensor {
 			return Attention(maybe(q, g), maybe(k, g), maybe(v, g), heads, []int{4, 3})
+		}},
+		{"AttentionDropout", func(g bool) mat.Tensor {
+			return AttentionDropout(maybe(q, g), maybe(k, g), maybe(v, g), heads, []int{4, 3}, 0.3, rand.New(rand.NewPCG(3, 4)))
 		}},
 		{"AttentionQueries", func(g bool) mat.Tensor {
 			// The middle sequence has no query rows: none of the output's rows are its.
