@@ -32,6 +32,7 @@ var levers = []lever{
 	{"first", bert.SetFirstTokensOnly},   // the last layer for the first tokens only, in Logits
 	{"short", op.SetShortAttention},      // attention blocks (≤ 512 keys) in AVX-512, not gemm and softmax
 	{"draws", op.SetBulkDraws},           // dropout masks from bulk draws compared as integers, not Float64 each
+	{"recycle", op.SetRecycling},         // outputs written into dead nodes' buffers where no gradient needs them
 	{"session5", setFifthSessionLevers},  // split, rows and first together
 	{"lend", gemm.SetCoreLending},        // a part that finishes early frees its core for the others' products
 	{"session4", setFourthSessionLevers}, // avx512, copies, phases and leave together
@@ -63,6 +64,7 @@ func setAllLevers(on bool) (was bool) {
 	op.SetGradBufferReuse(on)
 	op.SetShortAttention(on)
 	op.SetBulkDraws(on)
+	op.SetRecycling(on)
 	setFourthSessionLevers(on)
 	setFifthSessionLevers(on)
 	return was

@@ -70,20 +70,30 @@ func addLayer[T float.DType](m *Model, w weights[T], i int) {
 func (m *Model) embed(p packed) mat.Tensor {
 	e := m.Embeddings
 	x := op.Gather(e.Word, p.ids)
+	dead := []mat.Tensor{x} // the rows and sums on the way, recycled as a layer's
 	if e.Position != nil {
-		x = ag.Add(x, op.Gather(e.Position, p.positions))
+		pos := op.Gather(e.Position, p.positions)
+		x = ag.Add(x, pos)
+		dead = append(dead, pos, x)
 	}
 	if e.TokenType != nil {
-		x = ag.Add(x, op.Gather(e.TokenType, p.types))
+		types := op.Gather(e.TokenType, p.types)
+		x = ag.Add(x, types)
+		dead = append(dead, types, x)
 	}
-	if m.deberta != nil {
-		return m.debertaEmbeddings(x, p)
+	var y mat.Tensor
+	switch {
+	case m.deberta != nil:
+		y = m.debertaEmbeddings(x, p)
+	case e.Project != nil:
+		normed := m.dropoutIfTraining(m.norm(x, e.Norm), p.drop.tokens)
+		y = m.project(checkpoint.EmbeddingsProject, e.Project, normed, p.drop.tokens)
+		dead = append(dead, normed)
+	default:
+		y = m.dropoutIfTraining(m.norm(x, e.Norm), p.drop.tokens)
 	}
-	x = m.dropoutIfTraining(m.norm(x, e.Norm), p.drop.tokens)
-	if e.Project != nil {
-		x = m.project(checkpoint.EmbeddingsProject, e.Project, x, p.drop.tokens)
-	}
-	return x
+	m.recycleCounted(&recycledEmbeddingNodes, y, dead...)
+	return y
 }
 
 // headActivation applies the activation between the head's dense and output layers.

@@ -31,7 +31,10 @@ func SetFirstTokensOnly(on bool) (was bool) { return firstTokensOnly.Swap(on) }
 // queries' positions, the whole layer runs.
 func (m *Model) encodeFirst(p packed) mat.Tensor {
 	if !m.firstOnly() {
-		return op.Gather(m.encode(p), p.starts)
+		x := m.encode(p)
+		first := op.Gather(x, p.starts)
+		m.recycle(first, x)
+		return first
 	}
 	if parts := m.rowParts(p); parts > 1 {
 		return m.encodeRows(p, parts, true)
@@ -50,18 +53,21 @@ func (m *Model) firstOnly() bool {
 }
 
 // lastLayerFirst is layer l for the first token of each sequence only, at rows starts of x,
-// which holds every token.
+// which holds every token; as layer, it may recycle x.
 func (m *Model) lastLayerFirst(l *Layer, x mat.Tensor, starts, lengths []int, d *masks) mat.Tensor {
 	xk := op.CopyForGrad(x) // x, xk and first have two consumers each, as in layer
 	first := op.Gather(xk, starts)
 	k := m.project(l.names.key, l.Key, xk, nil)
 	v := m.project(l.names.value, l.Value, x, nil)
-	return m.firstTail(l, first, k, v, lengths, d)
+	y, dead := m.firstTail(l, first, k, v, lengths, d)
+	m.recycle(y, append(dead, x, xk, k, v)...)
+	return y
 }
 
 // firstTail is the rest of layer l for the first token's row of each sequence, first, given the
-// keys and values of every token of sequences of the given lengths.
-func (m *Model) firstTail(l *Layer, first, k, v mat.Tensor, lengths []int, d *masks) mat.Tensor {
+// keys and values of every token of sequences of the given lengths. As layerTail, it returns
+// the nodes it made on the way to y, first included; not k and v.
+func (m *Model) firstTail(l *Layer, first, k, v mat.Tensor, lengths []int, d *masks) (y mat.Tensor, dead []mat.Tensor) {
 	q := m.project(l.names.query, l.Query, first, nil)
 	ones := make([]int, len(lengths))
 	for s := range ones {
@@ -72,7 +78,8 @@ func (m *Model) firstTail(l *Layer, first, k, v mat.Tensor, lengths []int, d *ma
 		d.first = true // the rest of the layer drops the first rows only
 		defer func() { d.first = false }()
 	}
-	return m.layerTail(l, ctx, first, d)
+	y, dead = m.layerTail(l, ctx, first, d)
+	return y, append(dead, first, q, ctx)
 }
 
 // rowwiseDropout reports whether every dropout of the encoder in training mode is drawn row by

@@ -52,7 +52,7 @@ func (m *Model) encode(p packed) mat.Tensor {
 // layer runs one encoder layer: self-attention and feed-forward, each followed by dropout, the
 // residual connection and LayerNorm (post-LN, as every member of the family). The attention is
 // BERT's scaled dot product (checkpoint.AttentionScaledDot); another variant is chosen here by
-// m.arch.Attention.
+// m.arch.Attention. Nothing may read x after it: in evaluation its value may be recycled.
 func (m *Model) layer(l *Layer, x mat.Tensor, p packed) mat.Tensor {
 	// spago runs each consumer's backward in its own goroutine, and a node's gradients are summed
 	// in the order they arrive: exact for two addends, order-dependent for three or more. Copies
@@ -61,18 +61,22 @@ func (m *Model) layer(l *Layer, x mat.Tensor, p packed) mat.Tensor {
 	q := m.project(l.names.query, l.Query, xqk, p.drop.tokens)
 	k := m.project(l.names.key, l.Key, xqk, p.drop.tokens)
 	v := m.project(l.names.value, l.Value, xv, p.drop.tokens)
-	return m.layerTail(l, m.selfAttention(l, q, k, v, p), xv, p.drop)
+	ctx := m.selfAttention(l, q, k, v, p)
+	y, dead := m.layerTail(l, ctx, xv, p.drop)
+	m.recycle(y, append(dead, x, xqk, xv, q, k, v, ctx)...)
+	return y
 }
 
 // layerTail is the rest of layer l once the attention has given ctx for the rows x of the
 // layer's input: the attention's output projection, dropout, the residual connection and
-// LayerNorm, then the feed-forward block; d draws the dropout masks (nil: none).
-func (m *Model) layerTail(l *Layer, ctx, x mat.Tensor, d *masks) mat.Tensor {
+// LayerNorm, then the feed-forward block; d draws the dropout masks (nil: none). It returns the
+// layer's output y and the nodes it made on the way, which only y's computation read.
+func (m *Model) layerTail(l *Layer, ctx, x mat.Tensor, d *masks) (y mat.Tensor, dead []mat.Tensor) {
 	a := m.project(l.names.attentionOutput, l.AttentionOutput, ctx, d.tokens)
-	x = m.residualNorm(a, x, l.AttentionNorm, d)
-	h := m.expand(l.names.intermediate, l.Intermediate, x, d.tokens)
+	x1 := m.residualNorm(a, x, l.AttentionNorm, d)
+	h := m.expand(l.names.intermediate, l.Intermediate, x1, d.tokens)
 	o := m.project(l.names.output, l.Output, h, d.tokens)
-	return m.residualNorm(o, x, l.OutputNorm, d)
+	return m.residualNorm(o, x1, l.OutputNorm, d), []mat.Tensor{a, x1, h, o}
 }
 
 // project applies the linear layer named name, through its adapter if it has one. An adapter that

@@ -45,7 +45,9 @@ func (m *Model) inParts(p packed, f func(packed) mat.Tensor) mat.Tensor {
 		})
 	}
 	wg.Wait()
-	return op.ConcatRows(parts...)
+	y := op.ConcatRows(parts...)
+	m.recycle(y, parts...)
+	return y
 }
 
 // batchCuts returns the boundaries of inParts' parts of p's sequences, or nil when it runs p
@@ -162,12 +164,17 @@ func (m *Model) encodeRows(p packed, parts int, firstOnly bool) mat.Tensor {
 	if firstOnly {
 		return outs[0]
 	}
-	return op.ConcatRows(outs...)
+	y := op.ConcatRows(outs...)
+	m.recycle(y, outs...)
+	return y
 }
 
 // encodePart runs part w of encodeRows: q holds its rows of a sequence of length tokens. With
 // firstOnly, part 0 (which holds the first token) returns that token's last hidden state and
 // the other parts nil.
+//
+// Each layer's own nodes are recycled as in layer, its keys and values once the exchange has
+// stacked them; the stacked ones, which every part reads, by the last part done with them.
 func (m *Model) encodePart(q packed, length, w int, ex *keyExchange, firstOnly bool) mat.Tensor {
 	x := m.embed(q)
 	for i, l := range m.Layers {
@@ -177,15 +184,26 @@ func (m *Model) encodePart(q packed, length, w int, ex *keyExchange, firstOnly b
 		ex.put(i, w, k, v)
 		if firstOnly && i == len(m.Layers)-1 {
 			if w != 0 {
+				ex.done(i) // reads nothing; its keys and values may not be stacked yet: kept
 				return nil
 			}
 			keys, values := ex.get(i)
-			return m.firstTail(l, op.Gather(xqk, []int{0}), keys, values, []int{length}, q.drop)
+			y, dead := m.firstTail(l, op.Gather(xqk, []int{0}), keys, values, []int{length}, q.drop)
+			m.recycle(y, append(dead, x, xqk, xv, k, v)...)
+			if ex.done(i) {
+				m.recycle(y, keys, values)
+			}
+			return y
 		}
 		query := m.project(l.names.query, l.Query, xqk, nil) // while the other parts finish their keys
 		keys, values := ex.get(i)
 		ctx := op.AttentionQueries(query, keys, values, m.config.NumAttentionHeads, q.lengths, []int{length})
-		x = m.layerTail(l, ctx, xv, q.drop)
+		y, dead := m.layerTail(l, ctx, xv, q.drop)
+		m.recycle(y, append(dead, x, xqk, xv, k, v, query, ctx)...)
+		if ex.done(i) {
+			m.recycle(y, keys, values)
+		}
+		x = y
 	}
 	return x
 }
@@ -216,14 +234,23 @@ type exchangeLayer struct {
 	left         int          // parts yet to put theirs
 	stacked      [2]mat.Tensor
 	ready        chan struct{}
+	reading      atomic.Int32 // parts not yet done with the stacked keys and values
 }
 
 func newKeyExchange(layers, parts int) *keyExchange {
 	ex := &keyExchange{layers: make([]exchangeLayer, layers)}
 	for i := range ex.layers {
-		ex.layers[i] = exchangeLayer{keys: make([]mat.Tensor, parts), values: make([]mat.Tensor, parts), left: parts, ready: make(chan struct{})}
+		e := &ex.layers[i]
+		e.keys, e.values, e.left, e.ready = make([]mat.Tensor, parts), make([]mat.Tensor, parts), parts, make(chan struct{})
+		e.reading.Store(int32(parts))
 	}
 	return ex
+}
+
+// done records that a part has finished with the stacked keys and values of layer i (or will
+// never read them), and reports whether it was the last: then nothing reads them any more.
+func (ex *keyExchange) done(i int) (last bool) {
+	return ex.layers[i].reading.Add(-1) == 0
 }
 
 // put hands over part w's keys and values of layer i.

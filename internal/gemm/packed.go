@@ -185,8 +185,9 @@ func (bl *blocking[T]) packedB(transB bool, n, k int, b []T, ldb int) []T {
 		if e.sample == sample && e.src.(weak.Pointer[T]).Value() == &b[0] {
 			e.lastUsed = packs.clock
 			packs.stats.Hits++
+			data := e.data.([]T) // under the lock: a goroutine that replaces e clears it (remove)
 			packs.mu.Unlock()
-			return e.data.([]T)
+			return data
 		}
 		packs.remove(addr, i)
 		break

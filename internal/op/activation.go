@@ -59,7 +59,7 @@ const (
 
 func (f *activationFn[T]) Forward() (mat.Tensor, error) {
 	x := Values[T](f.x)
-	f.y = make([]T, len(x))
+	f.y = outputBuffer[T](len(x)) // every element written
 	if f.kind == gelu && f.x.RequiresGrad() {
 		f.dydx = make([]T, len(x))
 	}

@@ -33,12 +33,16 @@ func AddLayerNorm(a, x, gain, bias mat.Tensor, eps, p float64, rng rand.Source) 
 }
 
 // dropoutMask returns size values, each 0 with probability p and 1/(1−p) otherwise, drawn as
-// Dropout draws them, or nil when p is 0.
+// Dropout draws them, or nil when p is 0. It takes a recycled buffer, which it overwrites
+// whole; an operator that needs the mask only in its Forward gives it back there
+// (releaseScratch).
 func dropoutMask[T float.DType](size int, p float64, rng rand.Source) []T {
 	if p == 0 {
 		return nil
 	}
-	return DropoutMask[T](size, p, rng)
+	mask := scratchBuffer[T](size)
+	fillDropoutMask(mask, p, rng)
+	return mask
 }
 
 type addLayerNorm[T float.DType] struct {
@@ -67,7 +71,7 @@ func (f *addLayerNorm[T]) Forward() (mat.Tensor, error) {
 	n, d := Dims(f.x)
 	a, x := Values[T](f.a), Values[T](f.x)
 	gain, bias := Values[T](f.gain), Values[T](f.bias)
-	y := make([]T, n*d)
+	y := outputBuffer[T](n * d) // every row: the sum, then normalised in place
 	f.mean, f.rstd = make([]T, n), make([]T, n)
 	Parallel(n, rowWork, func(from, to int) {
 		for i := from; i < to; i++ {
@@ -76,6 +80,11 @@ func (f *addLayerNorm[T]) Forward() (mat.Tensor, error) {
 			f.mean[i], f.rstd[i] = normalizeRow(out, out, gain, bias, f.eps)
 		}
 	})
+	if f.mask != nil && !f.a.RequiresGrad() && !f.x.RequiresGrad() && !f.gain.RequiresGrad() && !f.bias.RequiresGrad() {
+		// No backward pass will read the mask (training a head on a frozen encoder).
+		releaseScratch(f.mask)
+		f.mask = nil
+	}
 	return NewDense(n, d, y), nil
 }
 

@@ -127,18 +127,37 @@ func (f *attention[T]) Forward() (mat.Tensor, error) {
 	dh := d / f.heads
 	q, k, v := Values[T](f.q), Values[T](f.k), Values[T](f.v)
 	bs, size := f.blocks()
-	// Without gradients Backward never runs, so on the short path the probabilities live in
-	// each goroutine's scratch instead of a buffer of all blocks (heads·Σ queries·length values,
-	// which allocating and clearing costs as much as a tenth of the pass).
-	discard := shortAttention && f.dropout == 0 && !f.q.RequiresGrad() && !f.k.RequiresGrad() && !f.v.RequiresGrad()
-	if !discard {
+	// Only a backward pass reads the probabilities after Forward: without one (no operand
+	// requires gradients) they are scratch. On the short path each goroutine keeps a block's in
+	// a buffer of its own; on gemm's they are taken and given back like an output buffer (every
+	// block's are written by a product with beta 0, which does not read them).
+	keep := f.q.RequiresGrad() || f.k.RequiresGrad() || f.v.RequiresGrad()
+	discard := shortAttention && f.dropout == 0 && !keep
+	switch {
+	case keep:
 		f.probs = make([]T, size)
+	case !discard:
+		f.probs = scratchBuffer[T](size)
+		defer func() {
+			releaseScratch(f.probs)
+			f.probs = nil
+		}()
 	}
 	if f.dropout > 0 {
-		// Drawn here, in one goroutine, so that the masks depend on rng alone.
-		f.kept, f.dropped = dropoutMask[T](size, f.dropout, f.rng), make([]T, size)
+		// Drawn here, in one goroutine, so that the masks depend on rng alone. Each block's
+		// dropped probabilities are written by weights before they are read.
+		f.kept, f.dropped = dropoutMask[T](size, f.dropout, f.rng), scratchBuffer[T](size)
+		if !keep {
+			defer func() {
+				releaseScratch(f.kept)
+				releaseScratch(f.dropped)
+				f.kept, f.dropped = nil, nil
+			}()
+		}
 	}
-	y := make([]T, n*d)
+	// Every query row and head column is written by a product with beta 0: a sequence without
+	// query rows owns no rows of y.
+	y := outputBuffer[T](n * d)
 	scale := f.scale()
 	Parallel(len(bs), 1, func(from, to int) {
 		var sc shortScratch

@@ -28,12 +28,17 @@ type concatRows[T float.DType] struct {
 func (f *concatRows[T]) Operands() []mat.Tensor { return f.xs }
 
 func (f *concatRows[T]) Forward() (mat.Tensor, error) {
-	_, d := Dims(f.xs[0])
-	var y []T
+	rows, d := 0, 0
 	for _, x := range f.xs {
-		y = append(y, Values[T](x)...)
+		n, c := Dims(x)
+		rows, d = rows+n, c
 	}
-	return NewDense(len(y)/d, d, y), nil
+	y := outputBuffer[T](rows * d) // every part copied into it, in order
+	at := 0
+	for _, x := range f.xs {
+		at += copy(y[at:], Values[T](x))
+	}
+	return NewDense(rows, d, y), nil
 }
 
 func (f *concatRows[T]) Backward(gy mat.Tensor) error {

@@ -29,7 +29,7 @@ func (f *gather[T]) Operands() []mat.Tensor { return []mat.Tensor{f.x} }
 func (f *gather[T]) Forward() (mat.Tensor, error) {
 	_, d := Dims(f.x)
 	x := Values[T](f.x)
-	y := make([]T, len(f.rows)*d)
+	y := outputBuffer[T](len(f.rows) * d) // every row copied into it
 	for i, r := range f.rows {
 		copy(y[i*d:(i+1)*d], x[r*d:(r+1)*d])
 	}

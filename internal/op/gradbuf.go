@@ -14,8 +14,8 @@ import (
 // Dense.AccGrad (v1.1.0) copies it, into a new gradient or onto the one there: the buffer is
 // garbage as soon as AccGrad returns (TestAccGradCopies holds spago to that). So the operators
 // take these buffers from pools and give them back, instead of allocating (and clearing) some
-// 100 MB per MiniLM training step at batch 8. Forward values are never pooled: they live as
-// long as the graph.
+// 100 MB per MiniLM training step at batch 8. Forward values live as long as the graph, unless
+// their caller declares them dead with Recycle (recycle.go), which puts them in the same pools.
 
 // reuseGradBuffers enables the pools; SetGradBufferReuse switches it.
 var reuseGradBuffers = true

@@ -35,7 +35,7 @@ func (f *layerNorm[T]) Forward() (mat.Tensor, error) {
 	n, d := Dims(f.x)
 	x := Values[T](f.x)
 	gain, bias := Values[T](f.gain), Values[T](f.bias)
-	y := make([]T, n*d)
+	y := outputBuffer[T](n * d) // every row normalised into it
 	f.mean, f.rstd = make([]T, n), make([]T, n)
 	Parallel(n, rowWork, func(from, to int) {
 		for i := from; i < to; i++ {

@@ -29,7 +29,7 @@ func (f *linearGELU[T]) Operands() []mat.Tensor { return []mat.Tensor{f.x, f.w, 
 func (f *linearGELU[T]) Forward() (mat.Tensor, error) {
 	n, in := Dims(f.x)
 	out, _ := Dims(f.w)
-	y := make([]T, n*out)
+	y := outputBuffer[T](n * out) // every row: the bias, then the product added
 	bias := Values[T](f.b)
 	for i := 0; i < n; i++ {
 		copy(y[i*out:(i+1)*out], bias)

@@ -49,41 +49,47 @@ const maskChunk = 512
 // least p, as Dropout draws them. It takes size values of src even when p is 0.
 func DropoutMask[T float.DType](size int, p float64, src rand.Source) []T {
 	mask := make([]T, size)
+	fillDropoutMask(mask, p, src)
+	return mask
+}
+
+// fillDropoutMask sets every value of mask as DropoutMask draws them: it may hold anything before.
+func fillDropoutMask[T float.DType](mask []T, p float64, src rand.Source) {
 	keep := T(1 / (1 - p))
+	// choice[1] where a draw keeps its value: indexing rather than branching, as the outcome is
+	// as random as the draws and a branch would be mispredicted for about a value in 1/p.
+	choice := [2]T{0, keep}
 	if !bulkDraws {
 		rng, ok := src.(*rand.Rand)
 		if !ok {
 			rng = rand.New(src)
 		}
 		for i := range mask {
+			mask[i] = 0
 			if rng.Float64() >= p {
 				mask[i] = keep
 			}
 		}
-		return mask
+		return
 	}
-	// choice[1] where a draw keeps its value: indexing rather than branching, as the outcome is
-	// as random as the draws and a branch would be mispredicted for about a value in 1/p.
-	choice := [2]T{0, keep}
 	t := keepThreshold(p)
 	b, ok := src.(BulkSource)
 	if !ok {
 		for i := range mask {
 			mask[i] = choice[kept(src.Uint64(), t)]
 		}
-		return mask
+		return
 	}
 	buf := drawBuffers.Get().(*[maskChunk]uint64)
 	defer drawBuffers.Put(buf)
-	for from := 0; from < size; from += maskChunk {
-		part := mask[from:min(from+maskChunk, size)]
+	for from := 0; from < len(mask); from += maskChunk {
+		part := mask[from:min(from+maskChunk, len(mask))]
 		draws := buf[:len(part)]
 		b.Fill(draws)
 		for i, u := range draws {
 			part[i] = choice[kept(u, t)]
 		}
 	}
-	return mask
 }
 
 // drawBuffers holds DropoutMask's chunks of draws: one on the stack would move to the heap, as

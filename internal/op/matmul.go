@@ -40,7 +40,7 @@ func (f *matMul[T]) shape() (m, n, k int) {
 
 func (f *matMul[T]) Forward() (mat.Tensor, error) {
 	m, n, k := f.shape()
-	y := make([]T, m*n)
+	y := outputBuffer[T](m * n) // written by a product with beta 0, which does not read it
 	_, ldb := Dims(f.b)
 	gemm.Gemm(false, f.transB, m, n, k, 1, Values[T](f.a), k, Values[T](f.b), ldb, 0, y, n)
 	return NewDense(m, n, y), nil

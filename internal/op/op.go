@@ -3,7 +3,8 @@
 // both float32 and float64 values. float32's element-wise work (GELU, softmax, LayerNorm's rows,
 // the backward passes' loops) runs in AVX2/FMA assembly where the CPU has it, attention's blocks
 // of up to 512 tokens in AVX-512 without gemm where the CPU has AVX-512F (attention_short.go),
-// and the backward passes take the gradient buffers they hand to AccGrad from pools;
+// the backward passes take the gradient buffers they hand to AccGrad from pools, and the forward
+// passes take their outputs from the buffers of nodes their caller declared dead (Recycle);
 // bench/LEVERS.md has what each gains.
 package op
 
