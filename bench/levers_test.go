@@ -34,7 +34,7 @@ var levers = []lever{
 	{"draws", op.SetBulkDraws},           // dropout masks from bulk draws compared as integers, not Float64 each
 	{"recycle", op.SetRecycling},         // outputs written into dead nodes' buffers where no gradient needs them
 	{"session5", setFifthSessionLevers},  // split, rows and first together
-	{"lend", gemm.SetCoreLending},        // a part that finishes early frees its core for the others' products
+	{"session6", setSixthSessionLevers},  // short, draws and recycle together
 	{"session4", setFourthSessionLevers}, // avx512, copies, phases and leave together
 	{"all", setAllLevers},                // all of the above together
 }
@@ -58,15 +58,22 @@ func setFifthSessionLevers(on bool) (was bool) {
 	return was
 }
 
+// setSixthSessionLevers switches the sixth session's levers (short, draws, recycle) at once
+// and returns whether the first was on.
+func setSixthSessionLevers(on bool) (was bool) {
+	was = op.SetShortAttention(on)
+	op.SetBulkDraws(on)
+	op.SetRecycling(on)
+	return was
+}
+
 // setAllLevers switches every lever of op at once and returns whether the first was on.
 func setAllLevers(on bool) (was bool) {
 	was = op.SetVectorKernels(on)
 	op.SetGradBufferReuse(on)
-	op.SetShortAttention(on)
-	op.SetBulkDraws(on)
-	op.SetRecycling(on)
 	setFourthSessionLevers(on)
 	setFifthSessionLevers(on)
+	setSixthSessionLevers(on)
 	return was
 }
 

@@ -36,13 +36,11 @@ func (m *Model) inParts(p packed, f func(packed) mat.Tensor) mat.Tensor {
 		return f(p)
 	}
 	parts := make([]mat.Tensor, len(cuts)-1)
-	leave := gemm.Occupy(len(parts))
+	release := gemm.Occupy(len(parts))
+	defer release()
 	var wg sync.WaitGroup
 	for i := range parts {
-		wg.Go(func() {
-			defer leave()
-			parts[i] = f(p.sequences(cuts[i], cuts[i+1]))
-		})
+		wg.Go(func() { parts[i] = f(p.sequences(cuts[i], cuts[i+1])) })
 	}
 	wg.Wait()
 	y := op.ConcatRows(parts...)
@@ -142,7 +140,7 @@ func (m *Model) encodeRows(p packed, parts int, firstOnly bool) mat.Tensor {
 	ex := newKeyExchange(len(m.Layers), parts)
 	outs := make([]mat.Tensor, parts)
 	drops := make([]*masks, parts)
-	leave := gemm.Occupy(parts)
+	release := gemm.Occupy(parts)
 	var wg sync.WaitGroup
 	for w := range parts {
 		from, to := w*length/parts, (w+1)*length/parts
@@ -152,12 +150,10 @@ func (m *Model) encodeRows(p packed, parts int, firstOnly bool) mat.Tensor {
 			d.skip, d.quiet = from, w != 0
 			q.drop, drops[w] = &d, &d
 		}
-		wg.Go(func() {
-			defer leave() // with firstOnly, the other parts leave part 0 the last layer and their cores
-			outs[w] = m.encodePart(q, length, w, ex, firstOnly)
-		})
+		wg.Go(func() { outs[w] = m.encodePart(q, length, w, ex, firstOnly) })
 	}
 	wg.Wait()
+	release()
 	if p.drop != nil {
 		p.drop.site = drops[0].site // the sites part 0 went through: every one of the pass so far
 	}

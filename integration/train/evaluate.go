@@ -85,10 +85,9 @@ func evaluate(model Classifier, examples []Example, batchSize, workers int) (Met
 	preds := make([][]float64, len(batches)) // a regression model's predictions
 	errs := make([]error, len(batches))
 	var wg sync.WaitGroup
-	leave := gemm.Occupy(min(workers, len(batches))) // each worker's products on its own core
+	defer gemm.Occupy(min(workers, len(batches)))() // each worker's products on its own core
 	for k := range min(workers, len(batches)) {
 		wg.Go(func() {
-			defer leave()
 			for i := k; i < len(batches); i += workers {
 				losses[i], correct[i], preds[i], errs[i] = evaluateBatch(model, examples, batches[i])
 			}

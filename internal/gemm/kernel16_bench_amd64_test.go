@@ -44,13 +44,7 @@ func benchmarkTallKernel(b *testing.B, s shape, cold bool, cores int) {
 	}
 	x := randomSlice[float32](rng, cores*s.m*s.k)
 	y := make([]float32, cores*s.m*s.n)
-	procs := runtime.GOMAXPROCS(0)
-	leave := Occupy(procs) // Workers() is 1 throughout: each goroutine's products on its core
-	defer func() {
-		for range procs {
-			leave()
-		}
-	}()
+	defer Occupy(runtime.GOMAXPROCS(0))() // one core per goroutine: Workers() is 1
 	defer SetPackedLimit(SetPackedLimit(2 * coldBytes))
 	defer SetTallKernel(SetTallKernel(true))
 	pass := func(tall bool) time.Duration {
