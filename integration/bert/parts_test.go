@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/nlpodyssey/spago/ag"
+	"github.com/nlpodyssey/spago/mat"
 	"github.com/spago-peft/spago-peft/integration/checkpoint"
 	"github.com/spago-peft/spago-peft/peft/hra"
 	"github.com/spago-peft/spago-peft/peft/lora"
@@ -204,20 +205,38 @@ func forwardRecord(t *testing.T, m *Model, b Batch) record {
 	if !m.training {
 		hidden, pooled, err := m.Encode(b)
 		require.NoError(t, err)
-		r.hidden = append(r.hidden, pooled.Value().Data().F32()...)
-		for _, h := range hidden {
-			r.hidden = append(r.hidden, h.Value().Data().F32()...)
-		}
+		r.hidden = encodedValues(hidden, pooled)
 	}
+	r.grads = gradients(t, m, y)
+	require.Len(t, r.grads, len(m.TrainableParams()), "a trainable parameter has no gradient")
+	return r
+}
+
+// encodedValues returns a copy of Encode's pooled output, then of each hidden state, in one slice.
+func encodedValues(hidden []mat.Tensor, pooled mat.Tensor) []float32 {
+	values := append([]float32(nil), pooled.Value().Data().F32()...)
+	for _, h := range hidden {
+		values = append(values, h.Value().Data().F32()...)
+	}
+	return values
+}
+
+// gradients runs the backward pass of a fixed projection of y from zeroed gradients and returns
+// copies of those of m's trainable parameters that got one, in order (a merged adapter's
+// weights get none).
+func gradients(t *testing.T, m *Model, y mat.Tensor) [][]float32 {
+	t.Helper()
 	for _, p := range m.TrainableParams() {
 		p.ZeroGrad()
 	}
 	require.NoError(t, ag.Backward(projection(y, 3)))
+	var grads [][]float32
 	for _, p := range m.TrainableParams() {
-		require.NotNil(t, p.Grad(), "a trainable parameter has no gradient")
-		r.grads = append(r.grads, append([]float32(nil), p.Grad().Data().F32()...))
+		if p.HasGrad() {
+			grads = append(grads, append([]float32(nil), p.Grad().Data().F32()...))
+		}
 	}
-	return r
+	return grads
 }
 
 func toF64(xs []float32) []float64 {

@@ -4,7 +4,6 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/nlpodyssey/spago/ag"
 	"github.com/spago-peft/spago-peft/internal/op"
 	"github.com/spago-peft/spago-peft/peft/lora"
 	"github.com/stretchr/testify/assert"
@@ -16,9 +15,9 @@ import (
 // architecture, for a batch of several sequences and a lone long one, with the shortcuts on
 // (parts of a batch or of a sequence on goroutines of their own) and off, in evaluation with a
 // trainable head, a merged adapter and an unmerged one (whose trainable weights make every node
-// of the layers require gradients: only the embeddings' are recycled then); that gradients still agree (to rounding, as in
-// TestShortcutsSameBits); and that
-// values returned earlier stay as they were while later passes reuse buffers.
+// of the layers require gradients: only the embeddings' are recycled then); that gradients
+// still agree (to rounding, as in TestShortcutsSameBits); and that values returned earlier stay
+// as they were while later passes reuse buffers.
 func TestRecyclingSameBits(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3)) // three parts, whatever the machine
 	defer op.SetRecycling(op.SetRecycling(true))
@@ -97,30 +96,14 @@ func recyclingRecord(t *testing.T, m *Model, b Batch) record {
 	r.logits = append([]float32(nil), y.Value().Data().F32()...)
 	hidden, pooled, err := m.Encode(b)
 	require.NoError(t, err)
-	r.hidden = append(r.hidden, pooled.Value().Data().F32()...)
-	for _, h := range hidden {
-		r.hidden = append(r.hidden, h.Value().Data().F32()...)
-	}
-	for _, p := range m.TrainableParams() {
-		p.ZeroGrad()
-	}
-	require.NoError(t, ag.Backward(projection(y, 3)))
-	for _, p := range m.TrainableParams() {
-		if p.HasGrad() { // none for a merged adapter's weights
-			r.grads = append(r.grads, append([]float32(nil), p.Grad().Data().F32()...))
-		}
-	}
+	r.hidden = encodedValues(hidden, pooled)
+	r.grads = gradients(t, m, y)
 	// Later passes take the recycled buffers: the earlier ones' values stay.
 	_, err = logits(b)
 	require.NoError(t, err)
 	_, _, err = m.Encode(b)
 	require.NoError(t, err)
 	assert.Equal(t, r.logits, y.Value().Data().F32(), "logits returned earlier")
-	var kept []float32
-	kept = append(kept, pooled.Value().Data().F32()...)
-	for _, h := range hidden {
-		kept = append(kept, h.Value().Data().F32()...)
-	}
-	assert.Equal(t, r.hidden, kept, "Encode's values returned earlier")
+	assert.Equal(t, r.hidden, encodedValues(hidden, pooled), "Encode's values returned earlier")
 	return r
 }

@@ -4,7 +4,6 @@ import (
 	"math/rand/v2"
 
 	"github.com/nlpodyssey/spago/mat"
-	"github.com/nlpodyssey/spago/mat/float"
 	"github.com/spago-peft/spago-peft/internal/op"
 )
 
@@ -32,13 +31,7 @@ func (m *Model) inputMask(x mat.Tensor, rng rand.Source) mat.Tensor {
 		rng = m.maskRNG
 	}
 	if x.Value().Data().BitSize() == 32 {
-		return op.NewDense(n, d, dropoutMask[float32](rng, n*d, p))
+		return op.NewDense(n, d, op.DropoutMask[float32](n*d, p, rng))
 	}
-	return op.NewDense(n, d, dropoutMask[float64](rng, n*d, p))
-}
-
-// dropoutMask returns size values, each 0 with probability p and 1/(1−p) otherwise, drawn as
-// the model's own dropout operators draw theirs (op.DropoutMask).
-func dropoutMask[T float.DType](rng rand.Source, size int, p float64) []T {
-	return op.DropoutMask[T](size, p, rng)
+	return op.NewDense(n, d, op.DropoutMask[float64](n*d, p, rng))
 }

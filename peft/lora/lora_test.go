@@ -269,7 +269,7 @@ func TestDropout(t *testing.T) {
 	assert.NotEqual(t, eval, forward(decoded))
 
 	// Each mask value is 0 or 1/(1−p), with about a fraction 1−p kept.
-	mask := dropoutMask[float64](rand.New(rand.NewPCG(12, 12)), 100000, p)
+	mask := op.DropoutMask[float64](100000, p, rand.New(rand.NewPCG(12, 12)))
 	kept := 0
 	for _, v := range mask {
 		if v != 0 {
