@@ -191,11 +191,6 @@ func (s *sequenceSource) Fill(dst []uint64) {
 	}
 }
 
-// Float64 is rand.Rand.Float64 over these draws, for tests that compare them with the hook's.
-func (s *sequenceSource) Float64() float64 {
-	return float64(s.Uint64()<<11>>11) / (1 << 53)
-}
-
 // skip draws n values and discards them.
 func (s *sequenceSource) skip(n int) {
 	var buf [256]uint64

@@ -67,3 +67,8 @@ func TestDropoutSiteTwin(t *testing.T) {
 		require.Equal(t, rng.Float64(), twin.Rand.Float64(), "draw %d", i)
 	}
 }
+
+// Float64 is rand.Rand.Float64 over these draws, for tests that compare them with the hook's.
+func (s *sequenceSource) Float64() float64 {
+	return float64(s.Uint64()<<11>>11) / (1 << 53)
+}
