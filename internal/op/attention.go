@@ -128,11 +128,11 @@ func (f *attention[T]) Forward() (mat.Tensor, error) {
 	q, k, v := Values[T](f.q), Values[T](f.k), Values[T](f.v)
 	bs, size := f.blocks()
 	// Only a backward pass reads the probabilities after Forward: without one (no operand
-	// requires gradients) they are scratch. On the short path each goroutine keeps a block's in
-	// a buffer of its own; on gemm's they are taken and given back like an output buffer (every
-	// block's are written by a product with beta 0, which does not read them).
+	// requires gradients) they are scratch, each goroutine keeping a block's in a buffer of its
+	// own; with dropout too, they are taken and given back like an output buffer (every block's
+	// are written by a product, or the short path's kernel, which does not read them).
 	keep := f.q.RequiresGrad() || f.k.RequiresGrad() || f.v.RequiresGrad()
-	discard := shortAttention && f.dropout == 0 && !keep
+	discard := f.dropout == 0 && !keep
 	switch {
 	case keep:
 		f.probs = make([]T, size)
