@@ -53,12 +53,12 @@ How each side runs:
   (/proc/self/clear_refs) after freeing what it can, and reports VmHWM at its end: the memory that
   configuration needs, including the runtime (Python with torch, or Go) and the model's weights.
 
-Inference runs under torch.inference_mode(). Every timed figure is the fastest round's mean time per call: on a shared machine the fastest
-round is the least disturbed one. The sides take turns: each round runs every block of configurations
-(a family and shape, such as the MiniLM inference rows) on PyTorch, ONNX Runtime and Go one after
-the other, the order reversed every other round, so that a slow spell of the machine (its speed
-drifts by 10-15 % over minutes) reaches both sides of a ratio. Training steps are per example (the step's time divided by the
-batch size).
+Inference runs under torch.inference_mode(). Every timed figure is the fastest round's mean time
+per call: on a shared machine the fastest round is the least disturbed one. The sides take turns:
+each round runs every block of configurations (a family and shape, such as the MiniLM inference
+rows) on PyTorch, ONNX Runtime and Go one after the other, the order reversed every other round,
+so that a slow spell of the machine (its speed drifts by 10-15 % over minutes) reaches both sides
+of a ratio. Training steps are per example (the step's time divided by the batch size).
 """
 import argparse
 import contextlib
@@ -540,19 +540,20 @@ def run_go(args, binary, only, rounds, runs, go_only=False):
     """Runs the Go benchmarks of the names in only, grouped as the workers are, each for rounds
     rounds (-test.count), or with go_only the Go-only benchmarks (GO_ONLY) whole, unless --only
     names none of them; appends each round's metrics to runs[name]."""
-    groups = {}
-    for name in sorted(only):
-        parts = name.split("/")
-        if args.isolate:
-            group = name
-        elif args.quick or parts[0] not in ("TrainStep", "Inference"):
-            group = parts[0]
-        else:
-            group = "/".join(parts[:2])
-        groups.setdefault(group, []).append(parts)
-    patterns = [level_pattern(["Benchmark" + p[0]] + p[1:] for p in names) for names in groups.values()]
     if go_only:
         patterns = ["^Benchmark" + f + "$" for f in GO_ONLY if not args.only or re.search(args.only, f)]
+    else:
+        groups = {}
+        for name in sorted(only):
+            parts = name.split("/")
+            if args.isolate:
+                group = name
+            elif args.quick or parts[0] not in ("TrainStep", "Inference"):
+                group = parts[0]
+            else:
+                group = "/".join(parts[:2])
+            groups.setdefault(group, []).append(parts)
+        patterns = [level_pattern(["Benchmark" + p[0]] + p[1:] for p in names) for names in groups.values()]
     for pattern in patterns:
         epoch = pattern.startswith("^(BenchmarkEpoch)$")  # minutes per call: one call
         benchtime = "1x" if args.benchtime == 0 or epoch else f"{args.benchtime}s"
@@ -589,9 +590,9 @@ def best_go(args, runs):
 def run_interleaved(chosen, args, threads_list, tmp):
     """Runs every side's rounds interleaved: round after round, each block of configurations
     (a family and shape: the MiniLM inference rows, say) runs one round on every side, PyTorch
-    and ONNX Runtime first in even rounds and Go first in odd ones, so that a slow spell of the
-    machine falls on both sides of a ratio rather than on one. The epoch rows run once (their
-    figure is one pass). Returns the PyTorch/ONNX Runtime results and Go's best rounds."""
+    and ONNX Runtime first in the first, third, … rounds and Go first in the others, so that a
+    slow spell of the machine falls on both sides of a ratio rather than on one. The epoch rows
+    run once (their figure is one pass). Returns the PyTorch/ONNX Runtime results and Go's best rounds."""
     binary = None if args.no_go else build_go(tmp)
     blocks = {}
     for c in chosen:
